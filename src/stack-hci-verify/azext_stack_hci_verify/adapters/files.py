@@ -1,0 +1,46 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""Reading host-facts files."""
+
+import os
+
+from azext_stack_hci_verify.core.hostfacts import HostFactsError, parse_host_facts
+
+MAX_HOST_FACTS_BYTES = 16 * 1024 * 1024
+
+
+def load_host_facts(paths):
+    """Parse each host-facts file; a missing or malformed one raises an error naming the file."""
+    from azure.cli.core.azclierror import FileOperationError, InvalidArgumentValueError
+    documents = []
+    for path in paths:
+        expanded = os.path.expanduser(path)
+        try:
+            with open(expanded, "rb") as handle:
+                data = handle.read(MAX_HOST_FACTS_BYTES + 1)
+        except FileNotFoundError:
+            raise FileOperationError("Host facts file '{}' does not exist. Give the path of a file written by "
+                                     "`az stack-hci vm-verification probe -o json > FILE`.".format(path)) from None
+        except IsADirectoryError:
+            raise FileOperationError("Host facts file '{}' is a directory; give one file per server.".format(path)) \
+                from None
+        except OSError as ex:
+            raise FileOperationError("Host facts file '{}' cannot be read: {}.".format(path, ex.strerror)) from None
+        if len(data) > MAX_HOST_FACTS_BYTES:
+            raise InvalidArgumentValueError("Host facts file '{}' is larger than {} MiB; it is not a host-facts "
+                                            "document.".format(path, MAX_HOST_FACTS_BYTES // (1024 * 1024)))
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("utf-16")      # Windows PowerShell 5.1 `>` writes UTF-16 LE
+            except UnicodeDecodeError:
+                raise InvalidArgumentValueError("Host facts file '{}' is not UTF-8 or UTF-16 text.".format(path)) \
+                    from None
+        try:
+            documents.append(parse_host_facts(text, source=os.path.basename(path)))
+        except HostFactsError as ex:
+            raise InvalidArgumentValueError("Host facts file '{}' {}.".format(path, ex)) from None
+    return documents

@@ -1,0 +1,199 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""The host-facts document (schema 1): what `probe` collects on a host and `--host-facts` reads back.
+
+Pure: text in, typed facts out. Unknown fields are ignored; a document of another schema version
+or of the wrong shape raises HostFactsError with a sentence that says what is wrong.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+from . import vocabulary as v
+from .timeutil import parse_timestamp
+
+SCHEMA_VERSION = 1
+
+# ImdsAttestationNodeStatus as Windows PowerShell 5.1 writes it (enums as numbers).
+_NODE_STATUS_BY_NUMBER = {0: v.SERVER_INACTIVE, 1: v.SERVER_ACTIVE, 2: v.SERVER_EXPIRED, 3: v.SERVER_ERROR}
+# AttestationLegacyOsSupport {Disabled = 0, Enabled = 1}.
+_LEGACY_BY_NUMBER = {0: v.OFF, 1: v.ON}
+
+
+class HostFactsError(ValueError):
+    """A host-facts document that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class NodeAttestation:
+    """One row of Get-AzureStackHCIAttestation."""
+    computer_name: str
+    status: str                     # a vocabulary server status, Unknown for values we do not know
+    raw_status: object
+    expiration: object              # datetime or None
+    legacy_os_support: str          # On / Off / Unknown
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """Facts one host reported about itself, its cluster and its VMs."""
+    source: str
+    computer_name: Optional[str]
+    collected_at: object            # datetime or None
+    cluster_name: Optional[str] = None
+    registration_status: Optional[str] = None
+    connection_status: Optional[str] = None
+    imds_attestation: Optional[str] = None
+    attestation: Tuple[NodeAttestation, ...] = ()
+    host_imds_switch_present: Optional[bool] = None
+    vms: Tuple[dict, ...] = ()
+    document: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def normalize_node_status(raw):
+    """A Get-AzureStackHCIAttestation Status (name or number) as vocabulary; Unknown otherwise."""
+    if isinstance(raw, bool):
+        return v.UNKNOWN
+    if isinstance(raw, int):
+        return _NODE_STATUS_BY_NUMBER.get(raw, v.UNKNOWN)
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.isdigit():
+            return _NODE_STATUS_BY_NUMBER.get(int(text), v.UNKNOWN)
+        for status in (v.SERVER_ACTIVE, v.SERVER_EXPIRED, v.SERVER_INACTIVE, v.SERVER_ERROR):
+            if text.lower() == status.lower():
+                return status
+    return v.UNKNOWN
+
+
+def normalize_legacy_os_support(raw):
+    """AttestationLegacyOsSupport (Enabled/Disabled, 1/0, true/false) as On / Off / Unknown."""
+    if isinstance(raw, bool):
+        return v.ON if raw else v.OFF
+    if isinstance(raw, int):
+        return _LEGACY_BY_NUMBER.get(raw, v.UNKNOWN)
+    if isinstance(raw, str):
+        text = raw.strip().lower()
+        if text in ("enabled", "on", "true", "1"):
+            return v.ON
+        if text in ("disabled", "off", "false", "0"):
+            return v.OFF
+    return v.UNKNOWN
+
+
+def parse_host_facts(text, source):
+    """Parse a host-facts document. `source` names it in errors (usually the file name)."""
+    try:
+        document = json.loads(text)
+    except ValueError as ex:
+        raise HostFactsError("is not valid JSON ({})".format(ex)) from None
+    return host_facts_from_document(document, source)
+
+
+def host_facts_from_document(document, source):
+    if not isinstance(document, dict):
+        raise HostFactsError("must hold a JSON object, not {}".format(_json_kind(document)))
+    version = document.get("schemaVersion")
+    if version is None:
+        raise HostFactsError("has no schemaVersion; it is not a host-facts document "
+                             "(create one with `az stack-hci vm-verification probe -o json` on the host)")
+    if isinstance(version, bool) or version != SCHEMA_VERSION:
+        raise HostFactsError("has schemaVersion {}, but this extension reads schema {}; collect it again "
+                             "with this version's `az stack-hci vm-verification probe`"
+                             .format(json.dumps(version), SCHEMA_VERSION))
+    cluster = _optional(document, "cluster", dict)
+    attestation = document.get("attestation")
+    if isinstance(attestation, dict):          # PowerShell writes a single object, not a list of one
+        attestation = [attestation]
+    if attestation is not None and not isinstance(attestation, list):
+        raise HostFactsError("field 'attestation' must be a list of objects, not {}".format(_json_kind(attestation)))
+    vms = document.get("vms")
+    if isinstance(vms, dict):
+        vms = [vms]
+    if vms is not None and not isinstance(vms, list):
+        raise HostFactsError("field 'vms' must be a list of objects, not {}".format(_json_kind(vms)))
+    switch = document.get("hostImdsSwitchPresent")
+    if switch is not None and not isinstance(switch, bool):
+        raise HostFactsError("field 'hostImdsSwitchPresent' must be true, false or null")
+    computer_name = _optional(document, "computerName", str)
+    collected_raw = document.get("collectedAt")
+    collected_at = parse_timestamp(collected_raw)
+    if collected_raw not in (None, "") and collected_at is None:
+        raise HostFactsError("field 'collectedAt' is not a timestamp: {}".format(json.dumps(collected_raw)))
+    cluster = cluster or {}
+    return HostFacts(
+        source=source,
+        computer_name=computer_name,
+        collected_at=collected_at,
+        cluster_name=_text(cluster.get("name")),
+        registration_status=_text(cluster.get("registrationStatus")),
+        connection_status=_text(cluster.get("connectionStatus")),
+        imds_attestation=_text(cluster.get("imdsAttestation")),
+        attestation=tuple(_node_attestation(item, index) for index, item in enumerate(attestation or [])),
+        host_imds_switch_present=switch,
+        vms=tuple(_vm(item, index) for index, item in enumerate(vms or [])),
+        document=document,
+    )
+
+
+def _node_attestation(item, index):
+    if not isinstance(item, dict):
+        raise HostFactsError("attestation[{}] must be an object, not {}".format(index, _json_kind(item)))
+    name = item.get("computerName")
+    if not isinstance(name, str) or not name.strip():
+        raise HostFactsError("attestation[{}] has no computerName".format(index))
+    expiration_raw = item.get("expiration")
+    expiration = parse_timestamp(expiration_raw)
+    if expiration_raw not in (None, "") and expiration is None:
+        raise HostFactsError("attestation[{}].expiration is not a timestamp: {}"
+                             .format(index, json.dumps(expiration_raw)))
+    return NodeAttestation(
+        computer_name=name.strip(),
+        status=normalize_node_status(item.get("status")),
+        raw_status=item.get("status"),
+        expiration=expiration,
+        legacy_os_support=normalize_legacy_os_support(item.get("legacyOsSupport")),
+    )
+
+
+def _vm(item, index):
+    if not isinstance(item, dict):
+        raise HostFactsError("vms[{}] must be an object, not {}".format(index, _json_kind(item)))
+    if not isinstance(item.get("name"), str) and not isinstance(item.get("vmId"), str):
+        raise HostFactsError("vms[{}] has neither a name nor a vmId".format(index))
+    return item
+
+
+def _optional(document, key, kind):
+    value = document.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise HostFactsError("field '{}' must be {}, not {}".format(key, _KIND_NAMES[kind], _json_kind(value)))
+    return value
+
+
+def _text(value):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    return str(value)
+
+
+_KIND_NAMES = {dict: "an object", list: "a list", str: "a string"}
+
+
+def _json_kind(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"

@@ -1,0 +1,51 @@
+#!/usr/bin/env python
+
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+
+from codecs import open
+from setuptools import setup, find_packages
+
+# HISTORY.rst entry.
+VERSION = '0.1.0'
+
+CLASSIFIERS = [
+    'Development Status :: 4 - Beta',
+    'Intended Audience :: Developers',
+    'Intended Audience :: System Administrators',
+    'Programming Language :: Python',
+    'Programming Language :: Python :: 3',
+    'Programming Language :: Python :: 3.10',
+    'Programming Language :: Python :: 3.11',
+    'Programming Language :: Python :: 3.12',
+    'Programming Language :: Python :: 3.13',
+    'License :: OSI Approved :: MIT License',
+]
+
+# Only what azure-cli does not already ship (it ships azure-core, azure-mgmt-core, knack and
+# cryptography).
+DEPENDENCIES = [
+    'azure-mgmt-azurestackhci>=8.0.0,<9.0.0',
+]
+
+with open('README.md', 'r', encoding='utf-8') as f:
+    README = f.read()
+with open('HISTORY.rst', 'r', encoding='utf-8') as f:
+    HISTORY = f.read()
+
+setup(
+    name='stack-hci-verify',
+    version=VERSION,
+    description='Azure verification for VMs on Azure Local: host, server and VM status with the fix to run.',
+    long_description=README + '\n\n' + HISTORY,
+    long_description_content_type='text/markdown',
+    license='MIT',
+    author='stack-hci-verify contributors',
+    url='https://github.com/Azure/azure-cli-extensions/tree/main/src/stack-hci-verify',
+    classifiers=CLASSIFIERS,
+    packages=find_packages(exclude=['tests', '*.tests', '*.tests.*']),
+    install_requires=DEPENDENCIES,
+    package_data={'azext_stack_hci_verify': ['azext_metadata.json']},
+)
