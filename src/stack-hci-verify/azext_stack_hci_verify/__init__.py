@@ -5,7 +5,7 @@
 
 from azure.cli.core import AzCommandsLoader
 
-from azext_stack_hci_verify._help import helps  # pylint: disable=unused-import
+from azext_stack_hci_verify._help import helps  # noqa: F401  pylint: disable=unused-import
 
 
 class StackHciVerifyCommandsLoader(AzCommandsLoader):
@@ -25,4 +25,4 @@ class StackHciVerifyCommandsLoader(AzCommandsLoader):
         load_arguments(self, command)
 
 
-COMMAND_LOADER_CLS = StackHciVerifyCommandsLoader
+COMMAND_LOADER_CLS = StackHciVerifyCommandsLoader  # pylint: disable=invalid-name

@@ -1,0 +1,464 @@
+"""The ARM and Resource Graph surface, independent of HTTP plumbing.
+
+:class:`ArmApi` turns ``(method, path, query, body)`` into a :class:`Reply`; ``server.py``
+does the sockets, TLS, auth, faults and logging around it. Everything here is served from a
+:class:`~emulator.store.ResourceStore` and is read-only, except nothing: ARM writes are not
+emulated (they answer 405).
+
+Routes (paths are matched case-insensitively; any ``api-version`` is accepted):
+
+====================================================================  ==========================
+``GET /subscriptions`` and ``/subscriptions/{s}``                      subscriptions
+``GET /tenants``                                                       the one tenant
+``GET /subscriptions/{s}/resourcegroups[/{rg}]``                       resource groups
+``GET /subscriptions/{s}/providers[/{Namespace}]``                     provider registrations
+``GET /subscriptions/{s}[/resourceGroups/{rg}]/resources?$filter=``    generic resource list
+``GET {scope}/providers/{Namespace}/{type}``                           list by type (sub or RG)
+``GET {resourceId}/{childType}``, ``{resourceId}/providers/{NS}/{t}``  child / extension lists
+``GET {resourceId}``                                                   one resource
+``POST /providers/Microsoft.ResourceGraph/resources``                  Resource Graph query
+====================================================================  ==========================
+
+Lists are paged: ``{"value": [...], "nextLink": "<absolute url with $skipToken>"}``, the last
+page without ``nextLink``.
+"""
+
+import base64
+import json
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import armid, resourcegraph
+
+# The identity the token endpoint issues tokens for; shown in AuthorizationFailed messages.
+PRINCIPAL_OBJECT_ID = "d2b7e4a1-3c5f-4e8a-9b6d-7f1e0a2c4b58"
+PRINCIPAL_APP_ID = "e8c1a5f3-7b2d-4f9e-8a6c-3d5b7f9e1a24"
+
+NOT_FOUND_HELP = "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+
+# Provider registrations: resource types ARM would list for these namespaces even when the
+# fixtures hold none of them, with api-versions that az resource commands can choose from.
+# The emulator accepts any api-version; these only have to look plausible.
+KNOWN_PROVIDERS = {
+    "microsoft.azurestackhci": ("Microsoft.AzureStackHCI", {
+        "clusters": ["2025-10-01", "2025-09-15-preview", "2024-04-01", "2024-01-01",
+                     "2023-08-01"],
+        "clusters/arcSettings": ["2025-10-01", "2024-04-01", "2024-01-01", "2023-08-01"],
+        "clusters/arcSettings/extensions": ["2025-10-01", "2024-04-01", "2024-01-01"],
+        "clusters/updates": ["2025-10-01", "2024-04-01"],
+        "virtualMachineInstances": ["2025-06-01-preview", "2025-04-01-preview",
+                                    "2024-01-01", "2023-09-01-preview"],
+        "virtualMachineInstances/guestAgents": ["2025-06-01-preview", "2024-01-01"],
+        "virtualMachineInstances/hybridIdentityMetadata": ["2024-01-01"],
+        "virtualMachineInstances/attestationStatus": ["2025-06-01-preview",
+                                                      "2024-10-01-preview"],
+    }),
+    "microsoft.hybridcompute": ("Microsoft.HybridCompute", {
+        "machines": ["2025-01-13", "2024-07-10", "2024-05-20-preview", "2022-12-27"],
+        "machines/extensions": ["2025-01-13", "2024-07-10", "2022-12-27"],
+    }),
+}
+DEFAULT_API_VERSIONS = ["2024-01-01", "2023-01-01"]
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any  # JSON-serialisable
+    headers: dict = field(default_factory=dict)
+
+
+class ArmError(Exception):
+    """An ARM error response: ``{"error": {"code": ..., "message": ...}}``."""
+
+    def __init__(self, status, code, message, headers=None, details=None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
+        self.details = details
+
+    def reply(self):
+        error = {"code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return Reply(self.status, {"error": error}, dict(self.headers))
+
+
+# -- error bodies shared with fault injection --------------------------------------------
+
+
+def resource_not_found(path):
+    """ARM's 404 for a missing resource at ``path``."""
+    parsed = armid.parse(path)
+    scope = armid.scope_of(path)
+    if parsed is None or parsed.kind != "resource":
+        return ArmError(404, "NotFound", f"The requested resource '{path}' was not found.")
+    parts = armid.segments(path)
+    last_providers = max(i for i, p in enumerate(parts) if p.lower() == "providers")
+    described = "/".join(parts[last_providers + 1:])
+    where = (f"under resource group '{scope.resource_group}'" if scope.resource_group
+             else f"under subscription '{scope.subscription_id}'")
+    return ArmError(404, "ResourceNotFound",
+                    f"The Resource '{described}' {where} was not found. {NOT_FOUND_HELP}")
+
+
+def authorization_failed(method, path):
+    """ARM's 403 AuthorizationFailed for ``method`` on ``path``."""
+    action = {"GET": "read", "HEAD": "read", "PUT": "write", "PATCH": "write",
+              "DELETE": "delete"}.get(method.upper(), "action")
+    parsed = armid.parse(path)
+    scope = path
+    lowered = [p.lower() for p in armid.segments(path)]
+    if lowered[:3] == ["providers", "microsoft.resourcegraph", "resources"]:
+        operation = "Microsoft.ResourceGraph/resources/read"
+        scope = "/"
+    elif parsed is not None and parsed.kind in ("resource", "collection"):
+        operation = f"{parsed.type}/{action}"
+        if parsed.kind == "collection":
+            scope = parsed.parent
+    elif len(lowered) >= 4 and lowered[2] == "resourcegroups":
+        operation = f"Microsoft.Resources/subscriptions/resourceGroups/{action}"
+    else:
+        operation = f"Microsoft.Resources/subscriptions/{action}"
+    return ArmError(
+        403, "AuthorizationFailed",
+        f"The client '{PRINCIPAL_OBJECT_ID}' with object id '{PRINCIPAL_OBJECT_ID}' does not "
+        f"have authorization to perform action '{operation}' over scope '{scope}' or the scope "
+        "is invalid. If access was recently granted, please refresh your credentials.")
+
+
+def fault_error(status, method, path, retry_after=None):
+    """The default ARM error body for an injected fault of ``status``."""
+    scope = armid.scope_of(path)
+    if status == 403:
+        return authorization_failed(method, path)
+    if status == 404:
+        return resource_not_found(path)
+    if status == 429:
+        wait = retry_after if retry_after is not None else 1
+        return ArmError(429, "SubscriptionRequestsThrottled",
+                        f"Number of 'read' requests for subscription '{scope.subscription_id}' "
+                        f"actor '{PRINCIPAL_OBJECT_ID}' exceeded. Please try again after "
+                        f"'{wait}' seconds after additional tries.")
+    if status == 503:
+        return ArmError(503, "ServiceUnavailable",
+                        "The service is temporarily unavailable. Please retry the request.")
+    if status == 500:
+        return ArmError(500, "InternalServerError",
+                        "Encountered internal server error. (injected by the emulator)")
+    return ArmError(status, "EmulatedFault", f"Injected fault: HTTP {status} for {path}.")
+
+
+# -- paging --------------------------------------------------------------------------------
+
+
+def encode_skip_token(offset):
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_skip_token(token):
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        text = base64.urlsafe_b64decode(padded.encode()).decode()
+        kind, _, number = text.partition(":")
+        if kind != "offset" or not number.isdigit():
+            raise ValueError(token)
+        return int(number)
+    except (ValueError, UnicodeDecodeError):
+        raise ArmError(400, "InvalidSkipToken",
+                       f"The skip token '{token}' is not valid for this request.") from None
+
+
+def query_value(query, name):
+    """Last value of a query parameter, matched case-insensitively (``$skipToken``/``$skiptoken``)."""
+    wanted = name.lower()
+    found = None
+    for key, value in query:
+        if key.lower() == wanted:
+            found = value
+    return found
+
+
+# -- generic resource list $filter ------------------------------------------------------
+
+_FILTER_CLAUSE = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
+_FILTER_FIELDS = {"resourcetype", "resourcegroup", "name", "location", "tagname", "tagvalue"}
+
+
+def parse_resource_filter(text):
+    """Parse ``$filter`` of the generic resource list: ``field eq 'value'`` joined by ``and``.
+
+    Fields: resourceType, resourceGroup, name, location, tagName, tagValue (case-insensitive).
+    """
+    if not text:
+        return {}
+    clauses = {}
+    for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
+        match = _FILTER_CLAUSE.match(clause)
+        if not match or match.group(1).lower() not in _FILTER_FIELDS:
+            raise ArmError(400, "InvalidFilterInQueryString",
+                           f"The $filter '{text}' could not be parsed. The emulator supports "
+                           "\"<field> eq '<value>'\" clauses joined by 'and', with field one of "
+                           "resourceType, resourceGroup, name, location, tagName, tagValue.")
+        clauses[match.group(1).lower()] = match.group(2)
+    return clauses
+
+
+def _filter_matches(resource, clauses):
+    doc = resource.document
+    for key, wanted in clauses.items():
+        if key == "resourcetype" and resource.type.lower() != wanted.lower():
+            return False
+        if key == "resourcegroup" and (resource.resource_group or "").lower() != wanted.lower():
+            return False
+        if key == "name" and str(doc.get("name", "")).lower() != wanted.lower():
+            return False
+        if key == "location" and str(doc.get("location", "")).lower() != wanted.lower():
+            return False
+    tags = {str(k).lower(): v for k, v in (doc.get("tags") or {}).items()}
+    if "tagname" in clauses:
+        if clauses["tagname"].lower() not in tags:
+            return False
+        if "tagvalue" in clauses and tags[clauses["tagname"].lower()] != clauses["tagvalue"]:
+            return False
+    return True
+
+
+def generic_resource(resource):
+    """The shape ARM's ``/resources`` list returns for one resource (no ``properties``)."""
+    doc = resource.document
+    item = {"id": resource.id, "name": doc.get("name") or resource.name, "type": resource.type}
+    for key in ("kind", "location", "extendedLocation", "managedBy", "sku", "plan",
+                "identity", "zones", "tags", "systemData"):
+        if doc.get(key) is not None:
+            item[key] = doc[key]
+    return item
+
+
+# -- the API ------------------------------------------------------------------------------
+
+
+class ArmApi:
+    """Answers ARM and Resource Graph requests from a store.
+
+    ``base_url`` is the emulator's ``https://127.0.0.1:PORT`` (no trailing slash); it is used
+    to build absolute ``nextLink`` URLs.
+    """
+
+    GRAPH_PAGE_MAX = 1000
+
+    def __init__(self, store, base_url, page_size=100):
+        if page_size < 1:
+            raise ValueError("page size must be at least 1")
+        self.store = store
+        self.base_url = base_url.rstrip("/")
+        self.page_size = page_size
+
+    # ---- entry point
+
+    def handle(self, method, path, query, body):
+        """``query`` is a list of ``(name, value)`` pairs; ``body`` the parsed JSON or None."""
+        try:
+            return self._route(method.upper(), path, query, body)
+        except ArmError as error:
+            return error.reply()
+
+    def _route(self, method, path, query, body):
+        parts = armid.segments(path)
+        low = [p.lower() for p in parts]
+        if low == ["providers", "microsoft.resourcegraph", "resources"]:
+            if method != "POST":
+                raise self._method_not_allowed(method, path)
+            return self.resource_graph(body)
+        if method != "GET":
+            raise self._method_not_allowed(method, path)
+        if low == ["tenants"]:
+            return self._paged(path, query, [self.tenant_document()])
+        if not low or low[0] != "subscriptions":
+            raise ArmError(404, "NotFound", f"The emulator does not serve '{path}'.")
+        if len(low) == 1:
+            return self._paged(path, query, [self.subscription_document(sub_id, name)
+                                             for sub_id, name in self.store.subscriptions()])
+        subscription = self.store.subscription(parts[1])
+        if subscription is None:
+            raise ArmError(404, "SubscriptionNotFound",
+                           f"The subscription '{parts[1]}' could not be found.")
+        sub_id = subscription[0]
+        if len(low) == 2:
+            return Reply(200, self.subscription_document(*subscription))
+        if low[2] == "resourcegroups":
+            if len(low) == 3:
+                return self._paged(path, query, self.store.resource_groups(sub_id))
+            group = self.store.resource_group(sub_id, parts[3])
+            if group is None:
+                raise ArmError(404, "ResourceGroupNotFound",
+                               f"Resource group '{parts[3]}' could not be found.")
+            if len(low) == 4:
+                return Reply(200, group)
+            if len(low) == 5 and low[4] == "resources":
+                return self.generic_list(group["id"], path, query)
+        elif low[2] == "resources" and len(low) == 3:
+            return self.generic_list(f"/subscriptions/{sub_id}", path, query)
+        elif low[2] == "providers" and len(low) == 3:
+            return self._paged(path, query, self.providers(sub_id))
+        elif low[2] == "providers" and len(low) == 4:
+            return Reply(200, self.provider(sub_id, parts[3]))
+        return self.resource_path(path, query)
+
+    @staticmethod
+    def _method_not_allowed(method, path):
+        return ArmError(405, "MethodNotAllowed",
+                        f"The emulator does not support {method} on '{path}': ARM resources are "
+                        "read-only here (use the control API to change fixtures).")
+
+    # ---- documents
+
+    def tenant_document(self):
+        tenant = self.store.tenant_id
+        return {"id": f"/tenants/{tenant}", "tenantId": tenant, "tenantCategory": "Home",
+                "displayName": "Azure Local emulator", "defaultDomain": "emulator.invalid",
+                "domains": ["emulator.invalid"], "tenantType": "AAD"}
+
+    def subscription_document(self, subscription_id, display_name):
+        return {
+            "id": f"/subscriptions/{subscription_id}",
+            "authorizationSource": "RoleBased",
+            "managedByTenants": [],
+            "subscriptionId": subscription_id,
+            "tenantId": self.store.tenant_id,
+            "displayName": display_name or f"Emulated subscription {subscription_id[:8]}",
+            "state": "Enabled",
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
+                                     "quotaId": "PayAsYouGo_2014-09-01",
+                                     "spendingLimit": "Off"},
+        }
+
+    def providers(self, subscription_id):
+        namespaces = {key: None for key in KNOWN_PROVIDERS}
+        namespaces.update({key: None for key in self.store.namespaces()})
+        return [self.provider(subscription_id, key) for key in sorted(namespaces)]
+
+    def provider(self, subscription_id, namespace):
+        key = namespace.lower()
+        canonical, known_types = KNOWN_PROVIDERS.get(key, (None, {}))
+        from_fixtures = self.store.namespaces().get(key)
+        if canonical is None and from_fixtures is None:
+            raise ArmError(404, "InvalidResourceNamespace",
+                           f"The resource namespace '{namespace}' is invalid.")
+        canonical = canonical or from_fixtures["namespace"]
+        types = {}  # lower relative type -> [relative type, locations, api versions]
+        for relative, versions in known_types.items():
+            types[relative.lower()] = [relative, set(), versions]
+        for lowered, (relative, locations) in (from_fixtures or {"types": {}})["types"].items():
+            entry = types.setdefault(lowered, [relative, set(), DEFAULT_API_VERSIONS])
+            entry[1] |= locations
+        resource_types = []
+        for lowered in sorted(types):
+            relative, locations, versions = types[lowered]
+            resource_types.append({
+                "resourceType": relative,
+                "locations": sorted(locations) or ["East US"],
+                "apiVersions": list(versions),
+                "defaultApiVersion": next((v for v in versions if "preview" not in v),
+                                          versions[0]),
+                "capabilities": "None",
+            })
+        return {"id": f"/subscriptions/{subscription_id}/providers/{canonical}",
+                "namespace": canonical, "registrationState": "Registered",
+                "registrationPolicy": "RegistrationRequired", "resourceTypes": resource_types}
+
+    # ---- lists and resources
+
+    def generic_list(self, scope_id, path, query):
+        clauses = parse_resource_filter(query_value(query, "$filter"))
+        rows = [generic_resource(r) for r in self.store.in_scope(scope_id)
+                if r.location and _filter_matches(r, clauses)]
+        return self._paged(path, query, rows)
+
+    def resource_path(self, path, query):
+        parsed = armid.parse(path)
+        if parsed is None or parsed.kind == "namespace":
+            raise ArmError(404, "NotFound", f"The emulator does not serve '{path}'.")
+        scope = armid.scope_of(path)
+        if scope.subscription_id is None:
+            raise ArmError(404, "NotFound", f"The emulator does not serve '{path}'.")
+        if parsed.kind == "resource":
+            resource = self.store.get(path)
+            if resource is not None:
+                return Reply(200, resource.document)
+            self._require_parent(parsed)
+            raise resource_not_found(path)
+        self._require_parent(parsed)
+        children = self.store.children(parsed.parent, parsed.type)
+        return self._paged(path, query, [r.document for r in children])
+
+    def _require_parent(self, parsed):
+        if armid.is_scope(parsed.parent) or self.store.get(parsed.parent) is not None:
+            return
+        parent = armid.parse(parsed.parent)
+        name = parent.name if parent is not None else parsed.parent
+        raise ArmError(404, "ParentResourceNotFound",
+                       f"Can not perform requested operation on nested resource. Parent "
+                       f"resource '{name}' not found.")
+
+    def _paged(self, path, query, items):
+        token = query_value(query, "$skipToken")
+        offset = decode_skip_token(token) if token else 0
+        end = offset + self.page_size
+        body = {"value": items[offset:end]}
+        if end < len(items):
+            kept = [(k, v) for k, v in query if k.lower() != "$skiptoken"]
+            kept.append(("$skipToken", encode_skip_token(end)))
+            body["nextLink"] = (self.base_url + urllib.parse.quote(path) + "?"
+                                + urllib.parse.urlencode(kept, quote_via=urllib.parse.quote))
+        return Reply(200, body)
+
+    # ---- Resource Graph
+
+    def resource_graph(self, body):
+        if not isinstance(body, dict):
+            raise self._graph_error("The request body must be a JSON object with a 'query'.")
+        try:
+            stages = resourcegraph.parse_query(body.get("query"))
+        except resourcegraph.QueryError as error:
+            raise self._graph_error(f"Unsupported or invalid query: {error}. The emulator "
+                                    "supports 'resources | where ... | project ... | order by "
+                                    "... | limit N' (see emulator/resourcegraph.py).") from None
+        options = body.get("options") or {}
+        top = options.get("$top")
+        if top is not None and (not isinstance(top, int) or top < 1):
+            raise self._graph_error("options.$top must be a positive integer.")
+        page = min(top or self.GRAPH_PAGE_MAX, self.GRAPH_PAGE_MAX)
+        token = options.get("$skipToken")
+        offset = decode_skip_token(token) if token else int(options.get("$skip") or 0)
+        wanted = {s.lower() for s in body.get("subscriptions") or []}
+        tenant = self.store.tenant_id
+        rows = [resourcegraph.resource_row(r, tenant) for r in self.store.all()
+                if not wanted or r.subscription_id.lower() in wanted]
+        rows = resourcegraph.run_query(stages, rows)
+        chunk = rows[offset:offset + page]
+        fmt = str(options.get("resultFormat") or "objectArray")
+        result = {"totalRecords": len(rows), "count": len(chunk),
+                  "data": resourcegraph.to_table(chunk) if fmt.lower() == "table" else chunk,
+                  "facets": [], "resultTruncated": "false"}
+        if offset + page < len(rows):
+            result["$skipToken"] = encode_skip_token(offset + page)
+        return Reply(200, result)
+
+    @staticmethod
+    def _graph_error(detail):
+        return ArmError(400, "BadRequest", detail,
+                        details=[{"code": "InvalidQuery", "message": detail}])
+
+
+def parse_json_body(raw):
+    """Parse a request body as JSON (``None`` for an empty body); raise ArmError if invalid."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ArmError(400, "InvalidRequestContent",
+                       "The request content was invalid and could not be deserialized.") from None
