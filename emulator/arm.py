@@ -226,14 +226,25 @@ def _filter_matches(resource, clauses):
     return True
 
 
-def generic_resource(resource):
-    """The shape ARM's ``/resources`` list returns for one resource (no ``properties``)."""
+def generic_resource(resource, expand=()):
+    """The shape ARM's ``/resources`` list returns for one resource (no ``properties``).
+
+    ``expand``: lower-case names from ``$expand``; ``createdTime`` and ``changedTime`` come
+    from ``systemData``, ``provisioningState`` from ``properties`` (when the fixture has them).
+    """
     doc = resource.document
     item = {"id": resource.id, "name": doc.get("name") or resource.name, "type": resource.type}
     for key in ("kind", "location", "extendedLocation", "managedBy", "sku", "plan",
                 "identity", "zones", "tags", "systemData"):
         if doc.get(key) is not None:
             item[key] = doc[key]
+    system_data = doc.get("systemData") or {}
+    properties = doc.get("properties") or {}
+    for name, value in (("createdTime", system_data.get("createdAt")),
+                        ("changedTime", system_data.get("lastModifiedAt")),
+                        ("provisioningState", properties.get("provisioningState"))):
+        if name.lower() in expand and value is not None:
+            item[name] = value
     return item
 
 
@@ -373,7 +384,8 @@ class ArmApi:
 
     def generic_list(self, scope_id, path, query):
         clauses = parse_resource_filter(query_value(query, "$filter"))
-        rows = [generic_resource(r) for r in self.store.in_scope(scope_id)
+        expand = {part.strip().lower() for part in (query_value(query, "$expand") or "").split(",")}
+        rows = [generic_resource(r, expand) for r in self.store.in_scope(scope_id)
                 if r.location and _filter_matches(r, clauses)]
         return self._paged(path, query, rows)
 

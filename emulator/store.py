@@ -60,8 +60,8 @@ def parse_time(text):
         return base.replace(tzinfo=datetime.timezone.utc)
     sign = 1 if zone[0] == "+" else -1
     hours, minutes = int(zone[1:3]), int(zone[4:6])
-    return base.replace(tzinfo=datetime.timezone(sign * datetime.timedelta(hours=hours,
-                                                                            minutes=minutes)))
+    offset = datetime.timedelta(hours=hours, minutes=minutes)
+    return base.replace(tzinfo=datetime.timezone(sign * offset))
 
 
 def shift_timestamp(text, seconds):

@@ -3,23 +3,22 @@
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
 
+from azext_stack_hci_verify._format import transform_cluster_list, transform_cluster_show, transform_server_list
 from azext_stack_hci_verify._validators import validate_cluster_reference, validate_host_facts
 
 
 def load_command_table(self, _):
-    format_module = 'azext_stack_hci_verify._format#{}'
-
     with self.command_group('stack-hci vm-verification', is_preview=True) as g:
         g.custom_show_command('show', 'show_cluster_verification',
                               validator=_all(validate_cluster_reference, validate_host_facts),
-                              table_transformer=format_module.format('transform_cluster_show'))
+                              table_transformer=transform_cluster_show)
         g.custom_command('list', 'list_cluster_verification',
-                         table_transformer=format_module.format('transform_cluster_list'))
+                         table_transformer=transform_cluster_list)
 
     with self.command_group('stack-hci vm-verification server', is_preview=True) as g:
         g.custom_command('list', 'list_server_verification',
                          validator=_all(validate_cluster_reference, validate_host_facts),
-                         table_transformer=format_module.format('transform_server_list'))
+                         table_transformer=transform_server_list)
 
 
 def _all(*validators):

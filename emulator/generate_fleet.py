@@ -1,0 +1,281 @@
+"""Write a deterministic fleet of Azure Local clusters as emulator fixtures.
+
+    python -m emulator.generate_fleet --out DIR --clusters 500 --nodes 4 --subscriptions 5 \
+        [--resource-groups 3] [--seed 0] [--reference-time 2026-11-22T12:00:00Z|now]
+
+Cluster ``i`` (0-based) goes to subscription ``i % S`` and to resource group
+``(i // S) % G`` of that subscription; its state is ``STATE_CYCLE[i % 10]``:
+
+=========================  ==============================================================
+``healthy``                 imdsAttestation Enabled, synced hours ago, LegacyOsSupport
+``healthy-no-legacy``       as healthy, but no LegacyOsSupport capability
+``attestation-disabled``    imdsAttestation Disabled, connected
+``stale``                   imdsAttestation Enabled, last sync 44 days before the reference
+``never-registered``        status NotYetRegistered, no reportedProperties, no sync times
+``unknown-attestation``     imdsAttestation ``PartiallyEnabled`` (a value from a newer API)
+=========================  ==============================================================
+
+The same arguments always write byte-identical files. The fixtures' reference time (the
+"now" the states are relative to) goes into ``_emulator.json`` together with the intended
+state of every cluster, so a test can compare what the extension says with what was meant.
+Use ``--rebase-to now`` when serving to make the fleet current.
+
+``cluster_document`` builds one cluster body; the sample fleet in
+``emulator/fixtures/sample-fleet`` uses the same shapes.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import random
+import uuid
+
+from .store import DEFAULT_TENANT_ID, parse_time
+
+DEFAULT_REFERENCE_TIME = "2026-11-22T12:00:00Z"
+
+#: The capability tokens clusters report (undocumented upstream; this is our consistent set).
+CAPABILITY_TOKENS = ("CloudManagement", "ArcVmManagement", "ImdsAttestation", "LegacyOsSupport")
+#: A token no released API has: stands for what a newer service might add.
+FUTURE_CAPABILITY_TOKEN = "ImdsAttestationV3"
+#: An imdsAttestation value no released API has.
+FUTURE_IMDS_ATTESTATION = "PartiallyEnabled"
+
+STATES = ("healthy", "healthy-no-legacy", "attestation-disabled", "stale", "never-registered",
+          "unknown-attestation")
+STATE_CYCLE = ("healthy", "healthy", "attestation-disabled", "healthy", "stale",
+               "healthy-no-legacy", "healthy", "never-registered", "healthy",
+               "unknown-attestation")
+
+LOCATIONS = ("eastus", "westeurope", "westus2", "centralus", "australiaeast")
+HARDWARE = (
+    # manufacturer, model, cores, memory GiB
+    ("Dell Inc.", "AX-760", 32, 512),
+    ("Lenovo", "ThinkAgile MX650 V3", 48, 768),
+    ("HPE", "ProLiant DL380 Gen11", 40, 512),
+    ("DataON", "AZS-6256", 24, 384),
+)
+OS_RELEASES = (
+    # osName, osVersion, osDisplayVersion
+    ("Azure Stack HCI", "10.0.25398.1189", "23H2"),
+    ("Azure Local", "10.0.26100.4946", "24H2"),
+)
+
+
+def iso(moment, fraction_digits=0):
+    """Format an aware datetime as ARM does: ``2026-11-20T08:15:42.1234567Z`` (7 digits) or
+    without a fraction."""
+    text = moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    if fraction_digits:
+        ticks = f"{moment.microsecond:06d}0"  # 100 ns ticks, as .NET writes them
+        text += "." + ticks[:fraction_digits]
+    return text + "Z"
+
+
+def _guid(rng):
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def cluster_id(subscription_id, resource_group, name):
+    return (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+            "/providers/Microsoft.AzureStackHCI/clusters/" + name)
+
+
+def machine_id(subscription_id, resource_group, name):
+    return (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+            "/providers/Microsoft.HybridCompute/machines/" + name)
+
+
+def node_names(cluster_name, count):
+    base = cluster_name.upper().replace("HCI-", "AZL-")
+    return [f"{base}-N{index}" for index in range(1, count + 1)]
+
+
+def cluster_document(subscription_id, resource_group, name, *, state, node_count, location,
+                     reference_time, rng, tenant_id=DEFAULT_TENANT_ID, fraction_digits=7,
+                     hardware=None, os_release=None, tags=None, system_data=True):
+    """One ``Microsoft.AzureStackHCI/clusters`` GET body in ``state`` (see :data:`STATES`)."""
+    if state not in STATES:
+        raise ValueError(f"unknown state {state!r}; one of {', '.join(STATES)}")
+    manufacturer, model, cores, memory = hardware or HARDWARE[rng.randrange(len(HARDWARE))]
+    os_name, os_version, os_display = os_release or OS_RELEASES[rng.randrange(len(OS_RELEASES))]
+    jitter = datetime.timedelta(seconds=rng.randrange(3600), microseconds=rng.randrange(10 ** 6))
+    registered_at = reference_time - datetime.timedelta(days=90 + rng.randrange(300)) + jitter
+    if state == "stale":
+        last_sync = reference_time - datetime.timedelta(days=44, hours=5) + jitter
+    else:
+        last_sync = reference_time - datetime.timedelta(hours=2 + rng.randrange(20)) + jitter
+    connectivity = {"stale": ("Disconnected", "Disconnected"),
+                    "never-registered": ("NotYetRegistered", "NotYetRegistered"),
+                    "unknown-attestation": ("ConnectedRecently", "PartiallyConnected")
+                    }.get(state, ("ConnectedRecently", "Connected"))
+
+    properties = {
+        "provisioningState": "Succeeded",
+        "status": connectivity[0],
+        "connectivityStatus": connectivity[1],
+        "cloudId": _guid(rng),
+        "softwareAssuranceProperties": {
+            "softwareAssuranceStatus": "Enabled" if state != "never-registered" else "Disabled",
+            "softwareAssuranceIntent": "Enable" if state != "never-registered" else "Disable",
+            "lastUpdated": iso(registered_at + datetime.timedelta(days=1), fraction_digits),
+        },
+        "desiredProperties": {"windowsServerSubscription": "Enabled",
+                              "diagnosticLevel": "Basic"},
+        "trialDaysRemaining": 60 if state == "never-registered" else 0,
+        "billingModel": "Trial" if state == "never-registered" else "Billed",
+        "serviceEndpoint": f"https://{location}.dp.stackhci.azure.com",
+        "resourceProviderObjectId": _guid(rng),
+    }
+    if state != "never-registered":
+        capabilities = list(CAPABILITY_TOKENS)
+        if state in ("healthy-no-legacy", "attestation-disabled"):
+            capabilities.remove("LegacyOsSupport")
+        if state == "unknown-attestation":
+            capabilities.append(FUTURE_CAPABILITY_TOKEN)
+        imds = {"attestation-disabled": "Disabled",
+                "unknown-attestation": FUTURE_IMDS_ATTESTATION}.get(state, "Enabled")
+        nodes = []
+        for index, node_name in enumerate(node_names(name, node_count), start=1):
+            nodes.append({
+                "name": node_name,
+                "id": index,
+                "windowsServerSubscription": "Enabled",
+                "nodeType": "ThirdParty",
+                "ehcResourceId": machine_id(subscription_id, resource_group, node_name),
+                "manufacturer": manufacturer,
+                "model": model,
+                "osName": os_name,
+                "osVersion": os_version,
+                "osDisplayVersion": os_display,
+                "serialNumber": "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789")
+                                        for _ in range(7)),
+                "coreCount": cores,
+                "memoryInGiB": memory,
+                "lastLicensingTimestamp": iso(last_sync - datetime.timedelta(minutes=index),
+                                              fraction_digits),
+                "oemActivation": "Disabled",
+            })
+        properties["reportedProperties"] = {
+            "clusterName": name.upper().replace("HCI-", "AZL-"),
+            "clusterId": _guid(rng),
+            "clusterVersion": os_version,
+            "clusterType": "ThirdParty",
+            "manufacturer": manufacturer,
+            "lastUpdated": iso(last_sync, fraction_digits),
+            "imdsAttestation": imds,
+            "diagnosticLevel": "Basic",
+            "supportedCapabilities": capabilities,
+            "oemActivation": "Disabled",
+            "hardwareClass": "Medium",
+            "nodes": nodes,
+        }
+        properties["registrationTimestamp"] = iso(registered_at, fraction_digits)
+        properties["lastSyncTimestamp"] = iso(last_sync, fraction_digits)
+        properties["lastBillingTimestamp"] = iso(last_sync - datetime.timedelta(hours=1),
+                                                 fraction_digits)
+    if state in ("healthy", "stale"):
+        properties["isolatedVmAttestationConfiguration"] = {
+            "attestationResourceId": (f"/subscriptions/{subscription_id}/resourceGroups/"
+                                      f"{resource_group}/providers/Microsoft.Attestation/"
+                                      f"attestationProviders/{name.replace('-', '')}attest"),
+            "relyingPartyServiceEndpoint": f"https://{location}.dp.stackhci.azure.com",
+            "attestationServiceEndpoint":
+                f"https://{name.replace('-', '')}attest.{location[:3]}.attest.azure.net",
+        }
+
+    document = {
+        "id": cluster_id(subscription_id, resource_group, name),
+        "name": name,
+        "type": "Microsoft.AzureStackHCI/clusters",
+        "location": location,
+        "tags": dict(tags) if tags is not None else {"environment": "production"},
+        "identity": {"principalId": _guid(rng), "tenantId": tenant_id,
+                     "type": "SystemAssigned"},
+        "properties": properties,
+    }
+    if system_data:
+        document["systemData"] = {
+            "createdBy": "admin@contoso.example", "createdByType": "User",
+            "createdAt": iso(registered_at - datetime.timedelta(hours=3), fraction_digits),
+            "lastModifiedBy": "5f3e2c1d-0b9a-4e8f-a7d6-c5b4a3928170",
+            "lastModifiedByType": "Application",
+            "lastModifiedAt": iso(last_sync, fraction_digits),
+        }
+    return document
+
+
+def write_document(directory, relative_path, document):
+    path = os.path.join(directory, relative_path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+    return path
+
+
+def generate_fleet(out, clusters, nodes, subscriptions, *, seed=0,
+                   reference_time=DEFAULT_REFERENCE_TIME, resource_groups=3,
+                   tenant_id=DEFAULT_TENANT_ID):
+    """Write the fleet into ``out``; return the manifest (also written to ``_emulator.json``):
+    ``{"referenceTime", "tenantId", "subscriptions": [...], "clusters": [{"id", "state"}]}``.
+    """
+    if clusters < 0 or nodes < 1 or subscriptions < 1 or resource_groups < 1:
+        raise ValueError("need clusters >= 0, nodes >= 1, subscriptions >= 1, "
+                         "resource groups >= 1")
+    if isinstance(reference_time, str):
+        reference_time = (datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+                          if reference_time == "now" else parse_time(reference_time))
+    rng = random.Random(seed)
+    subscription_ids = [_guid(rng) for _ in range(subscriptions)]
+    manifest = {
+        "referenceTime": iso(reference_time),
+        "tenantId": tenant_id,
+        "subscriptions": [{"subscriptionId": sub, "displayName": f"Fleet subscription {n:02d}"}
+                          for n, sub in enumerate(subscription_ids, start=1)],
+        "clusters": [],
+    }
+    width = max(3, len(str(clusters)))
+    for index in range(clusters):
+        sub_index = index % subscriptions
+        group = f"rg-fleet-s{sub_index + 1:02d}-g{(index // subscriptions) % resource_groups + 1:02d}"
+        name = f"hci-fleet-{index:0{width}d}"
+        state = STATE_CYCLE[index % len(STATE_CYCLE)]
+        document = cluster_document(
+            subscription_ids[sub_index], group, name, state=state, node_count=nodes,
+            location=LOCATIONS[index % len(LOCATIONS)], reference_time=reference_time,
+            rng=random.Random(f"{seed}:{index}"), tenant_id=tenant_id,
+            fraction_digits=7 if index % 2 == 0 else 0,
+            tags={"environment": "fleet", "ring": str(index % 3)})
+        write_document(out, os.path.join(group, "clusters", name + ".json"), document)
+        manifest["clusters"].append({"id": document["id"], "state": state})
+    write_document(out, "_emulator.json", manifest)
+    return manifest
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m emulator.generate_fleet",
+                                     description="Write a deterministic fleet of Azure Local "
+                                                 "clusters as emulator fixtures.")
+    parser.add_argument("--out", required=True, help="output directory (created if missing)")
+    parser.add_argument("--clusters", type=int, required=True)
+    parser.add_argument("--nodes", type=int, default=2, help="nodes per cluster (default 2)")
+    parser.add_argument("--subscriptions", type=int, default=1)
+    parser.add_argument("--resource-groups", type=int, default=3,
+                        help="resource groups per subscription (default 3)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reference-time", default=DEFAULT_REFERENCE_TIME,
+                        help=f"ISO 8601 time or 'now' (default {DEFAULT_REFERENCE_TIME})")
+    args = parser.parse_args(argv)
+    manifest = generate_fleet(args.out, args.clusters, args.nodes, args.subscriptions,
+                              seed=args.seed, reference_time=args.reference_time,
+                              resource_groups=args.resource_groups)
+    print(json.dumps({"out": os.path.abspath(args.out), "clusters": len(manifest["clusters"]),
+                      "subscriptions": [s["subscriptionId"] for s in manifest["subscriptions"]],
+                      "referenceTime": manifest["referenceTime"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

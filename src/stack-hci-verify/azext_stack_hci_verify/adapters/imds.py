@@ -1,0 +1,316 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""IMDS attested-document client: the standard library only, and the rules IMDS asks for.
+
+* No proxy, ever: ``http.client`` connects to the address given and never reads
+  ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` (unlike urllib and requests).
+* ``Metadata: true``, no credentials, no ``X-Forwarded-For``; redirects are reported, not followed.
+* A short connect timeout (2 s) and an overall time budget that bounds every attempt, read and
+  retry; bodies are capped (64 KiB; a real response is about 4 KB).
+* 429, 410 and 5xx are retried a bounded number of times inside the budget, honouring
+  ``Retry-After`` when it fits in what is left.
+
+Failures come back as a ``FetchResult`` with a stable ``reason_code``; nothing here raises for
+network trouble.
+"""
+
+import email.utils
+import errno
+import http.client
+import os
+import secrets
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Optional
+from urllib.parse import urlencode, urlsplit
+
+HOST_IMDS_URL = "http://127.0.0.1:42542"  # the Azure Local host's attestation endpoint
+VM_IMDS_URL = "http://169.254.169.253:80"  # legacy-OS VMs, over the host's internal switch
+HOST_IMDS_ENV = "STACK_HCI_VERIFY_HOST_IMDS_URL"
+VM_IMDS_ENV = "STACK_HCI_VERIFY_VM_IMDS_URL"
+
+ATTESTED_PATH = "/metadata/attested/document"
+DEFAULT_API_VERSION = "2018-10-01"
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_PROBE_TIMEOUT = 5.0
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_NONCE_LENGTH = 10
+MAX_RESPONSE_BYTES = 64 * 1024
+USER_AGENT = "stack-hci-verify"
+
+_CHUNK = 8192
+_MIN_BACKOFF = 0.25
+_MAX_BACKOFF = 2.0
+
+
+def default_endpoints(environ=None):
+    """``{"host": url, "vm": url}``: the real addresses unless the environment overrides them
+    (``STACK_HCI_VERIFY_HOST_IMDS_URL``, ``STACK_HCI_VERIFY_VM_IMDS_URL``)."""
+    environ = os.environ if environ is None else environ
+    host = (environ.get(HOST_IMDS_ENV) or "").strip() or HOST_IMDS_URL
+    vm = (environ.get(VM_IMDS_ENV) or "").strip() or VM_IMDS_URL
+    return {"host": host, "vm": vm}
+
+
+def new_nonce(length=DEFAULT_NONCE_LENGTH):
+    """Random decimal digits (the IMDS documentation uses a 10-digit nonce)."""
+    if length < 1:
+        raise ValueError("nonce length must be at least 1")
+    return "".join(secrets.choice("0123456789") for _ in range(length))
+
+
+@dataclass
+class FetchResult:
+    endpoint: str
+    url: Optional[str]
+    nonce: Optional[str]  # what was sent (None: no nonce parameter)
+    status: Optional[int]  # last HTTP status, None when no response came back
+    body: Optional[bytes]  # the last response body (also for errors), at most the cap
+    latency_ms: float  # whole call, retries and waits included
+    attempts: int
+    reason_code: Optional[str] = None  # None when ok
+    reason: Optional[str] = None
+
+    @property
+    def ok(self):
+        return self.status == 200 and self.reason_code is None
+
+    def to_dict(self):
+        return {
+            "endpoint": self.endpoint,
+            "url": self.url,
+            "nonce": self.nonce,
+            "httpStatus": self.status,
+            "latencyMs": self.latency_ms,
+            "attempts": self.attempts,
+            "reasonCode": self.reason_code,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class _Attempt:
+    status: Optional[int] = None
+    body: Optional[bytes] = None
+    reason_code: Optional[str] = None
+    reason: Optional[str] = None
+    retry_after: Optional[float] = None
+
+
+def _target(base_url, api_version, nonce):
+    """(host, port, request-target) or raise ValueError."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme.lower() != "http":
+        raise ValueError(f"IMDS is plain http; {base_url!r} is not an http:// URL")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("credentials in an IMDS URL are not allowed")
+    if parts.query or parts.fragment:
+        raise ValueError("the IMDS base URL must not carry a query or fragment")
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"{base_url!r} has no host")
+    port = parts.port or 80  # ValueError for a bad port
+    query = [("api-version", api_version)]
+    if nonce:
+        query.append(("nonce", nonce))
+    return host, port, parts.path.rstrip("/") + ATTESTED_PATH + "?" + urlencode(query)
+
+
+def fetch_attested_document(base_url, *, nonce=None, api_version=DEFAULT_API_VERSION,
+                            connect_timeout=DEFAULT_CONNECT_TIMEOUT, timeout=DEFAULT_TIMEOUT,
+                            max_attempts=DEFAULT_MAX_ATTEMPTS, max_bytes=MAX_RESPONSE_BYTES,
+                            nonce_length=DEFAULT_NONCE_LENGTH, _sleep=time.sleep, _clock=time.monotonic):
+    """GET ``{base_url}/metadata/attested/document?api-version=...&nonce=...``.
+
+    ``nonce``: None generates ``nonce_length`` random digits; ``""`` sends no nonce (IMDS then
+    puts a timestamp in its place). ``timeout`` is the budget for the whole call, retries and
+    Retry-After waits included; ``connect_timeout`` bounds each TCP connect.
+    """
+    start = _clock()
+    deadline = start + max(0.0, float(timeout))
+    if nonce is None:
+        nonce = new_nonce(nonce_length)
+    nonce = nonce or None
+
+    def result(attempts, attempt, url):
+        return FetchResult(
+            endpoint=base_url, url=url, nonce=nonce, status=attempt.status, body=attempt.body,
+            latency_ms=round((_clock() - start) * 1000.0, 1), attempts=attempts,
+            reason_code=attempt.reason_code, reason=attempt.reason)
+
+    try:
+        host, port, target = _target(base_url, api_version, nonce)
+    except ValueError as exc:
+        return result(0, _Attempt(reason_code="invalid-url", reason=str(exc)), None)
+    url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}{target}"
+
+    attempts = 0
+    attempt = _Attempt(reason_code="timed-out", reason="the time budget was spent before the first attempt")
+    while True:
+        remaining = deadline - _clock()
+        if remaining <= 0:
+            if attempts:
+                break
+            return result(0, attempt, url)
+        attempts += 1
+        attempt = _request_once(host, port, target, min(connect_timeout, remaining), deadline, max_bytes, _clock)
+        if attempt.reason_code not in ("throttled", "gone", "server-error") or attempts >= max(1, max_attempts):
+            break
+        delay = attempt.retry_after if attempt.retry_after is not None else min(
+            _MAX_BACKOFF, _MIN_BACKOFF * (2 ** (attempts - 1)))
+        remaining = deadline - _clock()
+        if delay >= remaining:
+            attempt.reason = (attempt.reason or "") + (
+                f"; not retried: waiting {delay:g} s would exceed the {timeout:g} s budget")
+            break
+        _sleep(delay)
+    return result(attempts, attempt, url)
+
+
+def _request_once(host, port, target, connect_timeout, deadline, max_bytes, clock):
+    conn = http.client.HTTPConnection(host, port, timeout=max(0.001, connect_timeout))
+    try:
+        try:
+            conn.connect()
+        except (socket.timeout, TimeoutError):
+            return _Attempt(reason_code="connect-timeout",
+                            reason=f"no TCP connection to {host}:{port} within {connect_timeout:g} s")
+        except ConnectionRefusedError:
+            return _Attempt(reason_code="connection-refused",
+                            reason=f"{host}:{port} refused the connection: nothing listens there")
+        except OSError as exc:
+            if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
+                return _Attempt(reason_code="unreachable", reason=f"{host}:{port} is unreachable: {exc.strerror or exc}")
+            return _Attempt(reason_code="connection-failed", reason=f"could not connect to {host}:{port}: {exc}")
+
+        def arm():
+            left = deadline - clock()
+            if left <= 0:
+                raise socket.timeout("time budget spent")
+            conn.sock.settimeout(left)
+
+        try:
+            arm()
+            conn.putrequest("GET", target, skip_accept_encoding=True)
+            conn.putheader("Metadata", "true")
+            conn.putheader("Accept", "application/json")
+            conn.putheader("User-Agent", USER_AGENT)
+            conn.putheader("Connection", "close")
+            conn.endheaders()
+            arm()
+            response = conn.getresponse()
+            status = response.status
+            if 300 <= status < 400:
+                location = response.getheader("Location") or "?"
+                return _Attempt(status=status, reason_code="redirect-refused",
+                                reason=f"HTTP {status} redirect to {location} was not followed (IMDS never redirects)")
+            declared = response.getheader("Content-Length")
+            if declared and declared.strip().isdigit() and int(declared) > max_bytes:
+                return _Attempt(status=status, reason_code="response-too-large",
+                                reason=f"the response declares {int(declared)} bytes; the cap is {max_bytes}")
+            chunks, size = [], 0
+            while True:
+                arm()
+                chunk = response.read(min(_CHUNK, max_bytes + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > max_bytes:
+                    return _Attempt(status=status, reason_code="response-too-large",
+                                    reason=f"the response is larger than the {max_bytes}-byte cap")
+            body = b"".join(chunks)
+            return _classify(status, body, response.getheader("Retry-After"))
+        except (socket.timeout, TimeoutError):
+            return _Attempt(reason_code="timed-out", reason=f"{host}:{port} did not answer within the time budget")
+        except http.client.IncompleteRead:
+            return _Attempt(reason_code="protocol-error", reason="the connection closed in the middle of the body")
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            return _Attempt(reason_code="connection-closed",
+                            reason="the connection was closed without a complete reply from the server")
+        except http.client.HTTPException as exc:
+            return _Attempt(reason_code="protocol-error", reason=f"not a valid HTTP response: {type(exc).__name__}")
+        except OSError as exc:
+            return _Attempt(reason_code="connection-failed", reason=f"connection to {host}:{port} failed: {exc}")
+    finally:
+        conn.close()
+
+
+def _classify(status, body, retry_after_header):
+    text = body[:512].decode("utf-8", "replace")
+    if status == 200:
+        return _Attempt(status=status, body=body)
+    attempt = _Attempt(status=status, body=body, retry_after=_retry_after(retry_after_header))
+    if status == 400:
+        lowered = text.lower()
+        if "metadata header" in lowered:
+            attempt.reason_code, attempt.reason = "missing-metadata-header", "HTTP 400: Required metadata header not specified"
+        elif "api-version" in lowered:
+            attempt.reason_code, attempt.reason = "api-version-invalid", "HTTP 400: the api-version is invalid or not supported"
+        else:
+            attempt.reason_code, attempt.reason = "bad-request", f"HTTP 400: {_one_line(text)}"
+    elif status == 429:
+        attempt.reason_code, attempt.reason = "throttled", "HTTP 429: too many requests (IMDS allows about 5 per second)"
+    elif status == 410:
+        attempt.reason_code, attempt.reason = "gone", "HTTP 410: the endpoint is not ready yet (IMDS asks to retry for up to 70 s)"
+    elif 500 <= status < 600:
+        attempt.reason_code, attempt.reason = "server-error", f"HTTP {status}: the attestation service failed ({_one_line(text)})"
+    else:
+        attempt.reason_code, attempt.reason = "http-error", f"HTTP {status}: {_one_line(text)}"
+    return attempt
+
+
+def _one_line(text, limit=160):
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+def _retry_after(value):
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def probe_endpoint(base_url, *, connect_timeout=DEFAULT_CONNECT_TIMEOUT, timeout=DEFAULT_PROBE_TIMEOUT,
+                   api_version=DEFAULT_API_VERSION, nonce=None, max_attempts=1):
+    """One attested-document request, summarised:
+    ``{endpoint, reachable, httpStatus, latencyMs, reasonCode, reason}``.
+    ``reachable`` is true when any HTTP response came back."""
+    fetched = fetch_attested_document(base_url, nonce=nonce, api_version=api_version,
+                                      connect_timeout=connect_timeout, timeout=timeout, max_attempts=max_attempts)
+    return {
+        "endpoint": base_url,
+        "reachable": fetched.status is not None,
+        "httpStatus": fetched.status,
+        "latencyMs": fetched.latency_ms,
+        "reasonCode": fetched.reason_code,
+        "reason": fetched.reason,
+    }
+
+
+def probe_endpoints(base_urls, *, connect_timeout=DEFAULT_CONNECT_TIMEOUT, timeout=DEFAULT_PROBE_TIMEOUT,
+                    api_version=DEFAULT_API_VERSION, max_workers=16):
+    """``probe_endpoint`` for each URL, concurrently (results in input order): every endpoint
+    dead together costs about one timeout, not one per endpoint."""
+    urls = list(base_urls)
+    if not urls:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(urls))),
+                            thread_name_prefix="imds-probe") as pool:
+        futures = [pool.submit(probe_endpoint, url, connect_timeout=connect_timeout, timeout=timeout,
+                               api_version=api_version) for url in urls]
+        return [future.result() for future in futures]

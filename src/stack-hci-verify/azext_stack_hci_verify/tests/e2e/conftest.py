@@ -1,0 +1,115 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""End to end: the real az, the extension installed from its built wheel, the emulator."""
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
+EXTENSION_SOURCE = os.path.join(REPO_ROOT, "src", "stack-hci-verify")
+SUBSCRIPTION = "0b7c6b4e-1d7e-4d1b-9a44-3c1f0c7a0001"
+OTHER_SUBSCRIPTION = "0b7c6b4e-1d7e-4d1b-9a44-3c1f0c7a0002"
+PAGE_SIZE = 2
+
+
+def cluster_id(group, name, subscription=SUBSCRIPTION):
+    return ("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.AzureStackHCI/clusters/{}"
+            .format(subscription, group, name))
+
+
+def cluster_document(group, name, now, *, sync_age=timedelta(days=2), imds="Enabled",
+                     capabilities=("ArcVmManagement", "LegacyOsSupport"), nodes=("NODE1", "NODE2"),
+                     status="ConnectedRecently", registered=True, subscription=SUBSCRIPTION):
+    properties = {"provisioningState": "Succeeded", "status": status,
+                  "connectivityStatus": "Connected" if registered else "NotSpecified"}
+    if registered:
+        properties["lastSyncTimestamp"] = (now - sync_age).strftime("%Y-%m-%dT%H:%M:%S.1234567Z")
+        properties["reportedProperties"] = {
+            "clusterName": name, "imdsAttestation": imds, "supportedCapabilities": list(capabilities),
+            "nodes": [{"name": node, "id": index + 1} for index, node in enumerate(nodes)]}
+    return {"id": cluster_id(group, name, subscription), "name": name,
+            "type": "Microsoft.AzureStackHCI/clusters", "location": "eastus", "properties": properties}
+
+
+def write_fleet(directory, now):
+    documents = [
+        cluster_document("rg-e2e", "healthy", now),
+        cluster_document("rg-e2e", "disabled", now, imds="Disabled"),
+        cluster_document("rg-e2e", "stale", now, sync_age=timedelta(days=45)),
+        cluster_document("rg-e2e", "unregistered", now, registered=False, status="NotYetRegistered"),
+        cluster_document("rg-e2e", "future", now, imds="SomethingNew"),
+        cluster_document("rg-other", "other-1", now, capabilities=("ArcVmManagement",)),
+        cluster_document("rg-x", "elsewhere", now, subscription=OTHER_SUBSCRIPTION),
+    ]
+    for document in documents:
+        group = document["id"].split("/")[4]
+        path = os.path.join(directory, document["id"].split("/")[2], group, document["name"] + ".json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2)
+    return documents
+
+
+class AzRunner:
+    """Runs `az ...` against the emulator and decodes JSON output."""
+
+    def __init__(self, az_path, env, emulator):
+        self.az_path = az_path
+        self.env = env
+        self.emulator = emulator
+
+    def run(self, *args):
+        from emulator import azenv
+        return azenv.run_az(self.az_path, list(args), self.env, timeout=120)
+
+    def json(self, *args):
+        result = self.run(*args, "-o", "json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def now():
+    return datetime.now(timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def fleet_dir(tmp_path_factory, now):
+    directory = tmp_path_factory.mktemp("fleet")
+    write_fleet(str(directory), now)
+    return str(directory)
+
+
+@pytest.fixture(scope="session")
+def emulator(fleet_dir, tmp_path_factory):
+    from emulator.client import start_emulator
+    handle = start_emulator(fleet_dir, str(tmp_path_factory.mktemp("emulator")), page_size=PAGE_SIZE)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def az(emulator, tmp_path_factory):
+    from emulator import azenv
+    az_path = azenv.find_az(REPO_ROOT)
+    if not az_path:
+        pytest.fail("az is not installed; run scripts/bootstrap")
+    env = azenv.prepare_az_home(emulator, str(tmp_path_factory.mktemp("azhome")), az_path)
+    azenv.install_extension(az_path, env, EXTENSION_SOURCE, os.path.join(REPO_ROOT, ".cache"))
+    return AzRunner(az_path, env, emulator)
+
+
+@pytest.fixture(autouse=True)
+def _clean_faults(request):
+    if "az" in request.fixturenames or "emulator" in request.fixturenames:
+        handle = request.getfixturevalue("emulator")
+        handle.clear_faults()
+        yield
+        handle.clear_faults()
+    else:
+        yield
