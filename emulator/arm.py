@@ -16,6 +16,7 @@ Routes (paths are matched case-insensitively; any ``api-version`` is accepted):
 ``GET {scope}/providers/{Namespace}/{type}``                           list by type (sub or RG)
 ``GET {resourceId}/{childType}``, ``{resourceId}/providers/{NS}/{t}``  child / extension lists
 ``GET {resourceId}``                                                   one resource
+``HEAD`` on any of the above                                           204, or the GET's error
 ``POST /providers/Microsoft.ResourceGraph/resources``                  Resource Graph query
 ====================================================================  ==========================
 
@@ -43,7 +44,7 @@ NOT_FOUND_HELP = "For more details please go to https://aka.ms/ARMResourceNotFou
 # The emulator accepts any api-version; these only have to look plausible.
 KNOWN_PROVIDERS = {
     "microsoft.azurestackhci": ("Microsoft.AzureStackHCI", {
-        "clusters": ["2025-10-01", "2025-09-15-preview", "2024-04-01", "2024-01-01",
+        "clusters": ["2026-10-01", "2025-10-01", "2025-09-15-preview", "2024-04-01", "2024-01-01",
                      "2023-08-01"],
         "clusters/arcSettings": ["2025-10-01", "2024-04-01", "2024-01-01", "2023-08-01"],
         "clusters/arcSettings/extensions": ["2025-10-01", "2024-04-01", "2024-01-01"],
@@ -271,8 +272,12 @@ class ArmApi:
 
     def handle(self, method, path, query, body):
         """``query`` is a list of ``(name, value)`` pairs; ``body`` the parsed JSON or None."""
+        method = method.upper()
         try:
-            return self._route(method.upper(), path, query, body)
+            if method == "HEAD":  # existence checks (az group exists): 204 or the GET's error
+                reply = self._route("GET", path, query, body)
+                return Reply(204, None, reply.headers) if reply.status == 200 else reply
+            return self._route(method, path, query, body)
         except ArmError as error:
             return error.reply()
 

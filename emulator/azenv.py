@@ -192,6 +192,9 @@ def find_az(repo_root=None):
 
 # -- installing the extension under test ------------------------------------------------------
 
+#: Installed extension trees kept in the cache (one per source-tree hash, ~15 MB each).
+CACHE_ENTRIES_KEPT = 4
+
 _SKIPPED_NAMES = {"__pycache__", "build", "dist", ".pytest_cache", ".hypothesis", ".mypy_cache"}
 
 
@@ -252,6 +255,15 @@ def build_wheel(source_dir, out_dir, python=None):
     return os.path.join(out_dir, wheels[0])
 
 
+def _prune_cache(directory, keep):
+    """Remove all but the ``keep`` most recently used entries (staging dirs start with '.')."""
+    entries = [os.path.join(directory, name) for name in os.listdir(directory)
+               if not name.startswith(".")]
+    entries.sort(key=os.path.getmtime, reverse=True)
+    for stale in entries[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def install_extension(az_path, env, source_dir, cache_dir, python=None):
     """Install the extension in ``source_dir`` into ``env["AZURE_EXTENSION_DIR"]``.
 
@@ -296,6 +308,8 @@ def install_extension(az_path, env, source_dir, cache_dir, python=None):
                     raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    os.utime(cached)  # most recently used: kept by _prune_cache
+    _prune_cache(os.path.dirname(cached), keep=CACHE_ENTRIES_KEPT)
     names = sorted(os.listdir(cached))
     for name in names:
         target = os.path.join(env["AZURE_EXTENSION_DIR"], name)

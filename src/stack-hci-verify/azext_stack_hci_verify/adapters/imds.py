@@ -188,11 +188,15 @@ def _request_once(host, port, target, connect_timeout, deadline, max_bytes, cloc
                 return _Attempt(reason_code="unreachable", reason=f"{host}:{port} is unreachable: {exc.strerror or exc}")
             return _Attempt(reason_code="connection-failed", reason=f"could not connect to {host}:{port}: {exc}")
 
+        # Kept here: http.client hands the socket to the response (and drops conn.sock) when the
+        # server will close the connection.
+        sock = conn.sock
+
         def arm():
             left = deadline - clock()
             if left <= 0:
                 raise socket.timeout("time budget spent")
-            conn.sock.settimeout(left)
+            sock.settimeout(left)
 
         try:
             arm()

@@ -635,7 +635,7 @@ def evaluate_vm(vm, host):
 
     # 1. Guest OS unknown.
     if not elig.determined:
-        said = " (ARM reports only '{}')".format(vm.guest_os_name) if vm.guest_os_name else ""
+        said = " (the only name reported is '{}')".format(vm.guest_os_name) if vm.guest_os_name else ""
         if vm.data_exchange is True:
             return verdict(v.BENEFITS_UNKNOWN, REASON_GUEST_OS_NOT_REPORTED,
                            "Hyper-V data exchange is on, but the guest has not reported its OS{}{}; start the VM "
@@ -667,7 +667,7 @@ def evaluate_vm(vm, host):
                        v.ACTION_SYNC, v.COMMAND_SYNC, unknown=_codes(pending))
     if host.host_status != v.ON:
         pending.append((REASON_HOST_ATTESTATION_UNKNOWN,
-                        "the cluster's host status is not known (it has not reported imdsAttestation; it may "
+                        "the cluster's host status is not known (no imdsAttestation was reported; the cluster may "
                         "not be registered yet)"))
     if host.server_status in (v.SERVER_EXPIRED, v.SERVER_INACTIVE, v.SERVER_ERROR):
         return verdict(v.BENEFITS_INACTIVE, REASON_SERVER_NOT_ACTIVE,
@@ -676,8 +676,8 @@ def evaluate_vm(vm, host):
                        v.ACTION_SYNC, v.COMMAND_SYNC, unknown=_codes(pending))
     if host.server_status != v.SERVER_ACTIVE:
         pending.append((REASON_SERVER_STATUS_UNKNOWN,
-                        "the status of the VM's server{} is not known; {}".format(
-                            " " + server if server else "", _probe_hint(server))))
+                        "the Azure verification status of {} is not known".format(
+                            "server " + server if server else "the VM's server (ARM reports no hostNodeName)")))
 
     # 4. Build below the minimum.
     build = parse_build(vm.guest_os_version)
@@ -686,10 +686,9 @@ def evaluate_vm(vm, host):
                      .format(elig.benefit, elig.update))
     elif build is None:
         pending.append((REASON_OS_BUILD_UNKNOWN,
-                        "the guest OS build is not known (no source reported its version){}; turn on Hyper-V data "
-                        "exchange, or {}".format(
-                            ", the minimum is " + elig.minimum_text if elig.minimum_text else "",
-                            _probe_hint(server))))
+                        "the guest OS build is not known (no source reported its version{}){}".format(
+                            "; Hyper-V data exchange reports it" if vm.data_exchange is not True else "",
+                            "; the minimum is " + elig.minimum_text if elig.minimum_text else "")))
     elif elig.minimum_build is None:
         notes.append("No minimum build is listed for {} build {}; the OS build is not checked.".format(
             elig.guest_os, build.major))
@@ -702,8 +701,9 @@ def evaluate_vm(vm, host):
                                          .format(build, elig.minimum_build, elig.benefit, elig.update), pending),
                            v.ACTION_INSTALL_UPDATES, None, notes, _codes(pending))
         if standing == REVISION_UNKNOWN:
-            notes.append("The OS build is {} but its revision could not be read (Hyper-V data exchange does not "
-                         "report it); the minimum is {}.".format(build.major, elig.minimum_text))
+            notes.append("The OS build is {} but its revision could not be read{}; the minimum is {}.".format(
+                build.major, " (Hyper-V data exchange does not report it)"
+                if vm.sources.get("guestOsVersion") == SOURCE_HOST else "", elig.minimum_text))
 
     # 5. v2: Guest Service Interface.
     if elig.needs == NEEDS_V2:
@@ -714,8 +714,7 @@ def evaluate_vm(vm, host):
                            v.ACTION_TURN_ON_GSI, command_for(COMMAND_ENABLE_GSI, vm.name), notes, _codes(pending))
         if vm.guest_service_interface is None:
             pending.append((REASON_GSI_UNKNOWN,
-                            "whether Guest Service Interface is on is not known (ARM does not report it); "
-                            + _probe_hint(server)))
+                            "whether Guest Service Interface is on is not known (ARM does not report it)"))
 
     # 6, 7. v1: legacy OS support on the host, the legacy OS networking NIC on the VM.
     if elig.needs == NEEDS_V1:
@@ -728,8 +727,7 @@ def evaluate_vm(vm, host):
                            _codes(pending))
         if host.legacy_os_support != v.ON:
             pending.append((REASON_LEGACY_OS_SUPPORT_UNKNOWN,
-                            "whether legacy OS support is on {} is not known; {}".format(
-                                _where(server), _probe_hint(server))))
+                            "whether legacy OS support is on {} is not known".format(_where(server))))
         if vm.legacy_networking is False:
             notes.append(_generation_note(vm))
             return verdict(v.BENEFITS_INACTIVE, REASON_LEGACY_NETWORKING_MISSING,
@@ -741,12 +739,13 @@ def evaluate_vm(vm, host):
         if vm.legacy_networking is None:
             pending.append((REASON_LEGACY_NETWORKING_UNKNOWN,
                             "whether the VM has the legacy OS networking adapter is not known (ARM does not report "
-                            "it); " + _probe_hint(server)))
+                            "it)"))
 
     # 8. Active, unless a step could not be judged.
     if pending:
         code = pending[0][0]
-        reason = "Cannot tell whether {} is active: {}.".format(elig.benefit, "; ".join(text for _, text in pending))
+        reason = "Cannot tell whether {} is active: {}. To find out, {}.".format(
+            elig.benefit, "; ".join(text for _, text in pending), _probe_hint(server))
         return verdict(v.BENEFITS_UNKNOWN, code, _with_notes(reason, notes), notes=notes, unknown=_codes(pending))
     method = {v.ACCESS_V2: "Guest Service Interface (v2)", v.ACCESS_V1: "legacy OS networking (v1)",
               v.ACCESS_BOTH: "Guest Service Interface (v2), with legacy OS networking (v1) as fallback"}

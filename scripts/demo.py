@@ -1,0 +1,53 @@
+"""The body of scripts/demo: one emulator, one az home, a few commands printed as a user sees them."""
+
+import os
+import sys
+import tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
+sys.path.insert(0, ROOT)
+
+from emulator import azenv  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.client import start_emulator  # noqa: E402  pylint: disable=wrong-import-position
+
+FIXTURES = os.path.join(ROOT, "emulator", "fixtures", "sample-fleet")
+EXTENSION = os.path.join(ROOT, "src", "stack-hci-verify")
+
+
+def main():
+    az_path = azenv.find_az(ROOT)
+    commands = [
+        ["stack-hci", "vm-verification", "list", "-o", "table"],
+        ["stack-hci", "vm-verification", "show", "-n", "{name}", "-g", "{group}", "-o", "table"],
+        ["stack-hci", "vm-verification", "server", "list", "-n", "{name}", "-g", "{group}", "-o", "table"],
+        ["stack-hci", "vm-verification", "show", "-n", "{name}", "-g", "{group}",
+         "--query", "findings[].{severity:severity, reason:reason, run:command}", "-o", "table"],
+    ]
+    with tempfile.TemporaryDirectory(prefix="stack-hci-verify-demo-") as scratch:
+        with start_emulator(FIXTURES, os.path.join(scratch, "emulator"), rebase_to="now") as emulator:
+            print("Azure Local emulator on {} (sample fleet)".format(emulator.arm_url), flush=True)
+            env = azenv.prepare_az_home(emulator, os.path.join(scratch, "home"), az_path)
+            azenv.install_extension(az_path, env, EXTENSION, os.path.join(ROOT, ".cache"))
+            env["AZURE_CORE_ONLY_SHOW_ERRORS"] = "true"
+            name, group = pick_cluster(az_path, env)
+            for args in commands:
+                args = [arg.replace("{name}", name).replace("{group}", group) for arg in args]
+                print("\n$ az " + " ".join(args), flush=True)
+                result = azenv.run_az(az_path, args, env, capture_output=False)
+                if result.returncode not in (0,):
+                    return result.returncode
+    return 0
+
+
+def pick_cluster(az_path, env):
+    """The first cluster with something to fix, so the demo shows findings; else the first one."""
+    result = azenv.run_az(az_path, ["stack-hci", "vm-verification", "list", "--query",
+                                    "sort_by([], &length(findings))[-1].[name, resourceGroup]", "-o", "tsv"], env)
+    if result.returncode != 0 or not result.stdout.strip():
+        raise SystemExit("demo: could not list the sample clusters:\n" + result.stderr)
+    name, group = result.stdout.split()
+    return name, group
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
