@@ -590,6 +590,7 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
 
     def _send_json(self, status: int, body, headers: Optional[dict] = None, mode: Optional[str] = None):
         data = json.dumps(body).encode("utf-8")
+        self._log(status, mode)  # before answering, so a client that got its answer sees the entry
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -598,7 +599,6 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        self._log(status, mode)
 
     def _log(self, status: int, mode: Optional[str]):
         if self.path.startswith("/_emulator/"):

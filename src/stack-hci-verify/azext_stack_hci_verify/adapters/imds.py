@@ -218,7 +218,7 @@ def _request_once(host, port, target, connect_timeout, deadline, max_bytes, cloc
                 return _Attempt(status=status, reason_code="response-too-large",
                                 reason=f"the response declares {int(declared)} bytes; the cap is {max_bytes}")
             chunks, size = [], 0
-            while True:
+            while not response.isclosed():  # closed once a Content-Length body is complete
                 arm()
                 chunk = response.read(min(_CHUNK, max_bytes + 1 - size))
                 if not chunk:

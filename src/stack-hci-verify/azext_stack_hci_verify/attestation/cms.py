@@ -250,7 +250,11 @@ def check_signature(parts, signer_info, cert):
         return SignatureOutcome("Failed", "algorithm-mismatch", f"{sig_hash} (from the signature algorithm)",
                                 f"{hash_name} (from the digest algorithm)",
                                 "the digest and signature algorithms name different hashes")
-    public_key = cert.public_key()
+    try:
+        public_key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return SignatureOutcome("Failed", "malformed-certificate", "a readable RSA or EC public key", _short(exc),
+                                f"the signer certificate's public key does not parse: {_short(exc)}")
     if isinstance(public_key, rsa.RSAPublicKey):
         key_family = "rsa"
     elif isinstance(public_key, ec.EllipticCurvePublicKey):

@@ -8,6 +8,7 @@ import math
 from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from .chain import check_chain, not_after, not_before, subject_text
 from .cms import MalformedCmsError, check_signature, parse_signed_data, signer_matches
@@ -74,9 +75,10 @@ def verify_attested_document(response, *, trust_roots, intermediates=(),
     if signer_cert is None:
         checks.append(_skipped("signatureValid", "singleSigner"))
     else:
-        outcome = check_signature(parts, signer_info, signer_cert)
-        checks.append(Check("signatureValid", Status(outcome.status), outcome.reason_code, outcome.expected,
-                            outcome.found, outcome.reason))
+        outcome = _guard("signatureValid", check_signature, parts, signer_info, signer_cert)
+        checks.append(outcome if isinstance(outcome, Check) else Check(
+            "signatureValid", Status(outcome.status), outcome.reason_code, outcome.expected, outcome.found,
+            outcome.reason))
 
     # Signer name.
     san = _san_names(signer_cert) if signer_cert is not None else None
@@ -99,10 +101,10 @@ def verify_attested_document(response, *, trust_roots, intermediates=(),
         checks.append(_skipped("chainTrusted", "singleSigner"))
     else:
         pool = [entry.cert for entry in parts.certificates if entry.cert is not None] + list(intermediates)
-        chain = check_chain(signer_cert, pool=pool, trust_roots=trust_roots, at=at,
-                            dns_name=_preferred_name(matched, allowed))
-        checks.append(Check("chainTrusted", Status(chain.status), chain.reason_code, chain.expected, chain.found,
-                            chain.reason))
+        chain = _guard("chainTrusted", check_chain, signer_cert, pool=pool, trust_roots=trust_roots, at=at,
+                       dns_name=_preferred_name(matched, allowed))
+        checks.append(chain if isinstance(chain, Check) else Check(
+            "chainTrusted", Status(chain.status), chain.reason_code, chain.expected, chain.found, chain.reason))
 
     # Nonce.
     if expected_nonce is None:
@@ -129,7 +131,7 @@ def verify_attested_document(response, *, trust_roots, intermediates=(),
     if signer_cert is None:
         checks.append(_skipped("signerCertificateValid", "singleSigner"))
     else:
-        checks.append(_check_signer_validity(signer_cert, at))
+        checks.append(_guard("signerCertificateValid", _check_signer_validity, signer_cert, at))
 
     status, reason_code, reason = summarize(checks)
     if status is _PASSED:
@@ -192,6 +194,18 @@ def _content_summary(parts):
     bag = len(parts.certificates)
     return (f"SignedData with {len(parts.content)} bytes of JSON, {bag} certificate(s) and "
             f"{len(parts.signer_infos)} signer(s)")
+
+
+def _guard(check, function, *args, **kwargs):
+    """Run a check on certificates from the document. ``cryptography`` parses some fields lazily
+    (public key, names, extensions), so a corrupt certificate can raise while it is examined:
+    that is bad data, reported as a Failed check, not a crash."""
+    try:
+        return function(*args, **kwargs)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        text = str(exc)[:160] or type(exc).__name__
+        return Check(check, _FAILED, Reason.MALFORMED_CERTIFICATE, "well-formed certificates", text,
+                     f"a certificate in the document could not be read: {text}")
 
 
 def _skipped(check, because):
