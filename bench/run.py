@@ -121,8 +121,9 @@ def main(argv=None):
         print("{} clusters x {} nodes, page size {}, {} runs each (medians)".format(
             args.clusters, args.nodes, args.page_size, args.repeat))
         for item in results:
-            print("{name:5} ours {medianSeconds:.3f}s ({armRequests} ARM requests)  baseline {baselineMedianSeconds:.3f}s "
-                  "({baselineArmRequests} ARM requests)  ratio {ratio}".format(**item))
+            print("{name:5} ours {medianSeconds:.3f}s ({armRequests} ARM requests)  "
+                  "baseline {baselineMedianSeconds:.3f}s ({baselineArmRequests} ARM requests)  "
+                  "ratio {ratio}".format(**item))
         for item in report["importTime"]:
             print("import {module:40} {cumulativeMs:6.2f} ms (budget {budgetMs:.0f} ms){flag}".format(
                 flag="" if item["withinBudget"] else "  OVER BUDGET", **item))

@@ -56,7 +56,8 @@ def test_list_follows_every_page(az):
     views = az.json("stack-hci", "vm-verification", "list")
     names = [view["name"] for view in views]
     assert sorted(names) == ["disabled", "future", "healthy", "other-1", "stale", "unregistered"]
-    pages = [r for r in az.emulator.requests() if r["path"].lower().endswith("/providers/microsoft.azurestackhci/clusters")]
+    pages = [r for r in az.emulator.requests()
+             if r["path"].lower().endswith("/providers/microsoft.azurestackhci/clusters")]
     assert len(pages) == 3   # six clusters, two a page
     by_name = {view["name"]: view for view in views}
     assert by_name["other-1"]["legacyOsSupport"] == "Off"
@@ -112,8 +113,8 @@ def test_not_found_exits_3(az):
 
 @pytest.mark.parametrize("args, fragment", [
     (["--ids", "not-an-id"], "is not a resource ID"),
-    (["--ids", "/subscriptions/{}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm".format(SUBSCRIPTION)],
-     "is not an Azure Local cluster ID"),
+    (["--ids", "/subscriptions/{}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
+      .format(SUBSCRIPTION)], "is not an Azure Local cluster ID"),
     (["-n", "healthy"], "--resource-group/-g is required"),
     ([], "--cluster-name/-n"),
 ])

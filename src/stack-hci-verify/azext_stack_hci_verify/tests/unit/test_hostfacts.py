@@ -35,8 +35,8 @@ def test_good_document():
 
 
 def test_powershell_51_dialect():
-    document = dict(GOOD, attestation={"computerName": "NODE1", "status": 2, "expiration": "\\/Date(1765792800000)\\/",
-                                       "legacyOsSupport": 0})
+    row = {"computerName": "NODE1", "status": 2, "expiration": "\\/Date(1765792800000)\\/", "legacyOsSupport": 0}
+    document = dict(GOOD, attestation=row)
     facts = parse_host_facts(json.dumps(document), "node1.json")
     row = facts.attestation[0]
     assert row.status == v.SERVER_EXPIRED and row.legacy_os_support == v.OFF
@@ -73,10 +73,12 @@ def test_bad_documents_say_why(text, fragment):
     assert fragment in str(info.value)
 
 
+def _containers(children):
+    return st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+
+
 _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-                     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8),
-                                                                                         children, max_size=4),
-                     max_leaves=20)
+                     _containers, max_leaves=20)
 
 
 @given(st.text(max_size=200))
