@@ -465,17 +465,18 @@ class AttestedDocumentSigner:
 
     def content(self, *, nonce: str, now: dt.datetime, **overrides) -> bytes:
         created = now - dt.timedelta(minutes=1)
-        kwargs = dict(
-            nonce=nonce,
-            created_on=created,
-            expires_on=created + self.validity,
-            vm_id=self.vm_id,
-            subscription_id=self.subscription_id,
-        )
+        kwargs = {
+            "nonce": nonce,
+            "created_on": created,
+            "expires_on": created + self.validity,
+            "vm_id": self.vm_id,
+            "subscription_id": self.subscription_id,
+        }
         kwargs.update(overrides)
         return document_content(**kwargs)
 
-    def signed_data(self, mode: str = "valid", *, nonce: Optional[str] = None, now: Optional[dt.datetime] = None) -> bytes:
+    def signed_data(self, mode: str = "valid", *, nonce: Optional[str] = None,
+                    now: Optional[dt.datetime] = None) -> bytes:
         if mode not in DOCUMENT_MODES:
             raise ValueError(f"not a document mode: {mode!r}")
         now = (now or dt.datetime.now(UTC)).astimezone(UTC)
@@ -607,7 +608,7 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
             "time": dt.datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "method": self.command,
             "target": self.path,
-            "headers": {k: v for k, v in self.headers.items()},
+            "headers": dict(self.headers.items()),
             "status": status,
             "mode": mode,
         }
@@ -620,7 +621,7 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
 
     # -- verbs ------------------------------------------------------------------------------
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):  # pylint: disable=invalid-name  # the name http.server dispatches to
         target = urlsplit(self.path)
         if target.path == REQUESTS_PATH:
             with self.server.state.lock:
@@ -633,7 +634,7 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
             return self._attested(target.query)
         return self._send_json(404, _error_body("Not found"))
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):  # pylint: disable=invalid-name
         target = urlsplit(self.path)
         if target.path == MODE_PATH:
             try:
@@ -654,7 +655,7 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
             return self._send_json(405, _error_body("Bad request. Only GET is supported"))
         return self._send_json(404, _error_body("Not found"))
 
-    def do_DELETE(self):  # noqa: N802
+    def do_DELETE(self):  # pylint: disable=invalid-name
         if urlsplit(self.path).path == REQUESTS_PATH:
             with self.server.state.lock:
                 self.server.state.requests.clear()
@@ -678,7 +679,8 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
             return self._send_json(400, _error_body("Bad request. Malformed query string"), mode=mode)
         names = [k for k, _ in pairs]
         if len(names) != len(set(names)):
-            return self._send_json(400, _error_body("Bad request. Duplicate query parameters are not allowed"), mode=mode)
+            return self._send_json(400, _error_body("Bad request. Duplicate query parameters are not allowed"),
+                                   mode=mode)
         params = dict(pairs)
         if not params.get("api-version"):
             return self._send_json(

@@ -28,6 +28,7 @@ CLASSIFIERS = [
 # cryptography).
 DEPENDENCIES = [
     'azure-mgmt-azurestackhci>=8.0.0,<9.0.0',
+    'asn1crypto>=1.5.0,<2.0.0',
 ]
 
 with open('README.md', 'r', encoding='utf-8') as f:

@@ -185,7 +185,8 @@ def _request_once(host, port, target, connect_timeout, deadline, max_bytes, cloc
                             reason=f"{host}:{port} refused the connection: nothing listens there")
         except OSError as exc:
             if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
-                return _Attempt(reason_code="unreachable", reason=f"{host}:{port} is unreachable: {exc.strerror or exc}")
+                return _Attempt(reason_code="unreachable",
+                                reason=f"{host}:{port} is unreachable: {exc.strerror or exc}")
             return _Attempt(reason_code="connection-failed", reason=f"could not connect to {host}:{port}: {exc}")
 
         # Kept here: http.client hands the socket to the response (and drops conn.sock) when the
@@ -249,24 +250,23 @@ def _classify(status, body, retry_after_header):
     text = body[:512].decode("utf-8", "replace")
     if status == 200:
         return _Attempt(status=status, body=body)
-    attempt = _Attempt(status=status, body=body, retry_after=_retry_after(retry_after_header))
-    if status == 400:
-        lowered = text.lower()
-        if "metadata header" in lowered:
-            attempt.reason_code, attempt.reason = "missing-metadata-header", "HTTP 400: Required metadata header not specified"
-        elif "api-version" in lowered:
-            attempt.reason_code, attempt.reason = "api-version-invalid", "HTTP 400: the api-version is invalid or not supported"
-        else:
-            attempt.reason_code, attempt.reason = "bad-request", f"HTTP 400: {_one_line(text)}"
+    lowered = text.lower()
+    if status == 400 and "metadata header" in lowered:
+        code, reason = "missing-metadata-header", "HTTP 400: Required metadata header not specified"
+    elif status == 400 and "api-version" in lowered:
+        code, reason = "api-version-invalid", "HTTP 400: the api-version is invalid or not supported"
+    elif status == 400:
+        code, reason = "bad-request", f"HTTP 400: {_one_line(text)}"
     elif status == 429:
-        attempt.reason_code, attempt.reason = "throttled", "HTTP 429: too many requests (IMDS allows about 5 per second)"
+        code, reason = "throttled", "HTTP 429: too many requests (IMDS allows about 5 per second)"
     elif status == 410:
-        attempt.reason_code, attempt.reason = "gone", "HTTP 410: the endpoint is not ready yet (IMDS asks to retry for up to 70 s)"
+        code, reason = "gone", "HTTP 410: the endpoint is not ready yet (IMDS asks to retry for up to 70 s)"
     elif 500 <= status < 600:
-        attempt.reason_code, attempt.reason = "server-error", f"HTTP {status}: the attestation service failed ({_one_line(text)})"
+        code, reason = "server-error", f"HTTP {status}: the attestation service failed ({_one_line(text)})"
     else:
-        attempt.reason_code, attempt.reason = "http-error", f"HTTP {status}: {_one_line(text)}"
-    return attempt
+        code, reason = "http-error", f"HTTP {status}: {_one_line(text)}"
+    return _Attempt(status=status, body=body, reason_code=code, reason=reason,
+                    retry_after=_retry_after(retry_after_header))
 
 
 def _one_line(text, limit=160):

@@ -204,8 +204,9 @@ def walk_chain(leaf, pool, roots, at):
         issuers = [c for c in candidates if c.subject == cert.issuer and _der(c) not in in_path]
         if not issuers:
             if cert.subject == cert.issuer:
-                outcomes.append(_Walk("untrusted-root", path,
-                                      f"the path ends at self-signed '{subject_text(cert)}', which is not a trust root"))
+                outcomes.append(_Walk(
+                    "untrusted-root", path,
+                    f"the path ends at self-signed '{subject_text(cert)}', which is not a trust root"))
             else:
                 outcomes.append(_Walk("incomplete", path,
                                       f"no certificate for issuer '{_issuer_text(cert)}' of '{subject_text(cert)}' "

@@ -278,6 +278,8 @@ def check_signature(parts, signer_info, cert):
         signed_bytes = parts.content
         covered = "the content"
 
+    label = _alg_label(key_family, hash_name)
+    expected = f"a valid {label} signature over {covered}"
     hash_algorithm = _HASH_CLASSES[hash_name]()
     try:
         if key_family == "rsa":
@@ -285,14 +287,14 @@ def check_signature(parts, signer_info, cert):
         else:
             public_key.verify(signer_info.signature, signed_bytes, ec.ECDSA(hash_algorithm))
     except InvalidSignature:
-        return SignatureOutcome("Failed", "signature-invalid", f"a valid {_alg_label(key_family, hash_name)} signature over {covered}",
+        return SignatureOutcome("Failed", "signature-invalid", expected,
                                 "the signature does not verify with the signer certificate's key",
-                                f"the signature over {covered} does not verify: the document was changed or signed by another key")
+                                f"the signature over {covered} does not verify: "
+                                "the document was changed or signed by another key")
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        return SignatureOutcome("Failed", "signature-invalid", f"a valid {_alg_label(key_family, hash_name)} signature",
-                                _short(exc), f"the signature could not be checked: {_short(exc)}")
-    return SignatureOutcome("Passed", None, f"a valid {_alg_label(key_family, hash_name)} signature over {covered}",
-                            f"{_alg_label(key_family, hash_name)} signature over {covered} verifies")
+        return SignatureOutcome("Failed", "signature-invalid", expected, _short(exc),
+                                f"the signature could not be checked: {_short(exc)}")
+    return SignatureOutcome("Passed", None, expected, f"{label} signature over {covered} verifies")
 
 
 def _check_signed_attributes(parts, signer_info, digest, hash_name):

@@ -33,7 +33,8 @@ def load_pem_bundle(data, *, strict=False):
                 certs.append(x509.load_pem_x509_certificate(match.group(0)))
             except ValueError as exc:
                 if strict:
-                    raise TrustBundleError(f"certificate {len(certs) + bad + 1} of the bundle does not parse: {exc}") from None
+                    raise TrustBundleError(
+                        f"certificate {len(certs) + bad + 1} of the bundle does not parse: {exc}") from None
                 bad += 1
     if not certs:
         suffix = f" ({bad} unreadable)" if bad else ""

@@ -89,7 +89,10 @@ def verify_attested_document(response, *, trust_roots, intermediates=(),
     else:
         names, san_error = san
         matched = [n for n in names if _name_allowed(n, allowed)]
-        found = ", ".join(names) if names else (f"SAN unreadable: {san_error}" if san_error else "no dNSName in the SAN")
+        if names:
+            found = ", ".join(names)
+        else:
+            found = f"SAN unreadable: {san_error}" if san_error else "no dNSName in the SAN"
         if matched:
             checks.append(Check("signerNameAllowed", _PASSED, None, expected_names, found))
         else:
@@ -247,7 +250,8 @@ def _resolve_signer(parts):
                      f"none of the {bag_text} matches",
                      "the certificate that the SignerInfo names is not in the document"), None
     if len(matches) > 1:
-        return Check("singleSigner", _FAILED, Reason.AMBIGUOUS_SIGNER, f"one bag certificate with {info.describe_sid()}",
+        return Check("singleSigner", _FAILED, Reason.AMBIGUOUS_SIGNER,
+                     f"one bag certificate with {info.describe_sid()}",
                      f"{len(matches)} different certificates match",
                      "several different certificates in the bag match the signer's identifier"), None
     entry = matches[0]
@@ -295,7 +299,9 @@ def _preferred_name(matched, allowed):
 # -- times ------------------------------------------------------------------------------------
 
 def _check_document_time(document, at, skew):
-    window = f"{iso_utc(document.created_on) or document.created_on_text} .. {iso_utc(document.expires_on) or document.expires_on_text}"
+    created = iso_utc(document.created_on) or document.created_on_text
+    expires = iso_utc(document.expires_on) or document.expires_on_text
+    window = f"{created} .. {expires}"
     expected = f"createdOn .. expiresOn covering {iso_utc(at)} (tolerance {_minutes(skew)})"
     if document.created_on is None or document.expires_on is None:
         return Check("notExpired", _FAILED, Reason.TIMESTAMP_INVALID, "timeStamp.createdOn and timeStamp.expiresOn",
@@ -369,7 +375,7 @@ def _signer_summary(cert, at, san):
         issuer=issuer,
         not_before=iso_utc(not_before(cert)),
         not_after=iso_utc(not_after(cert)),
-        serial_number=format(cert.serial_number, "x") if cert.serial_number >= 0 else "-" + format(-cert.serial_number, "x"),
+        serial_number=("-" if cert.serial_number < 0 else "") + format(abs(cert.serial_number), "x"),
         days_left=_days_left(cert, at),
     )
 

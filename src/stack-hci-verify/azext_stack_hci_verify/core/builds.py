@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 # One to nine digits a part: longer runs are not Windows version numbers.
-_VERSION = re.compile(r"^\s*[vV]?(\d{1,9}(?:\.\d{1,9}){0,3})\s*$")
+_VERSION = re.compile(r"^\s*[vV]?(\d{1,9}(?:\.\d{1,9}){0,3})\s*$", re.ASCII)
 
 # In the one- and two-part forms (`20348`, `20348.2402`) the first number is the build. Windows
 # builds have four or five digits (Windows Server 2003 is 3790); a first number below this is a

@@ -347,8 +347,8 @@ def test_missing_timestamp(pki):
 
 
 def test_iso_timestamps_are_accepted(pki):
-    body = json.dumps({"nonce": NONCE, "timeStamp": {"createdOn": "2026-03-10T11:00:00Z",
-                                                      "expiresOn": "2026-03-10T17:00:00Z"}}).encode()
+    stamp = {"createdOn": "2026-03-10T11:00:00Z", "expiresOn": "2026-03-10T17:00:00Z"}
+    body = json.dumps({"nonce": NONCE, "timeStamp": stamp}).encode()
     assert verify(pki, wrap(imds.build_signed_data(body, signer=pki.leaf))).status is Status.PASSED
 
 
@@ -462,7 +462,8 @@ def test_manual_walk_when_x509_verification_is_unavailable(pki, signer, monkeypa
     good = verify(pki, signer.response("valid", nonce=NONCE, now=NOW))
     assert good.status is Status.PASSED
     assert "manual walk" in good.check("chainTrusted").found
-    assert verify(pki, signer.response("valid", nonce=NONCE, now=NOW), intermediates=[]).reason_code == "chain-untrusted"
+    missing = verify(pki, signer.response("valid", nonce=NONCE, now=NOW), intermediates=[])
+    assert missing.reason_code == "chain-untrusted"
     assert verify(pki, signer.response("untrusted-chain", nonce=NONCE, now=NOW)).status is Status.UNKNOWN
 
 
@@ -496,5 +497,6 @@ def test_custom_allowed_signer_with_matching_chain(pki, signer):
 
 
 def test_wildcard_san_is_not_matched(pki, signer):
-    result = verify(pki, wrap(imds.build_signed_data(content(signer), signer=_bare_leaf(pki, ("*.metadata.azure.com",)))))
+    wildcard = _bare_leaf(pki, ("*.metadata.azure.com",))
+    result = verify(pki, wrap(imds.build_signed_data(content(signer), signer=wildcard)))
     assert result.reason_code == "signer-not-allowed"

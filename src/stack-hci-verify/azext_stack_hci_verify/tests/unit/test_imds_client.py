@@ -350,7 +350,8 @@ def test_response_too_large_without_content_length():
 
 def test_gone_is_retried():
     body = json.dumps({"encoding": "pkcs7", "signature": "AAAA"}).encode()
-    with scripted([(410, {"Content-Length": "0"}, b""), (200, {"Content-Length": str(len(body))}, body)]) as (url, seen):
+    script = [(410, {"Content-Length": "0"}, b""), (200, {"Content-Length": str(len(body))}, body)]
+    with scripted(script) as (url, seen):
         fetched = client.fetch_attested_document(url, timeout=5)
     assert fetched.ok and fetched.attempts == 2 and fetched.body == body and len(seen) == 2
 
