@@ -90,6 +90,15 @@ def az_environment(handle, home_dir, base_env=None):
         "NO_PROXY": ",".join(no_proxy),
         "no_proxy": ",".join(no_proxy),
     })
+    if handle.info.get("imdsUrl"):
+        # The extension's documented settings: probe and attest talk to the emulator's
+        # attested-document endpoint and trust its test PKI, never the real 169.254.x.x.
+        env.update({
+            "STACK_HCI_VERIFY_HOST_IMDS_URL": handle.info["imdsUrl"],
+            "STACK_HCI_VERIFY_VM_IMDS_URL": handle.info["imdsUrl"],
+            "STACK_HCI_VERIFY_TRUST_BUNDLE": handle.info["imdsTrustBundle"],
+            "STACK_HCI_VERIFY_INTERMEDIATES": handle.info["imdsIntermediates"],
+        })
     return env
 
 

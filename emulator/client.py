@@ -68,6 +68,9 @@ class EmulatorHandle:
     tenant_id = property(lambda self: self.info["tenantId"])
     subscriptions = property(lambda self: self.info["subscriptions"])
     pid = property(lambda self: self.info["pid"])
+    imds_url = property(lambda self: self.info.get("imdsUrl"))
+    imds_trust_bundle = property(lambda self: self.info.get("imdsTrustBundle"))
+    imds_intermediates = property(lambda self: self.info.get("imdsIntermediates"))
 
     # ---- HTTP
 
@@ -134,6 +137,24 @@ class EmulatorHandle:
         return self._control("DELETE", "/resources", query={"id": resource_id})["removed"]
 
     # ---- lifetime
+
+    def set_imds_mode(self, mode, count=None, slow_seconds=None):
+        """Switch the attested-document endpoint's behaviour (modes: see emulator/imds.py)."""
+        body = {"mode": mode, "count": count}
+        if slow_seconds is not None:
+            body["slowSeconds"] = slow_seconds
+        return self._imds("POST", "/_emulator/imds/mode", body)
+
+    def imds_requests(self):
+        return self._imds("GET", "/_emulator/imds/requests")
+
+    def _imds(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.imds_url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=10) as response:
+            return _json(response.read())
 
     def alive(self):
         if self.process is not None:

@@ -38,6 +38,8 @@ def build_server(fixtures, workdir, page_size=100, port=0, rebase_to=None,
     tls = certs.write_tls_files(workdir)
     server = EmulatorServer(store, tls, page_size=page_size, port=port, verbose=verbose)
     server.workdir = os.path.abspath(workdir)
+    from .imds import create_imds_server  # its test PKI costs a few key generations
+    server.attach_imds(*create_imds_server(os.path.join(server.workdir, "imds")))
     return server
 
 

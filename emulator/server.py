@@ -95,6 +95,8 @@ class EmulatorServer(ThreadingHTTPServer):
         self._log = collections.deque(maxlen=REQUEST_LOG_LIMIT)
         self._log_lock = threading.Lock()
         self._thread = None
+        self.imds_server = None
+        self.imds_info = None
         self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ssl_context.minimum_version = ssl.TLSVersion.TLSv1_2
         self.ssl_context.load_cert_chain(tls_files.server_cert, tls_files.server_key)
@@ -118,7 +120,10 @@ class EmulatorServer(ThreadingHTTPServer):
             "identityHeader": self.identity_header,
             "caBundle": self.ca_bundle,
             "controlUrl": self.base_url + CONTROL_PREFIX,
-            "imdsUrl": None,
+            "imdsUrl": (self.imds_info or {}).get("imdsUrl"),
+            "imdsTrustBundle": (self.imds_info or {}).get("trustBundle"),
+            "imdsIntermediates": (self.imds_info or {}).get("intermediates"),
+            "imdsAllowedSigner": (self.imds_info or {}).get("allowedSigner"),
             "pid": os.getpid(),
             "tenantId": self.store.tenant_id,
             "subscriptions": [sub_id for sub_id, _ in self.store.subscriptions()],
@@ -152,13 +157,24 @@ class EmulatorServer(ThreadingHTTPServer):
 
     # ---- running in a thread (tests in the same process)
 
+    def attach_imds(self, imds_server, imds_info):
+        """Serve the attested-document endpoint (emulator/imds.py) alongside, on its own port."""
+        self.imds_server = imds_server
+        self.imds_info = imds_info
+
     def start_background(self):
         self._thread = threading.Thread(target=self.serve_forever, name="azure-local-emulator",
                                         daemon=True)
         self._thread.start()
+        if self.imds_server is not None:
+            threading.Thread(target=self.imds_server.serve_forever, name="imds-emulator",
+                             daemon=True).start()
         return self
 
     def stop(self):
+        if self.imds_server is not None:
+            self.imds_server.shutdown()
+            self.imds_server.server_close()
         self.shutdown()
         self.server_close()
         if self._thread is not None:

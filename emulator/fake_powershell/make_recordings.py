@@ -330,10 +330,10 @@ def main():
     cmdlets = {"get-azurestackhci": "Get-AzureStackHCI", "get-azurestackhciattestation": "Get-AzureStackHCIAttestation",
                "get-vm": "Get-VM", "get-vmintegrationservice": "Get-VM", "get-vmnetworkadapter": "Get-VMNetworkAdapter",
                "get-vmswitch": "Get-VMSwitch", "get-vmkvp": "Get-VM"}
-    write_scenario("no-hyperv", None, "5.1", overrides={
-        "host-info": to_json([{"ComputerName": "WORKSTATION7", "PSVersion": "5.1.26100.2161",
-                               "PSEdition": "Desktop"}], "5.1")},
-        failures={probe: (1, not_recognized(cmdlet)) for probe, cmdlet in cmdlets.items()})
+    workstation = to_json([{"ComputerName": "WORKSTATION7", "PSVersion": "5.1.26100.2161", "PSEdition": "Desktop"}],
+                          "5.1")
+    write_scenario("no-hyperv", None, "5.1", overrides={"host-info": workstation},
+                   failures={probe: (1, not_recognized(cmdlet)) for probe, cmdlet in cmdlets.items()})
     write_scenario("not-registered", None, "5.1", overrides={
         "host-info": to_json([{"ComputerName": "AZL-NEW-N1", "PSVersion": "5.1.26100.2161",
                                "PSEdition": "Desktop"}], "5.1"),

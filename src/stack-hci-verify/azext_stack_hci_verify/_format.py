@@ -78,3 +78,23 @@ def transform_server_list(result):
         row["Command"] = server.get("command") or ""
         rows.append(row)
     return rows
+
+
+def transform_attestation(result):
+    rows = []
+    overall = OrderedDict()
+    overall["Check"] = "(overall)"
+    overall["Status"] = result.get("status")
+    overall["ReasonCode"] = result.get("reasonCode") or ""
+    overall["Expected"] = ""
+    overall["Found"] = result.get("reason") or ""
+    rows.append(overall)
+    for check in result.get("checks") or []:
+        row = OrderedDict()
+        row["Check"] = check.get("check")
+        row["Status"] = check.get("status")
+        row["ReasonCode"] = check.get("reasonCode") or ""
+        row["Expected"] = check.get("expected") or ""
+        row["Found"] = check.get("found") or ""
+        rows.append(row)
+    return rows

@@ -69,3 +69,25 @@ examples:
   - name: Use the status a server reported about itself.
     text: az stack-hci vm-verification server list -n LocalCluster -g local-rg --host-facts node1.json
 """
+
+helps['stack-hci vm-verification attest'] = """
+type: command
+short-summary: Fetch an attested document from an IMDS endpoint (or read a saved one) and verify it cryptographically.
+long-summary: >
+    Checks, in order: the document parses; exactly one signer, resolved from the SignerInfo (never the first
+    certificate of the bag); the PKCS#7 signature over the content; the signer's DNS name is allowed; the
+    signer's chain reaches the trust bundle; the nonce is echoed; the document is not expired (5 minutes of
+    clock skew allowed); the signer certificate is valid (on Azure Local it is renewed at each sync and lasts
+    30 days, so daysLeft is reported). status is Passed, Failed (the data is bad) or Unknown (it could not be
+    decided, e.g. the endpoint did not answer or no chain to the trust bundle could be built). The endpoint is
+    called without any proxy, with Metadata: true, no credentials and no redirects.
+examples:
+  - name: On an Azure Local server, verify what the host endpoint returns.
+    text: az stack-hci vm-verification attest
+  - name: Inside a VM with legacy OS support, verify the v1 endpoint with your own nonce.
+    text: az stack-hci vm-verification attest --target vm --nonce 1234567890 -o table
+  - name: Verify a saved Azure document at the time it was issued, with its intermediate certificate.
+    text: az stack-hci vm-verification attest --document doc.json --intermediates issuing-ca.pem --at 2025-11-19T13:46:40Z
+  - name: Show only the checks that did not pass.
+    text: az stack-hci vm-verification attest --trust-bundle local-root.pem --allowed-signer metadata.azure.com --query "checks[?status!='Passed'].{check:check, code:reasonCode, expected:expected, found:found}"
+"""

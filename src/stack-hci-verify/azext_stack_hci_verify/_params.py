@@ -30,3 +30,24 @@ def load_arguments(self, _):
     with self.argument_context('stack-hci vm-verification list') as c:
         c.argument('resource_group_name', resource_group_name_type, required=False,
                    help='Name of resource group. Omit it to list every cluster of the subscription.')
+
+    with self.argument_context('stack-hci vm-verification attest') as c:
+        from azure.cli.core.commands.parameters import get_enum_type
+        c.argument('target', arg_type=get_enum_type(['host', 'vm']),
+                   help='Which endpoint to ask: the host\'s (http://127.0.0.1:42542, run on an Azure Local server) or '
+                        'the legacy-OS VM address (http://169.254.169.253, run inside a VM). Settings '
+                        'STACK_HCI_VERIFY_HOST_IMDS_URL and STACK_HCI_VERIFY_VM_IMDS_URL override the addresses.')
+        c.argument('endpoint', help='Base URL of the attested-document endpoint, instead of the --target default.')
+        c.argument('nonce', help='Nonce to send and expect echoed back. Default: 10 random digits. With --document, '
+                                 'the nonce the document must carry.')
+        c.argument('document', help='Verify a saved response ({"encoding":"pkcs7","signature":...}) instead of '
+                                    'fetching one.')
+        c.argument('trust_bundle', help='PEM (or DER) file of trusted root certificates. Default: the setting '
+                                        'STACK_HCI_VERIFY_TRUST_BUNDLE, else the CA bundle of this environment.')
+        c.argument('intermediates', help='PEM file of intermediate certificates used to build the chain (Azure puts '
+                                         'only the signer in the document). Default: STACK_HCI_VERIFY_INTERMEDIATES.')
+        c.argument('allowed_signers', options_list=['--allowed-signer'], nargs='+',
+                   help='DNS names the signer certificate may carry (it may also be a subdomain of one). '
+                        'Default: metadata.azure.com.')
+        c.argument('at', help='Judge validity and expiry at this time (ISO 8601) instead of now.')
+        c.argument('timeout', type=float, help='Seconds the whole fetch may take, retries included. Default: 10.')

@@ -63,3 +63,33 @@ def validate_host_facts(cmd, namespace):
         flat.extend(item if isinstance(item, list) else [item])
     from azext_stack_hci_verify.adapters.files import load_host_facts
     namespace.host_facts = load_host_facts(flat)
+
+
+def validate_attest(cmd, namespace):
+    """--at is a time, --endpoint an http URL, --nonce plain text, and --document excludes fetching."""
+    from urllib.parse import urlsplit
+    from azure.cli.core.azclierror import InvalidArgumentValueError, MutuallyExclusiveArgumentError
+    from azext_stack_hci_verify.core.timeutil import parse_timestamp
+    del cmd
+    if namespace.at is not None:
+        moment = parse_timestamp(namespace.at)
+        if moment is None:
+            raise InvalidArgumentValueError(
+                "--at '{}' is not a time; use ISO 8601, e.g. 2025-11-19T13:46:40Z.".format(namespace.at))
+        namespace.at = moment
+    if namespace.document and namespace.endpoint:
+        raise MutuallyExclusiveArgumentError(
+            "Use --document to verify a saved document or --endpoint to fetch one, not both.")
+    if namespace.endpoint:
+        parts = urlsplit(namespace.endpoint)
+        if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/") or parts.query:
+            raise InvalidArgumentValueError(
+                "--endpoint '{}' must be the endpoint's base URL, e.g. http://127.0.0.1:42542 (IMDS speaks plain "
+                "HTTP; the path and query are added).".format(namespace.endpoint))
+    if namespace.nonce is not None:
+        import re
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", namespace.nonce):
+            raise InvalidArgumentValueError(
+                "--nonce must be 1 to 64 letters, digits or '-' (IMDS echoes it back), e.g. 1234567890.")
+    if namespace.timeout is not None and not 0 < namespace.timeout <= 300:
+        raise InvalidArgumentValueError("--timeout must be between 0 and 300 seconds.")

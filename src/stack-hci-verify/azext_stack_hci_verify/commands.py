@@ -3,8 +3,9 @@
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
 
-from azext_stack_hci_verify._format import transform_cluster_list, transform_cluster_show, transform_server_list
-from azext_stack_hci_verify._validators import validate_cluster_reference, validate_host_facts
+from azext_stack_hci_verify._format import (transform_attestation, transform_cluster_list, transform_cluster_show,
+                                           transform_server_list)
+from azext_stack_hci_verify._validators import validate_attest, validate_cluster_reference, validate_host_facts
 
 
 def load_command_table(self, _):
@@ -14,6 +15,8 @@ def load_command_table(self, _):
                               table_transformer=transform_cluster_show)
         g.custom_command('list', 'list_cluster_verification',
                          table_transformer=transform_cluster_list)
+        g.custom_command('attest', 'attest_document', validator=validate_attest,
+                         table_transformer=transform_attestation)
 
     with self.command_group('stack-hci vm-verification server', is_preview=True) as g:
         g.custom_command('list', 'list_server_verification',

@@ -44,3 +44,34 @@ def load_host_facts(paths):
         except HostFactsError as ex:
             raise InvalidArgumentValueError("Host facts file '{}' {}.".format(path, ex)) from None
     return documents
+
+
+MAX_DOCUMENT_BYTES = 1024 * 1024
+
+
+def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES):
+    """The bytes of a user-given file (an attested document, a PEM bundle), with errors that name it."""
+    from azure.cli.core.azclierror import FileOperationError, InvalidArgumentValueError
+    try:
+        with open(os.path.expanduser(path), "rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise FileOperationError("{} '{}' does not exist.".format(what, path)) from None
+    except IsADirectoryError:
+        raise FileOperationError("{} '{}' is a directory; give a file.".format(what, path)) from None
+    except OSError as ex:
+        raise FileOperationError("{} '{}' cannot be read: {}.".format(what, path, ex.strerror)) from None
+    if len(data) > limit:
+        raise InvalidArgumentValueError("{} '{}' is larger than {} KiB.".format(what, path, limit // 1024))
+    return data
+
+
+def load_certificate_file(path, what):
+    """Certificates of a PEM bundle or DER file; errors name the file."""
+    from azure.cli.core.azclierror import InvalidArgumentValueError
+    from azext_stack_hci_verify.attestation import TrustBundleError, load_certificates
+    data = read_small_file(path, what, limit=MAX_HOST_FACTS_BYTES)
+    try:
+        return load_certificates(data)
+    except TrustBundleError as ex:
+        raise InvalidArgumentValueError("{} '{}' holds no usable certificate ({}).".format(what, path, ex)) from None

@@ -14,9 +14,9 @@ instead of a one-element array, `{"value": [...], "Count": n}` wrappers, null or
 
 import json
 import re
-import xml.etree.ElementTree as ElementTree
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from xml.etree import ElementTree
 
 from azext_stack_hci_verify.core.timeutil import format_timestamp, parse_timestamp
 from azext_stack_hci_verify.core.vms import normalize_vm_state

@@ -189,7 +189,7 @@ def eligibility(os_name, version=None, sku=None):
     if ("multi session" in text or "multisession" in text or "virtual desktops" in text
             or sku_tokens & _MULTI_SESSION_SKUS):
         return _multi_session(name, build)
-    if _is_esu_server(name, build):
+    if _is_esu_server(name, build) or _is_esu_server(sku_text, build):
         return _from_row(_ROWS["ws2012-esu"], minimum_note=MINIMUM_SERVICING_STACK, use_row_minimum=False)
     return _NOT_ELIGIBLE
 
@@ -222,7 +222,7 @@ def _is_esu_server(name, build):
     match = re.search(r"\bwindows (?:small business |web |storage )?server (?:r )?(\d{4})\b", name)
     if match:
         return int(match.group(1)) <= 2012
-    return name.startswith("windows server") and build is not None and build.major in _ESU_SERVER_BUILDS
+    return name.startswith("windows") and "server" in name and build is not None and build.major in _ESU_SERVER_BUILDS
 
 
 # ----------------------------------------------------------------------------- facts
@@ -429,6 +429,11 @@ def _host_facts(host_vm, host_name):
     return {key: value for key, value in facts.items() if value is not None}
 
 
+def _short_name(name):
+    """A computer name without its DNS domain, lower case (NODE1.contoso.example -> node1)."""
+    return str(name).split(".", maxsplit=1)[0].lower()
+
+
 def _same(attr, arm_value, host_value):
     """Whether ARM's and the host's values of a fact agree (or are merely more or less precise)."""
     if attr == "guest_os_version":
@@ -442,7 +447,7 @@ def _same(attr, arm_value, host_value):
         arm_text, host_text = _normalize(arm_value), _normalize(host_value)
         return arm_text in _GENERIC_NAMES or arm_text == host_text
     if attr == "server":
-        return str(arm_value).split(".")[0].lower() == str(host_value).split(".")[0].lower()
+        return _short_name(arm_value) == _short_name(host_value)
     if attr == "state":
         arm_class = _STATE_CLASSES.get(str(arm_value).lower())
         host_class = _STATE_CLASSES.get(str(host_value).lower())
@@ -522,9 +527,9 @@ def host_context_from_cluster(cluster_verdict, server_name):
     `.legacy.value`, `.servers[*].name/.status/.legacy_os_support`)."""
     host = getattr(getattr(cluster_verdict, "host", None), "value", v.UNKNOWN)
     legacy = getattr(getattr(cluster_verdict, "legacy", None), "value", v.UNKNOWN)
-    wanted = str(server_name).split(".")[0].lower() if server_name else None
+    wanted = _short_name(server_name) if server_name else None
     for server in getattr(cluster_verdict, "servers", ()) or ():
-        if wanted and str(server.name).split(".")[0].lower() == wanted:
+        if wanted and _short_name(server.name) == wanted:
             return HostContext(host, server.status, server.legacy_os_support or legacy, server.name)
     return HostContext(host, v.UNKNOWN, legacy, server_name)
 

@@ -1,0 +1,431 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""The host probe: PowerShell output of both dialects in, a host-facts document out.
+
+Most tests run the real PowerShellRunner against the fake PowerShell in
+emulator/fake_powershell (a subprocess that replays recorded output); they skip where that
+directory is not present (an installed wheel) or on Windows (the fake is a Python script).
+"""
+
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from azext_stack_hci_verify.adapters import host_probe
+from azext_stack_hci_verify.adapters.host_probe import (
+    PROBES, ProbeOutputError, build_host_facts, collect_host_facts, guest_os_from_kvp, interpret,
+    parse_attestation, parse_kvp_items, parse_powershell_json)
+from azext_stack_hci_verify.adapters.powershell import (
+    COMPLETED, NOT_STARTED, POWERSHELL_SETTING, PROBE_DATA_VARIABLE, TIMED_OUT, PowerShellResult, PowerShellRunner,
+    encode_command, find_powershell)
+from azext_stack_hci_verify.core import vocabulary as v
+from azext_stack_hci_verify.core.hostfacts import host_facts_from_document
+from azext_stack_hci_verify.core.vms import HostContext, evaluate_vm, merge_vm_facts, vm_view
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+HOSTILE = "x'; Remove-VM *; '"
+
+
+def _fake_directory():
+    here = os.path.dirname(os.path.abspath(__file__))
+    while True:
+        candidate = os.path.join(here, "emulator", "fake_powershell")
+        if os.path.isfile(os.path.join(candidate, "fake-powershell")):
+            return candidate
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+FAKE = _fake_directory()
+needs_fake = pytest.mark.skipif(FAKE is None or sys.platform == "win32",
+                                reason="needs emulator/fake_powershell from a checkout, on a POSIX system")
+
+
+@pytest.fixture(name="fake")
+def fake_fixture(tmp_path, monkeypatch):
+    """A runner for the fake PowerShell; call it with a scenario name. Calls are recorded in `.record`."""
+    # A wrapper runs the fake with this interpreter, whatever python3 on PATH is.
+    wrapper = tmp_path / "powershell"
+    fake_path = os.path.join(FAKE, "fake-powershell")
+    wrapper.write_text('#!/bin/sh\nexec "{}" "{}" "$@"\n'.format(sys.executable, fake_path))
+    wrapper.chmod(0o755)
+    record = tmp_path / "calls.jsonl"
+
+    def runner(scenario):
+        monkeypatch.setenv("FAKE_POWERSHELL_DATA", os.path.join(FAKE, "recordings", scenario))
+        monkeypatch.setenv("FAKE_POWERSHELL_RECORD", str(record))
+        monkeypatch.setenv(POWERSHELL_SETTING, str(wrapper))
+        return find_powershell()
+
+    runner.record = record
+    return runner
+
+
+def _calls(record):
+    if not record.exists():
+        return []
+    return [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+
+
+def _scenario(name):
+    with open(os.path.join(FAKE, "recordings", name, "scenario.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _context(document, server):
+    """HostContext for VMs on `server` as the host-facts document tells it (what custom.py does with ARM)."""
+    imds = ((document.get("cluster") or {}).get("imdsAttestation") or "").lower()
+    host_status = {"enabled": v.ON, "disabled": v.OFF}.get(imds, v.UNKNOWN)
+    row = next((row for row in document.get("attestation") or () if row["computerName"] == server), None)
+    if row is None:
+        return HostContext(host_status, v.UNKNOWN, v.UNKNOWN, server)
+    legacy = {"Enabled": v.ON, "Disabled": v.OFF}.get(row["legacyOsSupport"], v.UNKNOWN)
+    return HostContext(host_status, row["status"] or v.UNKNOWN, legacy, server)
+
+
+def _verdicts(document):
+    result = {}
+    for entry in document["vms"]:
+        vm = merge_vm_facts(host_vm=entry, host_name=document["computerName"])
+        result[entry["name"]] = (vm, evaluate_vm(vm, _context(document, vm.server)))
+    return result
+
+
+def _without_durations(document):
+    copy = json.loads(json.dumps(document))
+    for probe in copy["probes"]:
+        probe.pop("durationMs")
+    copy.pop("powerShell")
+    return copy
+
+
+# ----------------------------------------------------------------------------- scenarios end to end
+
+@needs_fake
+@pytest.mark.parametrize("scenario", ["ps7", "ps51", "ps51-legacy-off", "ps7-expired", "hostile-names"])
+def test_every_vm_gets_the_expected_verdict(fake, scenario):
+    document = collect_host_facts(fake(scenario), now=NOW)
+    assert document["probeStatus"] == "Succeeded", document["probes"]
+    expected = _scenario(scenario)["expected"]
+    verdicts = _verdicts(document)
+    assert set(verdicts) == set(expected)
+    for name, want in expected.items():
+        _, verdict = verdicts[name]
+        got = {"benefitStatus": verdict.benefit_status, "reasonCode": verdict.reason_code, "action": verdict.action,
+               "accessMethod": verdict.access_method, "eligibleBenefit": verdict.eligible_benefit}
+        assert got == want, name
+
+
+@needs_fake
+def test_both_dialects_give_the_same_document(fake):
+    windows_powershell = collect_host_facts(fake("ps51"), now=NOW)
+    powershell7 = collect_host_facts(fake("ps7"), now=NOW)
+    assert windows_powershell["powerShell"] == {"version": "5.1.20348.2849", "edition": "Desktop"}
+    assert powershell7["powerShell"] == {"version": "7.4.6", "edition": "Core"}
+    assert _without_durations(windows_powershell) == _without_durations(powershell7)
+
+
+@needs_fake
+def test_document_is_schema_1(fake):
+    document = collect_host_facts(fake("ps51"), now=NOW)
+    assert list(document)[:8] == ["schemaVersion", "collectedAt", "computerName", "cluster", "attestation",
+                                  "hostImdsSwitchPresent", "vms", "powerShell"]
+    assert document["schemaVersion"] == 1 and document["collectedAt"] == "2026-11-22T12:00:00Z"
+    assert document["computerName"] == "AZL-PROD-01-N1"
+    assert document["cluster"]["name"] == "hci-prod-01"
+    assert {key: document["cluster"][key] for key in ("registrationStatus", "connectionStatus", "imdsAttestation")} \
+        == {"registrationStatus": "Registered", "connectionStatus": "Connected", "imdsAttestation": "Enabled"}
+    assert document["attestation"][0] == {"computerName": "AZL-PROD-01-N1", "status": "Active",
+                                          "expiration": "2026-12-22T08:15:42Z", "legacyOsSupport": "Enabled"}
+    assert document["hostImdsSwitchPresent"] is True
+    first = document["vms"][0]
+    assert list(first)[:8] == ["name", "vmId", "generation", "state", "guestServiceInterface", "dataExchange",
+                               "legacyNetworking", "guestOs"]
+    assert first["guestOs"]["name"] == "Windows Server 2022 Datacenter: Azure Edition"
+    assert first["guestOs"]["version"] == "10.0.20348"
+    assert [probe["probe"] for probe in document["probes"]] == [probe.name for probe in PROBES]
+    # The extension's own reader accepts it.
+    facts = host_facts_from_document(json.loads(json.dumps(document)), "AZL-PROD-01-N1.json")
+    assert facts.computer_name == "AZL-PROD-01-N1" and facts.attestation[0].status == v.SERVER_ACTIVE
+    assert facts.attestation[0].legacy_os_support == v.ON and len(facts.vms) == 11
+
+
+@needs_fake
+def test_kvp_off_and_stopped_vms(fake):
+    verdicts = _verdicts(collect_host_facts(fake("ps7"), now=NOW))
+    vm, verdict = verdicts["app-kvp-off"]
+    assert vm.data_exchange is False and vm.guest_os_name is None
+    assert verdict.command == "Enable-VMIntegrationService -VMName 'app-kvp-off' -Name \"Key-Value Pair Exchange\""
+    vm, verdict = verdicts["avd-w10-02"]
+    assert vm.generation == 1 and any("Generation 1" in note for note in verdict.notes)
+    vm, verdict = verdicts["avd-w11-01"]
+    assert verdict.minimum_build == "22631.3447 (KB5036893)"
+    view = vm_view(*verdicts["ae-web-01"])
+    assert view["osBuild"] == "20348" and "revision could not be read" in view["reason"]
+
+
+# ----------------------------------------------------------------------------- injection
+
+@needs_fake
+def test_vm_names_travel_as_data(fake):
+    runner = fake("hostile-names")
+    scripts = []
+    original = runner.run
+
+    def spy(script, data=None, timeout=60.0):
+        scripts.append(script)
+        return original(script, data=data, timeout=timeout)
+
+    runner.run = spy
+    document = collect_host_facts(runner, now=NOW, vm_names=[HOSTILE])
+    # The scripts are the constants, whatever the VM names.
+    assert sorted(scripts) == sorted(probe.script for probe in PROBES)
+    assert all(HOSTILE not in script and "Remove-VM" not in script for script in scripts)
+    calls = _calls(fake.record)
+    vm_calls = [call for call in calls if call["probe"] in ("get-vm", "get-vmintegrationservice",
+                                                            "get-vmnetworkadapter", "get-vmkvp")]
+    assert len(vm_calls) == 4
+    for call in vm_calls:
+        assert json.loads(call["data"]) == {"vmNames": [HOSTILE]}
+        assert call["options"] == ["-NoLogo", "-NoProfile", "-NonInteractive", "-OutputFormat", "Text"]
+    assert all(call["data"] is None for call in calls if call not in vm_calls)
+    assert [entry["name"] for entry in document["vms"]] == [HOSTILE]
+    assert document["vmNames"] == [HOSTILE]
+    vm = merge_vm_facts(host_vm=document["vms"][0], host_name=document["computerName"])
+    verdict = evaluate_vm(vm, _context(document, vm.server))
+    assert verdict.command == "Enable-VMIntegrationService -VMName 'x''; Remove-VM `*; ''' -Name \"Guest Service " \
+                              "Interface\""
+
+
+def test_runner_passes_data_in_the_environment_only(tmp_path):
+    """Without the fake: a stand-in executable that prints its environment variable and arguments."""
+    if sys.platform == "win32":
+        pytest.skip("POSIX shell script")
+    echo = tmp_path / "echo-powershell"
+    echo.write_text('#!/bin/sh\nprintf "%s" "${}"\n'.format(PROBE_DATA_VARIABLE))
+    echo.chmod(0o755)
+    runner = PowerShellRunner(str(echo), environ={PROBE_DATA_VARIABLE: "inherited, must not leak"})
+    result = runner.run("# probe: x\nWrite-Output 1", data={"vmNames": [HOSTILE, "o\u2019brien"]}, timeout=10)
+    assert result.status == COMPLETED and result.returncode == 0
+    assert json.loads(result.stdout) == {"vmNames": [HOSTILE, "o\u2019brien"]}
+    assert runner.run("# probe: x", timeout=10).stdout == ""
+    command_line = runner.command_line("# probe: x\n'{}'".format(HOSTILE))
+    assert command_line[-2] == "-EncodedCommand" and HOSTILE not in " ".join(command_line)
+
+
+def test_encode_command():
+    assert encode_command("Get-VM") == "RwBlAHQALQBWAE0A"
+
+
+# ----------------------------------------------------------------------------- failures
+
+@needs_fake
+def test_one_probe_timing_out_leaves_the_others(fake):
+    started = time.monotonic()
+    document = collect_host_facts(fake("hang"), now=NOW, timeout=2)
+    elapsed = time.monotonic() - started
+    assert elapsed < 15
+    probes = {probe["probe"]: probe for probe in document["probes"]}
+    assert probes["get-vmkvp"]["status"] == "Unknown" and probes["get-vmkvp"]["reasonCode"] == "timeout"
+    assert "did not finish within 2 s" in probes["get-vmkvp"]["reason"]
+    assert all(probe["status"] == "Succeeded" for name, probe in probes.items() if name != "get-vmkvp")
+    assert document["probeStatus"] == "Partial" and "get-vmkvp" in document["reason"]
+    assert len(document["vms"]) == 11
+    assert all(entry["guestOs"] is None for entry in document["vms"])
+    assert all(entry["guestServiceInterface"] is not None for entry in document["vms"])
+    # Without the guest OS every VM is Unknown, and only the VM whose data exchange is off gets that action.
+    verdicts = _verdicts(document)
+    assert {verdict.benefit_status for _, verdict in verdicts.values()} == {v.BENEFITS_UNKNOWN}
+    assert verdicts["app-kvp-off"][1].action == v.ACTION_TURN_ON_DATA_EXCHANGE
+
+
+@needs_fake
+def test_no_hyperv_module(fake):
+    document = collect_host_facts(fake("no-hyperv"), now=NOW)
+    probes = {probe["probe"]: probe for probe in document["probes"]}
+    assert probes["host-info"]["status"] == "Succeeded"
+    assert probes["get-vm"]["reasonCode"] == "cmdlet-not-available" and "Get-VM" in probes["get-vm"]["reason"]
+    assert probes["get-azurestackhci"]["reasonCode"] == "cmdlet-not-available"
+    assert document["vms"] is None and document["attestation"] is None and document["cluster"] is None
+    assert document["hostImdsSwitchPresent"] is None
+    assert document["computerName"] == "WORKSTATION7"
+    host_facts_from_document(document, "x.json")
+
+
+@needs_fake
+def test_not_registered_null_and_empty_output(fake):
+    document = collect_host_facts(fake("not-registered"), now=NOW)
+    assert document["probeStatus"] == "Succeeded"
+    assert document["cluster"]["registrationStatus"] == "NotYetRegistered"
+    assert document["cluster"]["imdsAttestation"] is None and document["cluster"]["name"] is None
+    assert document["attestation"] == [] and document["vms"] == [] and document["hostImdsSwitchPresent"] is False
+    host_facts_from_document(document, "x.json")
+
+
+def test_no_host_here():
+    document = collect_host_facts(None, now=NOW)
+    assert document["schemaVersion"] == 1 and document["computerName"] is None
+    assert document["probeStatus"] == "Unknown" and document["reasonCode"] == "no-hyperv-host"
+    assert "no Hyper-V host to probe" in document["reason"]
+    assert all(probe["status"] == "Unknown" and probe["reasonCode"] == "no-hyperv-host"
+               for probe in document["probes"])
+    assert document["vms"] is None and document["cluster"] is None
+    host_facts_from_document(document, "x.json")
+
+
+def test_find_powershell(tmp_path):
+    assert find_powershell(environ={}, platform="linux", which=lambda name: "/usr/bin/" + name) is None
+    runner = find_powershell(environ={POWERSHELL_SETTING: " /opt/fake "}, platform="linux")
+    assert runner.executable == "/opt/fake"
+    found = find_powershell(environ={}, platform="win32",
+                            which=lambda name: None if name == "pwsh" else "C:\\Windows\\" + name)
+    assert found.executable == "C:\\Windows\\powershell.exe"
+    assert find_powershell(environ={}, platform="win32", which=lambda name: None) is None
+
+
+def test_powershell_that_cannot_start(tmp_path):
+    runner = PowerShellRunner(str(tmp_path / "missing"))
+    result = runner.run("# probe: get-vm", timeout=5)
+    assert result.status == NOT_STARTED and "could not be started" in result.error
+    document = collect_host_facts(runner, now=NOW)
+    assert {probe["reasonCode"] for probe in document["probes"]} == {"powershell-not-started"}
+    assert document["reasonCode"] == "powershell-not-started"
+
+
+def test_runner_raising_is_an_unknown_probe():
+    class Broken:
+        def run(self, script, data=None, timeout=None):
+            raise RuntimeError("boom")
+
+    document = collect_host_facts(Broken(), now=NOW)
+    assert {probe["reasonCode"] for probe in document["probes"]} == {"probe-failed"}
+    assert "boom" in document["probes"][0]["reason"]
+
+
+@pytest.mark.parametrize("result, code", [
+    (PowerShellResult(TIMED_OUT, None, "", "", 2000, "did not finish within 2 s"), "timeout"),
+    (PowerShellResult(COMPLETED, 1, "", "Get-VM : You do not have the required permission to complete this task.",
+                      5), "access-denied"),
+    (PowerShellResult(COMPLETED, 1, "", "Access is denied.", 5), "access-denied"),
+    (PowerShellResult(COMPLETED, 1, "", "Get-VM: Hyper-V encountered an error.", 5), "probe-failed"),
+    (PowerShellResult(COMPLETED, 255, "", "", 5), "probe-failed"),
+    (PowerShellResult(COMPLETED, 0, "WARNING: something\n{", "", 5), "unreadable-output"),
+    (PowerShellResult(COMPLETED, 0, "[1, 2]", "", 5), "unreadable-output"),
+    (PowerShellResult(COMPLETED, 0, "#< CLIXML\n<Objs/>", "", 5), "unreadable-output"),
+])
+def test_interpret_failures(result, code):
+    run = interpret(host_probe.PROBE_VMS, result)
+    assert (run.status, run.reason_code) == ("Unknown", code)
+    assert run.reason and "\n" not in run.reason
+
+
+# ----------------------------------------------------------------------------- parsing
+
+@pytest.mark.parametrize("text, expected", [
+    ("", []), ("   \r\n", []), ("null", []), ("\ufeffnull\r\n", []),
+    ('{"Name":"a"}', [{"Name": "a"}]),
+    ('[{"Name":"a"},{"Name":"b"}]', [{"Name": "a"}, {"Name": "b"}]),
+    ('\ufeff[\r\n    {\r\n        "Name":  "a"\r\n    }\r\n]\r\n', [{"Name": "a"}]),
+    ('{"value":[{"Name":"a"}],"Count":1}', [{"Name": "a"}]),
+    ('[null, {"Name":"a"}]', [{"Name": "a"}]),
+])
+def test_parse_powershell_json(text, expected):
+    assert parse_powershell_json(text) == expected
+
+
+@pytest.mark.parametrize("text", ["{", "1", '"text"', "[1]", "WARNING: x"])
+def test_parse_powershell_json_rejects(text):
+    with pytest.raises(ProbeOutputError):
+        parse_powershell_json(text)
+
+
+def test_attestation_dialects():
+    windows_powershell = json.loads(
+        '[{"ComputerName":"N1","Status":1,"Expiration":"\\/Date(1797927342000)\\/","LegacyOsSupport":1},'
+        '{"ComputerName":"N2","Status":2,"Expiration":{"value":"\\/Date(1797927342000)\\/","DisplayHint":2},'
+        '"LegacyOsSupport":0},'
+        '{"ComputerName":"N3","Status":7,"Expiration":null,"LegacyOsSupport":"Enabled"},'
+        '{"ComputerName":null,"Status":1}]')
+    assert parse_attestation(windows_powershell) == [
+        {"computerName": "N1", "status": "Active", "expiration": "2026-12-22T08:15:42Z", "legacyOsSupport": "Enabled"},
+        {"computerName": "N2", "status": "Expired", "expiration": "2026-12-22T08:15:42Z",
+         "legacyOsSupport": "Disabled"},
+        {"computerName": "N3", "status": "7", "expiration": None, "legacyOsSupport": "Enabled"},
+    ]
+    powershell7 = [{"computerName": "N1", "status": "error", "expiration": "2026-12-22T09:15:42.1234567+01:00",
+                    "legacyOsSupport": "Disabled"}]
+    assert parse_attestation(powershell7) == [{"computerName": "N1", "status": "Error",
+                                               "expiration": "2026-12-22T08:15:42Z", "legacyOsSupport": "Disabled"}]
+
+
+def _item(name, data):
+    return ('<INSTANCE CLASSNAME="Msvm_KvpExchangeDataItem"><PROPERTY NAME="Data" TYPE="string"><VALUE>{}</VALUE>'
+            '</PROPERTY><PROPERTY NAME="Name" TYPE="string"><VALUE>{}</VALUE></PROPERTY>'
+            '<PROPERTY NAME="Source" TYPE="uint16"><VALUE>2</VALUE></PROPERTY></INSTANCE>').format(data, name)
+
+
+def test_parse_kvp_items():
+    items = [
+        _item("OSName", "Windows Server 2022 Datacenter: Azure Edition"),
+        _item("OSVersion", "10.0.20348"),
+        _item("FullyQualifiedDomainName", "a &amp; b &lt;c&gt;"),
+        '<!DOCTYPE x [<!ENTITY a "aaaa">]>' + _item("OSName", "&a;"),   # entity declarations: skipped
+        "<INSTANCE><PROPERTY NAME=",                                     # not well-formed: skipped
+        _item("Empty", ""),
+        None, 5,
+        "<x>" * 70000,                                                   # oversized: skipped
+    ]
+    assert parse_kvp_items(items) == {"OSName": "Windows Server 2022 Datacenter: Azure Edition",
+                                      "OSVersion": "10.0.20348", "FullyQualifiedDomainName": "a & b <c>",
+                                      "Empty": None}
+    assert parse_kvp_items(_item("OSName", "x")) == {"OSName": "x"}
+    assert parse_kvp_items(None) == {} and parse_kvp_items({}) == {}
+
+
+def test_guest_os_from_kvp():
+    assert guest_os_from_kvp({}) is None
+    assert guest_os_from_kvp({"OSName": "Ubuntu", "OSVersion": "5.15.0-1051-azure"})["name"] == "Ubuntu"
+    built = guest_os_from_kvp({"OSName": "Windows Server 2012 R2 Datacenter", "OSMajorVersion": "6",
+                               "OSMinorVersion": "3", "OSBuildNumber": "9600"})
+    assert built["version"] == "6.3.9600"
+
+
+def test_build_host_facts_without_get_vm_uses_the_other_probes():
+    def ok(probe, rows):
+        return probe.name, host_probe.ProbeRun(probe.name, "Succeeded", tuple(rows))
+
+    failed = host_probe.ProbeRun("get-vm", "Unknown", (), "timeout", "Get-VM did not finish within 60 s.")
+    runs = [
+        ("get-vm", failed),
+        ok(host_probe.PROBE_INTEGRATION_SERVICES, [
+            {"VMName": "a", "VMId": "ID-1", "Name": "Gastdienstschnittstelle",
+             "Id": "Microsoft:ID-1\\6C09BB55-D683-4DA0-8931-C9BF705F6480", "Enabled": True},
+            {"VMName": "a", "VMId": "ID-1", "Name": "Austausch von Schlüssel-Wert-Paaren",
+             "Id": "Microsoft:ID-1\\2A34B1C2-FD73-4043-8A5B-DD2159BC743F", "Enabled": False}]),
+        ok(host_probe.PROBE_NETWORK_ADAPTERS, []),
+        ok(host_probe.PROBE_GUEST_KVP, [{"VMName": "b", "VMId": "id-2", "Items": [_item("OSName", "Ubuntu")]}]),
+    ]
+    document = build_host_facts(runs, NOW)
+    assert [(entry["name"], entry["vmId"], entry["guestServiceInterface"], entry["dataExchange"],
+             entry["legacyNetworking"], (entry["guestOs"] or {}).get("name")) for entry in document["vms"]] == [
+        ("a", "id-1", True, False, False, None), ("b", "id-2", None, None, False, "Ubuntu")]
+    assert document["probeStatus"] == "Partial"
+
+
+def test_scripts_are_fixed_and_marked():
+    names = [probe.name for probe in PROBES]
+    assert len(set(names)) == len(names)
+    for probe in PROBES:
+        assert probe.script.startswith("# probe: {}\n".format(probe.name))
+        assert "$env:" + PROBE_DATA_VARIABLE in probe.script
+        assert "ConvertTo-Json @jsonOptions" in probe.script
+    assert "AZSHCI_GUEST-IMDS_DO_NOT_MODIFY" in host_probe.PROBE_NETWORK_ADAPTERS.script
+    assert "AZSHCI_HOST-IMDS_DO_NOT_MODIFY" in host_probe.PROBE_SWITCH.script
