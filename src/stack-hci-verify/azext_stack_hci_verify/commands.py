@@ -3,8 +3,8 @@
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
 
-from azext_stack_hci_verify._format import (transform_attestation, transform_cluster_list, transform_cluster_show,
-                                           transform_server_list)
+from azext_stack_hci_verify._format import (
+    transform_attestation, transform_cluster_list, transform_cluster_show, transform_server_list)
 from azext_stack_hci_verify._validators import validate_attest, validate_cluster_reference, validate_host_facts
 
 

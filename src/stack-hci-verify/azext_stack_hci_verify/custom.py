@@ -81,7 +81,7 @@ def attest_document(target="host", endpoint=None, nonce=None, document=None, tru
     """Fetch (or read) an attested document and verify it: signature, signer, chain, nonce, expiry."""
     from azext_stack_hci_verify.adapters import imds
     from azext_stack_hci_verify.adapters.files import read_small_file
-    from azext_stack_hci_verify.attestation import DEFAULT_ALLOWED_SIGNERS, verify_attested_document
+    from azext_stack_hci_verify.attestation.verify import DEFAULT_ALLOWED_SIGNERS, verify_attested_document
     from azext_stack_hci_verify.core.timeutil import format_timestamp
 
     reference_time = at or _now()

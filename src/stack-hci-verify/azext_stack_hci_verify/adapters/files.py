@@ -69,7 +69,8 @@ def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES):
 def load_certificate_file(path, what):
     """Certificates of a PEM bundle or DER file; errors name the file."""
     from azure.cli.core.azclierror import InvalidArgumentValueError
-    from azext_stack_hci_verify.attestation import TrustBundleError, load_certificates
+    from azext_stack_hci_verify.attestation.errors import TrustBundleError
+    from azext_stack_hci_verify.attestation.trust import load_certificates
     data = read_small_file(path, what, limit=MAX_HOST_FACTS_BYTES)
     try:
         return load_certificates(data)
