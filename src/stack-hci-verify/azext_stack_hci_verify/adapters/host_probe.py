@@ -532,18 +532,19 @@ def no_host_runs():
             for probe in PROBES]
 
 
-def collect_host_facts(runner, *, now, vm_names=None, timeout=PROBE_TIMEOUT_SECONDS, max_workers=4):
+def collect_host_facts(runner, *, now, vm_names=None, timeout=PROBE_TIMEOUT_SECONDS, max_workers=None):
     """Probe this host and return its host-facts document (schema 1). Never raises.
 
     `runner`: a PowerShellRunner (powershell.find_powershell()), or None when there is no Hyper-V
     host here (the document then says so, every probe Unknown with reasonCode no-hyperv-host).
     `now`: the collection time written to `collectedAt`. `vm_names`: probe only these VMs (passed to
-    the scripts as data, matched exactly, never as wildcards). Probes run concurrently, each with
-    `timeout` seconds.
+    the scripts as data, matched exactly, never as wildcards). The probes run at once (`max_workers`
+    bounds that; by default all eight), each limited to `timeout` seconds, so the whole probe takes
+    about one timeout at worst.
     """
     if runner is None:
         return build_host_facts([(run.probe, run) for run in no_host_runs()], now, vm_names)
-    workers = max(1, min(max_workers, len(PROBES)))
+    workers = len(PROBES) if max_workers is None else max(1, min(max_workers, len(PROBES)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [(probe, pool.submit(run_probe, runner, probe, vm_names, timeout)) for probe in PROBES]
         runs = [(probe.name, future.result()) for probe, future in futures]
