@@ -98,3 +98,45 @@ def transform_attestation(result):
         row["Found"] = check.get("found") or ""
         rows.append(row)
     return rows
+
+
+def _vm_row(vm):
+    row = OrderedDict()
+    row["Name"] = vm.get("name")
+    row["Server"] = vm.get("server") or ""
+    row["GuestOs"] = vm.get("guestOs") or ""
+    row["OsBuild"] = vm.get("osBuild") or ""
+    row["EligibleBenefit"] = vm.get("eligibleBenefit") or ""
+    row["BenefitStatus"] = vm.get("benefitStatus")
+    row["Action"] = vm.get("action") or ""
+    row["Access"] = vm.get("accessMethod") or ""
+    row["Command"] = vm.get("command") or ""
+    return row
+
+
+def transform_vm_list(result):
+    return [_vm_row(vm) for vm in result or []]
+
+
+def transform_vm_show(result):
+    return _vm_row(result)
+
+
+def transform_probe(result):
+    rows = []
+    for probe in result.get("probes") or []:
+        row = OrderedDict()
+        row["Check"] = probe.get("probe")
+        row["Status"] = probe.get("status")
+        row["ReasonCode"] = probe.get("reasonCode") or ""
+        row["Detail"] = probe.get("reason") or ""
+        rows.append(row)
+    for endpoint in result.get("endpoints") or []:
+        row = OrderedDict()
+        row["Check"] = "endpoint {}".format(endpoint.get("name"))
+        row["Status"] = "Reachable" if endpoint.get("reachable") else "Unreachable"
+        row["ReasonCode"] = endpoint.get("reasonCode") or ""
+        row["Detail"] = "{} HTTP {} in {} ms".format(endpoint.get("endpoint"), endpoint.get("httpStatus"),
+                                                    endpoint.get("latencyMs"))
+        rows.append(row)
+    return rows

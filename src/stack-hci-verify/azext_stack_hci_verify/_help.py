@@ -91,3 +91,58 @@ examples:
   - name: Show only the checks that did not pass.
     text: az stack-hci vm-verification attest --trust-bundle local-root.pem --allowed-signer metadata.azure.com --query "checks[?status!='Passed'].{check:check, code:reasonCode, expected:expected, found:found}"
 """
+
+helps['stack-hci vm-verification vm'] = """
+type: group
+short-summary: Per-VM Azure verification benefits, as Windows Admin Center's VMs tab shows them.
+"""
+
+helps['stack-hci vm-verification vm list'] = """
+type: command
+short-summary: List a cluster's VMs with their eligible benefit, benefit status, the suggested action and the command that performs it.
+long-summary: >
+    VMs are the cluster's Azure Local VMs in ARM (Arc machines of kind HCI whose parentClusterResourceId is the
+    cluster, with their virtualMachineInstances) and the VMs that host-facts files report; they are paired by
+    Hyper-V VM id, else by name, and where both report a fact and disagree the host wins. A VM is judged in this
+    order, first match wins: guest OS unknown (Unknown, Turn on Hyper-V data exchange); no eligible benefit (No
+    applicable benefits); host attestation not On or its server not Active (Inactive benefits, Sync with Azure);
+    build below the minimum (Install updates); needs v2 and Guest Service Interface off; needs v1 and legacy OS
+    support off; needs v1 and no AZSHCI_GUEST-IMDS_DO_NOT_MODIFY adapter; otherwise Active benefits. A fact that
+    no source reported (for example Guest Service Interface without a host probe) is never taken as off: the VM
+    is Unknown and the reason says to run `probe` on its server and pass --host-facts.
+examples:
+  - name: Every VM of a cluster, as a table.
+    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg -o table
+  - name: VMs that need an action, with facts collected on the servers.
+    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --status "Inactive benefits" --host-facts node1.json node2.json
+  - name: Only the commands to run, one per line.
+    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --host-facts node1.json --query "[?command].command" -o tsv
+"""
+
+helps['stack-hci vm-verification vm show'] = """
+type: command
+short-summary: Show one VM's verdict together with the facts it was judged on and where each came from.
+examples:
+  - name: One VM with host facts.
+    text: az stack-hci vm-verification vm show -n LocalCluster -g local-rg --vm-name avd-w10-02 --host-facts node1.json
+  - name: Which facts came from the host and which from ARM.
+    text: az stack-hci vm-verification vm show -n LocalCluster -g local-rg --vm-name avd-w10-02 --host-facts node1.json --query "sources"
+"""
+
+helps['stack-hci vm-verification probe'] = """
+type: command
+short-summary: Probe the Azure Local server this runs on and print its host-facts document.
+long-summary: >
+    Runs Get-AzureStackHCI, Get-AzureStackHCIAttestation, Get-VM, Get-VMIntegrationService,
+    Get-VMNetworkAdapter (AZSHCI_GUEST-IMDS_DO_NOT_MODIFY), Get-VMSwitch (AZSHCI_HOST-IMDS_DO_NOT_MODIFY) and reads
+    the guests' data-exchange items, all at once and each with a timeout; VM names are passed to PowerShell as data.
+    It also checks the attested-document endpoints (host http://127.0.0.1:42542, legacy VM http://169.254.169.253).
+    Save the JSON and give it back to show, server list and vm list with --host-facts (one file per server). Off
+    an Azure Local host (Linux, Cloud Shell) it says there is no Hyper-V host to probe. PowerShell is found on
+    PATH (pwsh, then powershell.exe); the setting STACK_HCI_VERIFY_POWERSHELL names another executable.
+examples:
+  - name: Collect this server's facts for later evaluation.
+    text: az stack-hci vm-verification probe -o json > node1.json
+  - name: See which probes could not report, and why.
+    text: az stack-hci vm-verification probe --query "probes[?status!='Succeeded']" -o table
+"""

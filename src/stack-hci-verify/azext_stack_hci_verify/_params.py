@@ -51,3 +51,15 @@ def load_arguments(self, _):
                         'Default: metadata.azure.com.')
         c.argument('at', help='Judge validity and expiry at this time (ISO 8601) instead of now.')
         c.argument('timeout', type=float, help='Seconds the whole fetch may take, retries included. Default: 10.')
+
+    with self.argument_context('stack-hci vm-verification vm') as c:
+        c.argument('vm_name', options_list=['--vm-name'], help='Name of the VM (its Azure Local VM name, or its '
+                                                               'Hyper-V name for a VM not in Azure).')
+        c.argument('status', nargs='+',
+                   help='Only VMs with these benefit statuses: "Active benefits", "Inactive benefits", "Unknown", '
+                        '"No applicable benefits".')
+
+    with self.argument_context('stack-hci vm-verification probe') as c:
+        c.argument('vm_names', options_list=['--vm-name'], nargs='+',
+                   help='Probe only these VMs (names are matched exactly). Default: every VM on the host.')
+        c.argument('timeout', type=float, help='Seconds each probe may take; the probes run at once. Default: 60.')

@@ -93,3 +93,30 @@ def validate_attest(cmd, namespace):
                 "--nonce must be 1 to 64 letters, digits or '-' (IMDS echoes it back), e.g. 1234567890.")
     if namespace.timeout is not None and not 0 < namespace.timeout <= 300:
         raise InvalidArgumentValueError("--timeout must be between 0 and 300 seconds.")
+
+
+def validate_vm_status(cmd, namespace):
+    """--status values are the benefit statuses Windows Admin Center shows; any case is accepted."""
+    from azure.cli.core.azclierror import InvalidArgumentValueError
+    from azext_stack_hci_verify.core.vocabulary import BENEFIT_STATUSES
+    del cmd
+    values = getattr(namespace, "status", None)
+    if not values:
+        return
+    by_lower = {status.lower(): status for status in BENEFIT_STATUSES}
+    chosen = []
+    for value in values:
+        status = by_lower.get(" ".join(str(value).split()).lower())
+        if status is None:
+            raise InvalidArgumentValueError(
+                "--status '{}' is not a benefit status; use one or more of: {}.".format(
+                    value, ", ".join("'{}'".format(s) for s in BENEFIT_STATUSES)))
+        chosen.append(status)
+    namespace.status = chosen
+
+
+def validate_probe(cmd, namespace):
+    from azure.cli.core.azclierror import InvalidArgumentValueError
+    del cmd
+    if namespace.timeout is not None and not 0 < namespace.timeout <= 600:
+        raise InvalidArgumentValueError("--timeout must be between 0 and 600 seconds.")

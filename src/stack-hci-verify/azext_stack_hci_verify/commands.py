@@ -4,8 +4,10 @@
 # --------------------------------------------------------------------------------------------
 
 from azext_stack_hci_verify._format import (
-    transform_attestation, transform_cluster_list, transform_cluster_show, transform_server_list)
-from azext_stack_hci_verify._validators import validate_attest, validate_cluster_reference, validate_host_facts
+    transform_attestation, transform_cluster_list, transform_cluster_show, transform_probe, transform_server_list,
+    transform_vm_list, transform_vm_show)
+from azext_stack_hci_verify._validators import (
+    validate_attest, validate_cluster_reference, validate_host_facts, validate_probe, validate_vm_status)
 
 
 def load_command_table(self, _):
@@ -17,11 +19,20 @@ def load_command_table(self, _):
                          table_transformer=transform_cluster_list)
         g.custom_command('attest', 'attest_document', validator=validate_attest,
                          table_transformer=transform_attestation)
+        g.custom_command('probe', 'probe_host', validator=validate_probe, table_transformer=transform_probe)
 
     with self.command_group('stack-hci vm-verification server', is_preview=True) as g:
         g.custom_command('list', 'list_server_verification',
                          validator=_all(validate_cluster_reference, validate_host_facts),
                          table_transformer=transform_server_list)
+
+    with self.command_group('stack-hci vm-verification vm', is_preview=True) as g:
+        g.custom_command('list', 'list_vm_verification',
+                         validator=_all(validate_cluster_reference, validate_host_facts, validate_vm_status),
+                         table_transformer=transform_vm_list)
+        g.custom_show_command('show', 'show_vm_verification',
+                              validator=_all(validate_cluster_reference, validate_host_facts),
+                              table_transformer=transform_vm_show)
 
 
 def _all(*validators):

@@ -28,10 +28,20 @@ def _evaluate(cmd, ref, host_facts, now):
     return evaluate_cluster(cluster_facts_from_arm(document), host_facts or [], now)
 
 
+def _judge_vms(cmd, verdict, host_facts):
+    from azext_stack_hci_verify.adapters import arm
+    from azext_stack_hci_verify.core.inventory import judge_vms
+    arm_vms = arm.list_cluster_vms(cmd.cli_ctx, verdict.facts) if verdict.facts.subscription_id else []
+    return judge_vms(verdict, arm_vms, host_facts or [])
+
+
 def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
+    from azext_stack_hci_verify.core.inventory import vm_summary
     now = _now()
-    views = [cluster_view(_evaluate(cmd, ref, host_facts, now))
-             for ref in _cluster_refs(cmd, cluster_name, resource_group_name, ids)]
+    views = []
+    for ref in _cluster_refs(cmd, cluster_name, resource_group_name, ids):
+        verdict = _evaluate(cmd, ref, host_facts, now)
+        views.append(cluster_view(verdict, vm_summary=vm_summary(_judge_vms(cmd, verdict, host_facts))))
     return views[0] if len(views) == 1 else views
 
 
@@ -124,3 +134,47 @@ def _attestation_view(result, source, roots_source, signers, reference_time):
         "checks": result.get("checks") or [],
         "evaluatedAt": format_timestamp(reference_time),
     }
+
+
+def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None, status=None):
+    """One row per VM of the cluster: eligible benefit, benefit status, action and the command."""
+    now = _now()
+    rows = []
+    for ref in _cluster_refs(cmd, cluster_name, resource_group_name, ids):
+        verdict = _evaluate(cmd, ref, host_facts, now)
+        for judged in _judge_vms(cmd, verdict, host_facts):
+            if not status or judged.verdict.benefit_status in status:
+                rows.append(judged.view())
+    return rows
+
+
+def show_vm_verification(cmd, vm_name, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
+    """One VM, with the facts it was judged on and where each came from."""
+    from azure.cli.core.azclierror import ResourceNotFoundError
+    now = _now()
+    refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
+    for ref in refs:
+        verdict = _evaluate(cmd, ref, host_facts, now)
+        for judged in _judge_vms(cmd, verdict, host_facts):
+            if (judged.facts.name or "").lower() == vm_name.lower():
+                return judged.view(detail=True)
+    subscription_id, resource_group, name = refs[0]
+    raise ResourceNotFoundError(
+        "VM '{}' is not one of cluster '{}''s VMs (resource group '{}'): list them with "
+        "`az stack-hci vm-verification vm list -n {} -g {}`.".format(vm_name, name, resource_group, name,
+                                                                       resource_group))
+
+
+def probe_host(vm_names=None, timeout=60.0):
+    """Probe the host this runs on: Get-AzureStackHCI, attestation, VMs, integration services, legacy
+    OS networking, guest OS, and the attested-document endpoints. Prints the host-facts document."""
+    from concurrent.futures import ThreadPoolExecutor
+    from azext_stack_hci_verify.adapters import host_probe, imds
+    from azext_stack_hci_verify.adapters.powershell import find_powershell
+    endpoints = imds.default_endpoints()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checks = pool.submit(imds.probe_endpoints, [endpoints["host"], endpoints["vm"]])
+        document = host_probe.collect_host_facts(find_powershell(), now=_now(), vm_names=vm_names, timeout=timeout)
+        results = checks.result()
+    document["endpoints"] = [dict(result, name=name) for name, result in zip(("host", "vm"), results)]
+    return document

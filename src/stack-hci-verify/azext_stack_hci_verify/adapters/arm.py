@@ -5,9 +5,12 @@
 """ARM reads through azure-mgmt-azurestackhci. Returns raw ARM documents (dicts) so that values a
 newer API version adds are kept as they came; the core reads them."""
 
-from azext_stack_hci_verify._client_factory import cf_azurestackhci
+from azext_stack_hci_verify._client_factory import cf_azurestackhci, cf_azurestackhcivm, cf_hybridcompute
+from azext_stack_hci_verify.core.inventory import ArmVm, is_cluster_vm
 
 CLUSTER_TYPE = "Microsoft.AzureStackHCI/clusters"
+# Instance reads run concurrently, at most this many at once.
+MAX_CONCURRENT_READS = 8
 
 
 def _raw_body(pipeline_response, _deserialized, _headers):
@@ -39,7 +42,7 @@ def list_clusters(cli_ctx, subscription_id, resource_group=None):
         scope = "/subscriptions/{}".format(subscription_id)
         what = "Subscription '{}'".format(subscription_id)
     try:
-        return [item.as_dict() if hasattr(item, "as_dict") else dict(item) for item in pages]
+        return [_as_dict(item) for item in pages]
     except Exception as ex:  # pylint: disable=broad-except
         raise translate_error(ex, scope, what=what,
                               hint="check the name with `az group list` or `az account list`") from ex
@@ -68,3 +71,40 @@ def translate_error(ex, scope, what, hint):
     message = getattr(getattr(ex, "error", None), "message", None) or str(ex).splitlines()[0]
     return azclierror.AzureResponseError(
         "ARM answered {} for scope '{}': {}".format(status, scope, message))
+
+
+def list_cluster_vms(cli_ctx, cluster):
+    """The cluster's Azure Local VMs: Arc machines of kind HCI whose parentClusterResourceId is the
+    cluster, each with its virtualMachineInstances/default. One paged list of the subscription's
+    machines, then the instances concurrently (bounded). An instance that cannot be read is
+    reported on that VM (ArmVm.error); the others still come back."""
+    from concurrent.futures import ThreadPoolExecutor
+    machines_client = cf_hybridcompute(cli_ctx, cluster.subscription_id)
+    scope = "/subscriptions/{}/providers/Microsoft.HybridCompute/machines".format(cluster.subscription_id)
+    try:
+        machines = [_as_dict(item) for item in machines_client.machines.list_by_subscription()]
+    except Exception as ex:  # pylint: disable=broad-except
+        raise translate_error(ex, scope, what="The Arc machines of subscription '{}'".format(
+            cluster.subscription_id), hint="check the subscription with `az account show`") from ex
+    machines = [machine for machine in machines if is_cluster_vm(machine, cluster)]
+    if not machines:
+        return []
+    instances_client = cf_azurestackhcivm(cli_ctx, cluster.subscription_id)
+
+    def read(machine):
+        resource_uri = machine["id"].lstrip("/")
+        try:
+            return ArmVm(machine, instances_client.virtual_machine_instances.get(resource_uri, cls=_raw_body), None)
+        except Exception as ex:  # pylint: disable=broad-except
+            from azure.core.exceptions import HttpResponseError
+            if not isinstance(ex, HttpResponseError):
+                raise
+            return ArmVm(machine, None, "ARM answered {} for its virtualMachineInstances/default".format(
+                getattr(ex, "status_code", None) or "an error"))
+
+    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(machines))) as pool:
+        return list(pool.map(read, machines))
+
+
+def _as_dict(item):
+    return item.as_dict() if hasattr(item, "as_dict") else dict(item)

@@ -335,7 +335,7 @@ def server_view(server):
     }
 
 
-def cluster_view(verdict):
+def cluster_view(verdict, vm_summary=None):
     facts = verdict.facts
     days = whole_days(verdict.expires_on - verdict.evaluated_at) if verdict.expires_on else None
     return {
@@ -353,6 +353,7 @@ def cluster_view(verdict):
         "attestationExpiresOn": format_timestamp(verdict.expires_on),
         "daysUntilExpiry": days,
         "servers": [server_view(server) for server in verdict.servers],
+        "vmSummary": vm_summary,
         "findings": list(verdict.findings),
         "hostFacts": list(verdict.host_facts_sources),
         "evaluatedAt": format_timestamp(verdict.evaluated_at),

@@ -69,7 +69,7 @@ def test_active_cluster_view_shape_and_order():
     view = clusters.cluster_view(evaluate(arm_cluster()))
     assert list(view) == ["name", "id", "resourceGroup", "subscriptionId", "hostStatus", "imdsAttestation",
                           "legacyOsSupport", "supportedCapabilities", "registrationStatus", "connectivityStatus",
-                          "lastSync", "attestationExpiresOn", "daysUntilExpiry", "servers", "findings",
+                          "lastSync", "attestationExpiresOn", "daysUntilExpiry", "servers", "vmSummary", "findings",
                           "hostFacts", "evaluatedAt"]
     assert view["hostStatus"] == v.ON and view["legacyOsSupport"] == v.ON
     assert view["resourceGroup"] == "local-rg"
