@@ -125,7 +125,8 @@ def test_info_file_and_handle(emu):
     assert emu.control_url == emu.arm_url + "_emulator"
     assert os.path.isfile(emu.ca_bundle)
     assert SUB_A in emu.subscriptions and len(emu.subscriptions) == 2
-    assert info["imdsUrl"] is None and info["pid"] == emu.process.pid
+    assert info["imdsUrl"].startswith("http://127.0.0.1:") and info["pid"] == emu.process.pid
+    assert os.path.isfile(info["imdsTrustBundle"]) and os.path.isfile(info["imdsIntermediates"])
 
 
 def test_tls_is_trusted_with_the_ca_only(emu):
@@ -323,7 +324,9 @@ def test_resource_graph_rows_and_filters(emu):
     status, _, body = graph(emu, "resources | where type in~ ('microsoft.hybridcompute/machines') "
                                  "and properties.provisioningState == 'Succeeded' "
                                  "| project id, state = properties.provisioningState")
-    assert status == 200 and body["data"] == [{"id": MACHINE_ID, "state": "Succeeded"}]
+    machines = sample_documents("Microsoft.HybridCompute/machines") + [{"id": MACHINE_ID}]
+    assert status == 200 and sorted(body["data"], key=lambda row: row["id"].lower()) == [
+        {"id": d["id"], "state": "Succeeded"} for d in sorted(machines, key=lambda d: d["id"].lower())]
     status, _, body = graph(emu, f"resources | where type =~ '{CLUSTERS}'", resultFormat="table")
     assert status == 200 and "columns" in body["data"] and len(body["data"]["rows"]) == len(
         SAMPLE_CLUSTERS)
