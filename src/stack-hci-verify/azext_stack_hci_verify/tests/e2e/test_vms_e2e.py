@@ -1,0 +1,158 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""`vm list`, `vm show`, `show.vmSummary` and `probe` then `--host-facts`, through the real az, on the
+sample fleet (its VMs cover every verdict) and the fake PowerShell."""
+
+import json
+import os
+
+import pytest
+
+from .conftest import AzRunner, REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+SAMPLE_FLEET = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet")
+HOST_FACTS = os.path.join(REPO_ROOT, "emulator", "fixtures", "host-facts")
+FAKE_POWERSHELL = os.path.join(REPO_ROOT, "emulator", "fake_powershell")
+PROD = ("-n", "hci-prod-01", "-g", "rg-hci-prod-eastus")
+N1 = os.path.join(HOST_FACTS, "AZL-PROD-01-N1.json")
+VM = ("stack-hci", "vm-verification", "vm")
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    from emulator import azenv
+    from emulator.client import start_emulator
+    handle = start_emulator(SAMPLE_FLEET, str(tmp_path_factory.mktemp("fleet-emulator")), rebase_to="now")
+    az_path = azenv.find_az(REPO_ROOT)
+    env = azenv.prepare_az_home(handle, str(tmp_path_factory.mktemp("fleet-home")), az_path, login="profile")
+    azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
+                            os.path.join(REPO_ROOT, ".cache"))
+    env["STACK_HCI_VERIFY_POWERSHELL"] = os.path.join(FAKE_POWERSHELL, "fake-powershell")
+    env["FAKE_POWERSHELL_DATA"] = os.path.join(FAKE_POWERSHELL, "recordings", "ps7")
+    yield AzRunner(az_path, env, handle)
+    handle.stop()
+
+
+def by_name(rows):
+    return {row["name"]: row for row in rows}
+
+
+def expected_verdicts(scenario):
+    with open(os.path.join(FAKE_POWERSHELL, "recordings", scenario, "scenario.json"), encoding="utf-8") as handle:
+        return json.load(handle)["expected"]
+
+
+def test_vm_list_with_host_facts_gives_every_recorded_verdict(fleet):
+    rows = by_name(fleet.json(*VM, "list", *PROD, "--host-facts", N1))
+    for name, expected in expected_verdicts("ps7").items():
+        for key, value in expected.items():
+            assert rows[name][key] == value, (name, key, rows[name])
+    assert rows["ae-web-02"]["command"] == \
+        "Enable-VMIntegrationService -VMName 'ae-web-02' -Name \"Guest Service Interface\""
+    assert rows["avd-w10-02"]["command"] == "Add-AzStackHCIVMAttestation -VMName 'avd-w10-02'"
+    assert "powered off" in rows["avd-w10-02"]["reason"] or "Stop-VM" in rows["avd-w10-02"]["reason"]
+    assert {"fact": "guestServiceInterface", "source": "host"} in rows["ae-web-01"]["sources"]
+
+
+def test_vm_list_from_arm_alone(fleet):
+    rows = by_name(fleet.json(*VM, "list", *PROD))
+    assert "AZL-PROD-01-N4" not in rows and "p02-app-01" not in rows     # a server, another cluster's VM
+    assert rows["ae-sql-01"]["action"] == "Install updates"
+    assert rows["ae-sql-01"]["command"].startswith("Install-AzConnectedMachinePatch -ResourceGroupName "
+                                                   "'rg-hci-prod-eastus' -Name 'ae-sql-01'")
+    assert rows["lnx-db-01"]["benefitStatus"] == "No applicable benefits"
+    assert rows["ae-web-01"]["benefitStatus"] == "Unknown"            # Guest Service Interface is not in ARM
+    assert "probe" in rows["ae-web-01"]["reason"]
+    assert rows["ae-web-03"]["benefitStatus"] == "Unknown" and "could not be read" in rows["ae-web-03"]["reason"]
+
+
+def test_status_filter_and_table(fleet):
+    rows = fleet.json(*VM, "list", *PROD, "--host-facts", N1, "--status", "inactive benefits")
+    assert rows and {row["benefitStatus"] for row in rows} == {"Inactive benefits"}
+    table = fleet.run(*VM, "list", *PROD, "--host-facts", N1, "-o", "table")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split() == ["Name", "Server", "GuestOs", "OsBuild", "EligibleBenefit",
+                                                    "BenefitStatus", "Action", "Access", "Command"]
+    bad = fleet.run(*VM, "list", *PROD, "--status", "Broken")
+    assert bad.returncode != 0 and "is not a benefit status" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_vm_show_with_facts_and_sources(fleet):
+    view = fleet.json(*VM, "show", *PROD, "--vm-name", "avd-w11-01", "--host-facts", N1)
+    assert view["benefitStatus"] == "Active benefits" and view["accessMethod"] == "v2"
+    assert view["vmId"] and view["securityType"] == "TrustedLaunch"
+    assert view["armResourceId"].endswith("/machines/avd-w11-01")
+    assert any(conflict["fact"] == "guestOsName" for conflict in view["conflicts"])
+    missing = fleet.run(*VM, "show", *PROD, "--vm-name", "nope")
+    assert missing.returncode == 3 and "vm list" in missing.stderr
+
+
+def test_show_vm_summary(fleet):
+    summary = fleet.json("stack-hci", "vm-verification", "show", *PROD, "--host-facts", N1)["vmSummary"]
+    rows = fleet.json(*VM, "list", *PROD, "--host-facts", N1)
+    counts = {status: sum(1 for row in rows if row["benefitStatus"] == status)
+              for status in ("Active benefits", "Inactive benefits", "Unknown", "No applicable benefits")}
+    assert summary == {"activeBenefits": counts["Active benefits"], "inactiveBenefits": counts["Inactive benefits"],
+                       "unknown": counts["Unknown"], "noApplicableBenefits": counts["No applicable benefits"],
+                       "total": len(rows)}
+    assert summary["activeBenefits"] >= 4
+
+
+def test_probe_then_host_facts(fleet, tmp_path):
+    result = fleet.run("stack-hci", "vm-verification", "probe", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["schemaVersion"] == 1 and document["computerName"] == "AZL-PROD-01-N1"
+    assert {endpoint["name"] for endpoint in document["endpoints"]} == {"host", "vm"}
+    assert all(endpoint["reachable"] for endpoint in document["endpoints"])
+    path = tmp_path / "n1.json"
+    path.write_text(result.stdout, encoding="utf-8")
+    rows = by_name(fleet.json(*VM, "list", *PROD, "--host-facts", str(path)))
+    assert rows["ae-web-02"]["action"] == "Turn on Guest Service Interface"
+    assert rows["esu-sql-2012r2"]["benefitStatus"] == "Active benefits"
+
+
+def test_probe_of_the_legacy_off_host_in_51_dialect(fleet, tmp_path):
+    env = dict(fleet.env, FAKE_POWERSHELL_DATA=os.path.join(FAKE_POWERSHELL, "recordings", "ps51-legacy-off"))
+    from emulator import azenv
+    result = azenv.run_az(fleet.az_path, ["stack-hci", "vm-verification", "probe", "-o", "json"], env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "store.json"
+    path.write_text(result.stdout, encoding="utf-8")
+    view = fleet.json("stack-hci", "vm-verification", "show", "-n", "hci-store-0017", "-g", "rg-branch-retail",
+                      "--subscription", "8c9e4d27-1a3b-4f6c-b2d8-5e7f9a0c1d42", "--host-facts", str(path))
+    assert view["legacyOsSupport"] == "Off"
+    rows = by_name(fleet.json(*VM, "list", "-n", "hci-store-0017", "-g", "rg-branch-retail",
+                              "--subscription", "8c9e4d27-1a3b-4f6c-b2d8-5e7f9a0c1d42", "--host-facts", str(path)))
+    assert rows["pos-w10-01"]["action"] == "Turn on legacy OS support"
+    assert rows["pos-w10-01"]["command"] == "Enable-AzStackHCIAttestation"
+
+
+def test_probe_passes_vm_names_as_data(fleet, tmp_path):
+    record = tmp_path / "calls.jsonl"
+    hostile = "x'; Remove-VM *; '"
+    env = dict(fleet.env, FAKE_POWERSHELL_DATA=os.path.join(FAKE_POWERSHELL, "recordings", "hostile-names"),
+               FAKE_POWERSHELL_RECORD=str(record))
+    from emulator import azenv
+    result = azenv.run_az(fleet.az_path, ["stack-hci", "vm-verification", "probe", "--vm-name", hostile,
+                                          "-o", "json"], env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    calls = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+    vm_probes = [call for call in calls if call["data"] and "vmNames" in json.dumps(call["data"])]
+    assert vm_probes and all(hostile in json.dumps(call["data"], ensure_ascii=False) or
+                             hostile in str(call["data"]) for call in vm_probes)
+    document = json.loads(result.stdout)
+    assert [vm["name"] for vm in document["vms"]] == [hostile]
+
+
+def test_probe_without_a_host(fleet):
+    env = {key: value for key, value in fleet.env.items() if key != "STACK_HCI_VERIFY_POWERSHELL"}
+    from emulator import azenv
+    result = azenv.run_az(fleet.az_path, ["stack-hci", "vm-verification", "probe", "-o", "json"], env, timeout=120)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    document = json.loads(result.stdout)
+    assert "no Hyper-V host" in document["reason"]
+    assert {probe["reasonCode"] for probe in document["probes"]} == {"no-hyperv-host"}
