@@ -136,7 +136,7 @@ def transform_probe(result):
         row["Check"] = "endpoint {}".format(endpoint.get("name"))
         row["Status"] = "Reachable" if endpoint.get("reachable") else "Unreachable"
         row["ReasonCode"] = endpoint.get("reasonCode") or ""
-        row["Detail"] = "{} HTTP {} in {} ms".format(endpoint.get("endpoint"), endpoint.get("httpStatus"),
-                                                    endpoint.get("latencyMs"))
+        row["Detail"] = "{} HTTP {} in {} ms".format(
+            endpoint.get("endpoint"), endpoint.get("httpStatus"), endpoint.get("latencyMs"))
         rows.append(row)
     return rows

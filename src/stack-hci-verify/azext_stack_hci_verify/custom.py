@@ -158,11 +158,11 @@ def show_vm_verification(cmd, vm_name, cluster_name=None, resource_group_name=No
         for judged in _judge_vms(cmd, verdict, host_facts):
             if (judged.facts.name or "").lower() == vm_name.lower():
                 return judged.view(detail=True)
-    subscription_id, resource_group, name = refs[0]
+    _, resource_group, name = refs[0]
     raise ResourceNotFoundError(
-        "VM '{}' is not one of cluster '{}''s VMs (resource group '{}'): list them with "
-        "`az stack-hci vm-verification vm list -n {} -g {}`.".format(vm_name, name, resource_group, name,
-                                                                       resource_group))
+        "VM '{vm}' was not found on cluster '{name}' (resource group '{group}'); list its VMs with "
+        "`az stack-hci vm-verification vm list -n {name} -g {group}`.".format(vm=vm_name, name=name,
+                                                                              group=resource_group))
 
 
 def probe_host(vm_names=None, timeout=60.0):
