@@ -1,6 +1,7 @@
 """The body of scripts/demo: one emulator, one az home, a few commands printed as a user sees them."""
 
 import os
+import shlex
 import sys
 import tempfile
 
@@ -11,6 +12,7 @@ from emulator import azenv  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.client import start_emulator  # noqa: E402  pylint: disable=wrong-import-position
 
 FIXTURES = os.path.join(ROOT, "emulator", "fixtures", "sample-fleet")
+HOST_FACTS = os.path.join(ROOT, "emulator", "fixtures", "host-facts", "AZL-PROD-01-N1.json")
 EXTENSION = os.path.join(ROOT, "src", "stack-hci-verify")
 
 
@@ -22,6 +24,9 @@ def main():
         ["stack-hci", "vm-verification", "server", "list", "-n", "{name}", "-g", "{group}", "-o", "table"],
         ["stack-hci", "vm-verification", "show", "-n", "{name}", "-g", "{group}",
          "--query", "findings[].{severity:severity, reason:reason, run:command}", "-o", "table"],
+        ["stack-hci", "vm-verification", "vm", "list", "-n", "hci-prod-01", "-g", "rg-hci-prod-eastus",
+         "--host-facts", HOST_FACTS, "-o", "table"],
+        ["stack-hci", "vm-verification", "attest", "-o", "table"],
     ]
     with tempfile.TemporaryDirectory(prefix="stack-hci-verify-demo-") as scratch:
         with start_emulator(FIXTURES, os.path.join(scratch, "emulator"), rebase_to="now") as emulator:
@@ -32,7 +37,8 @@ def main():
             name, group = pick_cluster(az_path, env)
             for args in commands:
                 args = [arg.replace("{name}", name).replace("{group}", group) for arg in args]
-                print("\n$ az " + " ".join(args), flush=True)
+                shown = [os.path.relpath(arg, ROOT) if arg == HOST_FACTS else arg for arg in args]
+                print("\n$ az " + shlex.join(shown), flush=True)
                 result = azenv.run_az(az_path, args, env, capture_output=False)
                 if result.returncode not in (0,):
                     return result.returncode

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from azext_stack_hci_verify.core.timeutil import format_timestamp, parse_timestamp
+from azext_stack_hci_verify.core.values import bool_value as _bool, int_value as _int, text_value as _text
 from azext_stack_hci_verify.core.vms import normalize_vm_state
 
 from .powershell import NOT_STARTED, POWERSHELL_SETTING, TIMED_OUT
@@ -204,33 +205,6 @@ def _field(row, name):
         return row[name]
     lowered = name.lower()
     return next((value for key, value in row.items() if str(key).lower() == lowered), None)
-
-
-def _text(value):
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _bool(value):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return {0: False, 1: True}.get(value)
-    if isinstance(value, str):
-        return {"true": True, "false": False}.get(value.strip().lower())
-    return None
-
-
-def _int(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
 
 
 def _guid(value):

@@ -6,21 +6,14 @@
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Optional
 
-# IMDS writes "11/19/25 18:53:30 -0000". The others are accepted because what Azure Local's host
-# writes is not documented ("an almost identical payload"); IMDS times are UTC, so a form
-# without an offset is read as UTC.
-_TIME_FORMATS = (
-    "%m/%d/%y %H:%M:%S %z",
-    "%m/%d/%Y %H:%M:%S %z",
-    "%Y-%m-%dT%H:%M:%S%z",
-    "%Y-%m-%dT%H:%M:%S.%f%z",
-    "%m/%d/%y %H:%M:%S",
-    "%m/%d/%Y %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-)
+from ..core.timeutil import format_timestamp, parse_timestamp
+
+# IMDS writes "11/19/25 18:53:30 -0000". Other forms (ISO 8601, no offset) are accepted because
+# what Azure Local's host writes is not documented ("an almost identical payload"); IMDS times
+# are UTC, so a form without an offset is read as UTC.
 
 
 class MalformedContentError(ValueError):
@@ -43,25 +36,11 @@ class AttestedDocument:
 
 
 def parse_imds_time(text):
-    """Aware UTC datetime for an IMDS time string, or None."""
-    if not isinstance(text, str):
-        return None
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+0000"
-    for fmt in _TIME_FORMATS:
-        try:
-            parsed = datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
-    return None
+    """Aware UTC datetime for an IMDS time string (`11/19/25 18:53:30 -0000`, ISO 8601), or None."""
+    return parse_timestamp(text) if isinstance(text, str) else None
 
 
-def iso_utc(value):
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+iso_utc = format_timestamp
 
 
 def _text(value):

@@ -13,6 +13,7 @@ from typing import Optional, Tuple
 
 from . import vocabulary as v
 from .timeutil import format_timestamp, parse_timestamp, whole_days
+from .values import get_path as _get
 
 _NOT_REGISTERED = ("notyetregistered", "deregistered")
 _RESOURCE_ID = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/", re.IGNORECASE)
@@ -47,20 +48,6 @@ class ClusterFacts:
     supported_capabilities: object = None   # raw, as ARM sent it
     nodes: Tuple[NodeFacts, ...] = ()
     isolated_vm_attestation_configuration: object = None
-
-
-def _get(document, *path):
-    """document[path[0]][path[1]]..., tolerating absent keys, nulls and key case."""
-    current = document
-    for key in path:
-        if not isinstance(current, dict):
-            return None
-        if key in current:
-            current = current[key]
-            continue
-        lowered = key.lower()
-        current = next((value for name, value in current.items() if name.lower() == lowered), None)
-    return current
 
 
 def cluster_facts_from_arm(document):

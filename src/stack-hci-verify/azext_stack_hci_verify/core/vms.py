@@ -24,6 +24,7 @@ from typing import Optional, Tuple
 
 from . import vocabulary as v
 from .builds import BELOW, REVISION_UNKNOWN, Build, compare_to_minimum, parse_build
+from .values import bool_value as _bool, get_path as _get, int_value as _int, text_value as _text
 
 # ----------------------------------------------------------------------------- vocabulary (VM level)
 
@@ -275,48 +276,6 @@ def sources_list(sources):
     order = [camel for _, camel in _FACT_NAMES]
     keys = sorted(sources, key=lambda key: (order.index(key) if key in order else len(order), key))
     return [{"fact": key, "source": sources[key]} for key in keys]
-
-
-def _get(document, *path):
-    """document[path[0]][path[1]]..., tolerating absent keys, nulls and key case."""
-    current = document
-    for key in path:
-        if not isinstance(current, dict):
-            return None
-        if key in current:
-            current = current[key]
-            continue
-        lowered = key.lower()
-        current = next((value for name, value in current.items() if str(name).lower() == lowered), None)
-    return current
-
-
-def _text(value):
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _bool(value):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return {0: False, 1: True}.get(value)
-    if isinstance(value, str):
-        return {"true": True, "false": False, "enabled": True, "disabled": False, "on": True, "off": False,
-                "1": True, "0": False}.get(value.strip().lower())
-    return None
-
-
-def _int(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
 
 
 # Microsoft.HyperV.PowerShell.VMState as Windows PowerShell 5.1 writes it (numbers). Values above

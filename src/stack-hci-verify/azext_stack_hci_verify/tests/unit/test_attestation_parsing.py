@@ -164,7 +164,8 @@ def test_load_certificates_der_and_pem():
     ("11/19/25 18:53:30 -0000", dt.datetime(2025, 11, 19, 18, 53, 30, tzinfo=UTC)),
     ("11/19/2025 18:53:30 +0100", dt.datetime(2025, 11, 19, 17, 53, 30, tzinfo=UTC)),
     ("2025-11-19T18:53:30Z", dt.datetime(2025, 11, 19, 18, 53, 30, tzinfo=UTC)),
-    ("2025-11-19T18:53:30.1234567Z", None),  # seven digits: not an IMDS form
+    ("2025-11-19T18:53:30.1234567Z", dt.datetime(2025, 11, 19, 18, 53, 30, 123456, tzinfo=UTC)),  # as ARM writes
+    ("tomorrow", None),
     ("11/19/25 18:53:30", dt.datetime(2025, 11, 19, 18, 53, 30, tzinfo=UTC)),  # IMDS times are UTC
     ("", None),
     (None, None),
