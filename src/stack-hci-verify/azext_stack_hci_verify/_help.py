@@ -38,7 +38,10 @@ examples:
 helps['stack-hci vm-verification list'] = """
 type: command
 short-summary: List the Azure verification for VMs status of every cluster in a subscription or resource group.
-long-summary: Follows ARM paging to the last page, so large subscriptions come back whole.
+long-summary: >
+    Follows ARM paging to the last page, so large subscriptions come back whole, at one request a page.
+    Each item has the fields of `show`; vmSummary is null here (it costs requests per cluster): use `show`
+    or `vm list` for a cluster's VMs.
 examples:
   - name: Every cluster of the current subscription, as a table.
     text: az stack-hci vm-verification list -o table

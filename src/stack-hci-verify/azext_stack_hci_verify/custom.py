@@ -36,12 +36,21 @@ def _judge_vms(cmd, verdict, host_facts):
 
 
 def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
+    from azure.cli.core.azclierror import AzureResponseError, ForbiddenError
     from azext_stack_hci_verify.core.inventory import vm_summary
     now = _now()
     views = []
     for ref in _cluster_refs(cmd, cluster_name, resource_group_name, ids):
         verdict = _evaluate(cmd, ref, host_facts, now)
-        views.append(cluster_view(verdict, vm_summary=vm_summary(_judge_vms(cmd, verdict, host_facts))))
+        try:
+            view = cluster_view(verdict, vm_summary=vm_summary(_judge_vms(cmd, verdict, host_facts)))
+        except (ForbiddenError, AzureResponseError) as ex:
+            # The cluster's own status is still worth reporting when its VMs cannot be read.
+            view = cluster_view(verdict)
+            view["findings"].append({"severity": "warning", "reasonCode": "vms-not-readable",
+                                     "reason": "The VM summary is missing: {}".format(ex.error_msg),
+                                     "action": None, "command": None})
+        views.append(view)
     return views[0] if len(views) == 1 else views
 
 

@@ -156,3 +156,16 @@ def test_probe_without_a_host(fleet):
     document = json.loads(result.stdout)
     assert "no Hyper-V host" in document["reason"]
     assert {probe["reasonCode"] for probe in document["probes"]} == {"no-hyperv-host"}
+
+
+def test_show_survives_unreadable_vms(fleet):
+    fleet.emulator.add_fault(r"/providers/Microsoft.HybridCompute/machines$", status=403)
+    try:
+        view = fleet.json("stack-hci", "vm-verification", "show", *PROD)
+    finally:
+        fleet.emulator.clear_faults()
+    assert view["hostStatus"] == "On" and view["vmSummary"] is None
+    finding = [f for f in view["findings"] if f["reasonCode"] == "vms-not-readable"][0]
+    assert "Microsoft.HybridCompute/machines" in finding["reason"]
+    result = fleet.run(*VM, "list", *PROD)
+    assert result.returncode == 0  # the fault is gone
