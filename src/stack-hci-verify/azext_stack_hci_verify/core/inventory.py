@@ -56,14 +56,30 @@ def is_cluster_vm(machine, cluster):
             and _lower(machine.get("id")) not in node_ids)
 
 
-def install_updates_command(machine_id):
-    """Azure Update Manager (free for Azure Local VMs) installs updates through the VM's Arc machine."""
+# Windows Update through its CIM provider (Windows Server 2019 / Windows 10 1809 and later, which
+# every guest with a minimum build in the eligibility table is), run in the guest over PowerShell
+# Direct from the host.
+_WINDOWS_UPDATE_IN_GUEST = (
+    "$u = (Invoke-CimMethod -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperations "
+    "-MethodName ScanForUpdates -Arguments @{SearchCriteria='IsInstalled=0'}).Updates; "
+    "Invoke-CimMethod -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperations "
+    "-MethodName InstallUpdates -Arguments @{Updates=$u}")
+
+
+def install_updates_command(machine_id, facts=None):
+    """The command that installs updates in a VM: Azure Update Manager (free for Azure Local VMs)
+    through its Arc machine when ARM knows it, else Windows Update over PowerShell Direct on the host."""
     parts = (machine_id or "").split("/")
-    if len(parts) < 9:
+    if len(parts) >= 9:
+        return ("Install-AzConnectedMachinePatch -ResourceGroupName {} -Name {} -MaximumDuration PT4H "
+                "-RebootSetting IfRequired -WindowParameterClassificationsToInclude Critical,Security"
+                .format(powershell_literal(parts[4]), powershell_literal(parts[8])))
+    if facts is None or not (facts.vm_id or facts.name):
         return None
-    return ("Install-AzConnectedMachinePatch -ResourceGroupName {} -Name {} -MaximumDuration PT4H "
-            "-RebootSetting IfRequired -WindowParameterClassificationsToInclude Critical,Security"
-            .format(powershell_literal(parts[4]), powershell_literal(parts[8])))
+    target = ("-VMId {}".format(powershell_literal(facts.vm_id)) if facts.vm_id
+              else "-VMName {}".format(powershell_literal(facts.name)))
+    return "Invoke-Command {} -Credential (Get-Credential) -ScriptBlock {{ {} }}".format(
+        target, _WINDOWS_UPDATE_IN_GUEST)
 
 
 def judge_vms(cluster_verdict, arm_vms, host_facts):
@@ -95,8 +111,8 @@ def judge_vms(cluster_verdict, arm_vms, host_facts):
 
 def _judge(cluster_verdict, facts, machine_id, arm_error):
     verdict = evaluate_vm(facts, host_context_from_cluster(cluster_verdict, facts.server))
-    if verdict.action == v.ACTION_INSTALL_UPDATES and not verdict.command and machine_id:
-        verdict = dataclasses.replace(verdict, command=install_updates_command(machine_id))
+    if verdict.action == v.ACTION_INSTALL_UPDATES and not verdict.command:
+        verdict = dataclasses.replace(verdict, command=install_updates_command(machine_id, facts))
     return JudgedVm(facts, verdict, machine_id, arm_error)
 
 
