@@ -6,7 +6,8 @@
 
 from datetime import datetime, timezone
 
-from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm, cluster_view, evaluate_cluster, server_view
+from azext_stack_hci_verify.core.clusters import (
+    cluster_facts_from_arm, cluster_view, evaluate_cluster, host_facts_for_cluster, server_view)
 
 
 def _now():
@@ -21,18 +22,24 @@ def _cluster_refs(cmd, cluster_name, resource_group_name, ids):
     return [(get_subscription_id(cmd.cli_ctx), resource_group_name, cluster_name)]
 
 
-def _evaluate(cmd, ref, host_facts, now):
+def _evaluate(cmd, ref, host_facts, now, several=False):
+    """Judge one cluster. With several clusters in one command, each takes only the host-facts
+    files of its own servers."""
     from azext_stack_hci_verify.adapters import arm
     subscription_id, resource_group, name = ref
-    document = arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name)
-    return evaluate_cluster(cluster_facts_from_arm(document), host_facts or [], now)
+    facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name))
+    host_facts = host_facts or []
+    if several:
+        host_facts = host_facts_for_cluster(facts, host_facts)
+    return evaluate_cluster(facts, host_facts, now)
 
 
-def _judge_vms(cmd, verdict, host_facts):
+def _judge_vms(cmd, verdict):
+    """The cluster's VMs with the host facts its verdict was made with."""
     from azext_stack_hci_verify.adapters import arm
     from azext_stack_hci_verify.core.inventory import judge_vms
     arm_vms = arm.list_cluster_vms(cmd.cli_ctx, verdict.facts) if verdict.facts.subscription_id else []
-    return judge_vms(verdict, arm_vms, host_facts or [])
+    return judge_vms(verdict, arm_vms, verdict.host_facts)
 
 
 def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
@@ -40,10 +47,11 @@ def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, 
     from azext_stack_hci_verify.core.inventory import vm_summary
     now = _now()
     views = []
-    for ref in _cluster_refs(cmd, cluster_name, resource_group_name, ids):
-        verdict = _evaluate(cmd, ref, host_facts, now)
+    refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
+    for ref in refs:
+        verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
         try:
-            view = cluster_view(verdict, vm_summary=vm_summary(_judge_vms(cmd, verdict, host_facts)))
+            view = cluster_view(verdict, vm_summary=vm_summary(_judge_vms(cmd, verdict)))
         except (ForbiddenError, AzureResponseError) as ex:
             # The cluster's own status is still worth reporting when its VMs cannot be read.
             view = cluster_view(verdict)
@@ -66,8 +74,9 @@ def list_cluster_verification(cmd, resource_group_name=None):
 def list_server_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
     now = _now()
     rows = []
-    for ref in _cluster_refs(cmd, cluster_name, resource_group_name, ids):
-        verdict = _evaluate(cmd, ref, host_facts, now)
+    refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
+    for ref in refs:
+        verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
         for server in verdict.servers:
             row = server_view(server)
             row["cluster"] = verdict.facts.name
@@ -149,9 +158,10 @@ def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=N
     """One row per VM of the cluster: eligible benefit, benefit status, action and the command."""
     now = _now()
     rows = []
-    for ref in _cluster_refs(cmd, cluster_name, resource_group_name, ids):
-        verdict = _evaluate(cmd, ref, host_facts, now)
-        for judged in _judge_vms(cmd, verdict, host_facts):
+    refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
+    for ref in refs:
+        verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
+        for judged in _judge_vms(cmd, verdict):
             if not status or judged.verdict.benefit_status in status:
                 rows.append(judged.view())
     return rows
@@ -163,8 +173,8 @@ def show_vm_verification(cmd, vm_name, cluster_name=None, resource_group_name=No
     now = _now()
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
     for ref in refs:
-        verdict = _evaluate(cmd, ref, host_facts, now)
-        for judged in _judge_vms(cmd, verdict, host_facts):
+        verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
+        for judged in _judge_vms(cmd, verdict):
             if (judged.facts.name or "").lower() == vm_name.lower():
                 return judged.view(detail=True)
     _, resource_group, name = refs[0]

@@ -217,16 +217,21 @@ def server_status_from_host(row, last_sync, legacy_fallback):
                          "The host reports status {!r}, a value this version does not know.".format(row.raw_status))
 
 
+def _short(name):
+    """A computer name without its domain, lower case: servers are named either way."""
+    return str(name or "").split(".", 1)[0].lower()
+
+
 def evaluate_servers(facts, host_facts, legacy, now):
     """One verdict per server: ARM's nodes, with the host's own report winning where there is one."""
     rows = {}
     for document in host_facts:
         for row in document.attestation:
-            rows[row.computer_name.lower()] = row
+            rows[_short(row.computer_name)] = row
     verdicts = []
     seen = set()
     for node in facts.nodes:
-        key = node.name.lower()
+        key = _short(node.name)
         seen.add(key)
         if key in rows:
             verdicts.append(server_status_from_host(rows[key], facts.last_sync, legacy.value))
@@ -238,6 +243,18 @@ def evaluate_servers(facts, host_facts, legacy, now):
     return verdicts
 
 
+def host_facts_for_cluster(facts, host_facts):
+    """The host-facts documents that speak of this cluster's servers (by computer name, domain
+    ignored). Used when one command judges several clusters; with one cluster every file applies."""
+    nodes = {_short(node.name) for node in facts.nodes}
+    chosen = []
+    for document in host_facts:
+        names = {_short(document.computer_name)} | {_short(row.computer_name) for row in document.attestation}
+        if nodes & names:
+            chosen.append(document)
+    return chosen
+
+
 @dataclass(frozen=True)
 class ClusterVerdict:
     facts: ClusterFacts
@@ -247,7 +264,7 @@ class ClusterVerdict:
     expires_on: object
     findings: tuple
     evaluated_at: object
-    host_facts_sources: tuple
+    host_facts: tuple               # the HostFacts documents the verdict was made with
 
 
 def evaluate_cluster(facts, host_facts, now):
@@ -265,7 +282,7 @@ def evaluate_cluster(facts, host_facts, now):
     return ClusterVerdict(
         facts=facts, host=host, legacy=legacy, servers=servers, expires_on=expires_on,
         findings=tuple(_findings(facts, host, legacy, servers, now)),
-        evaluated_at=now, host_facts_sources=tuple(document.source for document in host_facts))
+        evaluated_at=now, host_facts=tuple(host_facts))
 
 
 def _finding(severity, code, reason, action=None, command=None):
@@ -342,6 +359,6 @@ def cluster_view(verdict, vm_summary=None):
         "servers": [server_view(server) for server in verdict.servers],
         "vmSummary": vm_summary,
         "findings": list(verdict.findings),
-        "hostFacts": list(verdict.host_facts_sources),
+        "hostFacts": [document.source for document in verdict.host_facts],
         "evaluatedAt": format_timestamp(verdict.evaluated_at),
     }

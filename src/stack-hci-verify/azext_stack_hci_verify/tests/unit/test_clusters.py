@@ -192,3 +192,16 @@ def test_rules_do_not_mutate_input():
     before = copy.deepcopy(document)
     evaluate(document)
     assert document == before
+
+
+def test_host_facts_for_cluster_matches_by_server_name():
+    facts = clusters.cluster_facts_from_arm(arm_cluster(nodes=("NODE1", "NODE2")))
+    mine = host_facts_from_document(host_document("node1.contoso.local"), "a.json")
+    other = host_facts_from_document(host_document("OTHER1"), "b.json")
+    assert clusters.host_facts_for_cluster(facts, [mine, other]) == [mine]
+
+
+def test_host_rows_match_servers_with_or_without_domain():
+    verdict = evaluate(arm_cluster(nodes=("NODE1.contoso.local", "NODE2")), [host_document("node1", status="Error")])
+    assert [(s.name, s.status, s.status_source) for s in verdict.servers] == [
+        ("node1", v.SERVER_ERROR, v.SOURCE_HOST), ("NODE2", v.SERVER_ACTIVE, v.SOURCE_ARM)]
