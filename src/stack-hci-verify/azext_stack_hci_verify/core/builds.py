@@ -50,7 +50,8 @@ def parse_build(text):
 
     `10.0.20348.2402` -> Build(20348, 2402); `10.0.20348` -> Build(20348, None);
     `20348.2402` -> Build(20348, 2402); `20348` -> Build(20348, None); a Build is returned as is;
-    `None`, `""`, `10.0`, `5.15.0-1051-azure` and anything else -> None.
+    `None`, `""`, `10.0`, `5.15.0-1051-azure`, `1.2.3.4` (no build of four or more digits) and
+    anything else -> None.
     """
     if isinstance(text, Build):
         return text
@@ -64,10 +65,11 @@ def parse_build(text):
     if not match:
         return None
     parts = [int(part) for part in match.group(1).split(".")]
-    if len(parts) == 4:
-        return Build(parts[2], parts[3])
-    if len(parts) == 3:
-        return Build(parts[2], None)
+    if len(parts) >= 3:
+        # `major.minor.build[.revision]`: a build below 1000 (`1.2.3.4`, `0.0.0.0`) is no Windows build.
+        if parts[2] < _MIN_BUILD_MAJOR:
+            return None
+        return Build(parts[2], parts[3] if len(parts) == 4 else None)
     if parts[0] < _MIN_BUILD_MAJOR:
         return None
     if len(parts) == 2:

@@ -71,9 +71,11 @@ def install_updates_command(machine_id, facts=None):
     through its Arc machine when ARM knows it, else Windows Update over PowerShell Direct on the host."""
     parts = (machine_id or "").split("/")
     if len(parts) >= 9:
+        # -SubscriptionId: a fleet spans subscriptions, and the cmdlet otherwise uses the current context's.
         return ("Install-AzConnectedMachinePatch -ResourceGroupName {} -Name {} -MaximumDuration PT4H "
-                "-RebootSetting IfRequired -WindowParameterClassificationsToInclude Critical,Security"
-                .format(powershell_literal(parts[4]), powershell_literal(parts[8])))
+                "-RebootSetting IfRequired -WindowParameterClassificationsToInclude Critical,Security "
+                "-SubscriptionId {}"
+                .format(powershell_literal(parts[4]), powershell_literal(parts[8]), powershell_literal(parts[2])))
     if facts is None or not (facts.vm_id or facts.name):
         return None
     target = ("-VMId {}".format(powershell_literal(facts.vm_id)) if facts.vm_id

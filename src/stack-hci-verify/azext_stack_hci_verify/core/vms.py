@@ -119,6 +119,9 @@ _ESU_SERVER_BUILDS = frozenset((9600, 9200, 7601, 7600, 6003, 6002, 6001, 3790))
 
 # Edition identifiers (GetProductInfo / KVP OSEditionId and registry EditionID).
 _AZURE_EDITION_SKUS = frozenset(("407", "408", "409", "serverturbine", "serverturbinecor"))
+_AZURE_EDITION_2022_BUILD = 20348
+# A Windows Server release year in a normalized name ("windows server 2022 datacenter azure edition").
+_SERVER_YEAR = re.compile(r"\bserver (?:r )?(20\d\d)\b")
 _MULTI_SESSION_SKUS = frozenset(("175", "serverrdsh"))
 
 # Names that say a guest runs Windows (or Linux) but not which edition: ARM osName/osType.
@@ -186,13 +189,25 @@ def eligibility(os_name, version=None, sku=None):
         return _NOT_ELIGIBLE
     sku_tokens = set(sku_text.split()) | {sku_text.replace(" ", "")}
     if "azure edition" in text or sku_tokens & _AZURE_EDITION_SKUS:
-        return _from_row(_ROWS["ws2022-azure-edition"])
+        return _azure_edition(name, sku_text, build)
     if ("multi session" in text or "multisession" in text or "virtual desktops" in text
             or sku_tokens & _MULTI_SESSION_SKUS):
         return _multi_session(name, build)
     if _is_esu_server(name, build) or _is_esu_server(sku_text, build):
         return _from_row(_ROWS["ws2012-esu"], minimum_note=MINIMUM_SERVICING_STACK, use_row_minimum=False)
     return _NOT_ELIGIBLE
+
+
+def _azure_edition(name, sku_text, build):
+    """Only Windows Server 2022 Datacenter: Azure Edition is in the table (seed 000: "Windows Server
+    Azure Edition 2022"): a release year in the name decides; without one, a known build above 2022's
+    (20348, e.g. 26100 for 2025) is another release. An unknown build keeps the row (judged unknown)."""
+    year = _SERVER_YEAR.search(name) or _SERVER_YEAR.search(sku_text)
+    if year:
+        return _from_row(_ROWS["ws2022-azure-edition"]) if year.group(1) == "2022" else _NOT_ELIGIBLE
+    if build is not None and build.major > _AZURE_EDITION_2022_BUILD:
+        return _NOT_ELIGIBLE
+    return _from_row(_ROWS["ws2022-azure-edition"])
 
 
 def _multi_session(name, build):
@@ -649,10 +664,13 @@ def evaluate_vm(vm, host):
         notes.append("{} needs {} in the guest; there is no build number to compare, so this is not checked."
                      .format(elig.benefit, elig.update))
     elif build is None:
-        pending.append((REASON_OS_BUILD_UNKNOWN,
-                        "the guest OS build is not known (no source reported its version{}){}".format(
-                            "; Hyper-V data exchange reports it" if vm.data_exchange is not True else "",
-                            "; the minimum is " + elig.minimum_text if elig.minimum_text else "")))
+        if vm.guest_os_version:
+            why = "the reported version {!r} has no build number that can be read".format(vm.guest_os_version)
+        else:
+            why = "no source reported its version{}".format(
+                "; Hyper-V data exchange reports it" if vm.data_exchange is not True else "")
+        pending.append((REASON_OS_BUILD_UNKNOWN, "the guest OS build is not known ({}){}".format(
+            why, "; the minimum is " + elig.minimum_text if elig.minimum_text else "")))
     elif elig.minimum_build is None:
         notes.append("No minimum build is listed for {} build {}; the OS build is not checked.".format(
             elig.guest_os, build.major))
@@ -713,9 +731,11 @@ def evaluate_vm(vm, host):
         return verdict(v.BENEFITS_UNKNOWN, code, _with_notes(reason, notes), notes=notes, unknown=_codes(pending))
     method = {v.ACCESS_V2: "Guest Service Interface (v2)", v.ACCESS_V1: "legacy OS networking (v1)",
               v.ACCESS_BOTH: "Guest Service Interface (v2), with legacy OS networking (v1) as fallback"}
+    # A guest that needs v1 (Windows 10 multi-session, ESU) is verified over legacy OS networking even
+    # when Guest Service Interface is also on.
+    path = method[v.ACCESS_V1] if elig.needs == NEEDS_V1 else method.get(access, "the host")
     return verdict(v.BENEFITS_ACTIVE, REASON_ACTIVE,
-                   _with_notes("{} is active through {}.".format(elig.benefit, method.get(access, "the host")), notes),
-                   notes=notes)
+                   _with_notes("{} is active through {}.".format(elig.benefit, path), notes), notes=notes)
 
 
 def _codes(pending):

@@ -37,6 +37,12 @@ def test_parse_build_rejects(text):
     assert parse_build(text) is None
 
 
+@pytest.mark.parametrize("text", ["1.2.3.4", "0.0.0.0", "0.0.0", "10.0.999.1"])
+def test_parse_build_rejects_a_full_version_without_a_windows_build(text):
+    # A placeholder or garbage version is an unknown build, not a build below every minimum.
+    assert parse_build(text) is None
+
+
 def test_str():
     assert str(Build(20348, 2402)) == "20348.2402"
     assert str(Build(20348)) == "20348"
@@ -56,12 +62,14 @@ _VERSIONS = st.lists(_PART, min_size=1, max_size=5).map(lambda parts: ".".join(s
 def test_version_shaped_strings(version, before, after):
     result = parse_build(before + version + after)
     parts = [int(part) for part in version.split(".")]
-    if len(parts) == 4:
+    if len(parts) == 5:
+        assert result is None
+    elif len(parts) >= 3 and parts[2] < 1000:
+        assert result is None
+    elif len(parts) == 4:
         assert result == Build(parts[2], parts[3])
     elif len(parts) == 3:
         assert result == Build(parts[2], None)
-    elif len(parts) == 5:
-        assert result is None
     elif parts[0] < 1000:
         assert result is None
     else:

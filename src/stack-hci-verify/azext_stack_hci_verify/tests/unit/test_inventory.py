@@ -86,6 +86,12 @@ def test_install_updates_commands():
     assert inventory.install_updates_command(None, None) is None
 
 
+def test_install_updates_command_names_the_subscription():
+    # A fleet spans subscriptions: the command must not depend on the caller's current Az context.
+    command = inventory.install_updates_command(machine("old")["id"])
+    assert command.endswith("-SubscriptionId '{}'".format(SUB))
+
+
 def test_vm_summary_counts():
     arm = [inventory.ArmVm(machine("a"), instance("a", HV1), None),
            inventory.ArmVm(machine("b", os_name="linux", version="5.15"), None, None)]

@@ -106,6 +106,29 @@ def test_undetermined(name, sku):
     assert eligibility(name, "10.0.20348", sku).determined is False
 
 
+@pytest.mark.parametrize("name, version, sku, eligible", [
+    # Only Windows Server 2022 Datacenter: Azure Edition is in the table; other Azure Edition releases
+    # have no applicable benefit. A year in the name decides; without one, a build above 20348 is not 2022.
+    ("Windows Server 2025 Datacenter: Azure Edition", "10.0.26100.1742", None, False),
+    ("Windows Server 2025 Datacenter: Azure Edition", None, None, False),
+    ("windows", "10.0.26100.1742", "Windows Server 2025 Datacenter Azure Edition", False),
+    ("Windows Server 2025 Datacenter", "10.0.26100", "407", False),
+    ("windows", "10.0.26100", "ServerTurbine", False),
+    ("Windows Server Datacenter: Azure Edition", "10.0.26100", None, False),
+    ("Windows Server Datacenter: Azure Edition", "10.0.20348", None, True),
+    ("Windows Server Datacenter: Azure Edition", None, None, True),
+    ("windows", "10.0.20348.2402", "ServerTurbine", True),
+    ("Windows Server 2022 Datacenter: Azure Edition", "10.0.20348.1", None, True),
+])
+def test_azure_edition_is_2022_only(name, version, sku, eligible):
+    result = eligibility(name, version, sku)
+    assert result.benefit == (AE if eligible else None)
+    assert result.determined is True
+    verdict = evaluate_vm(facts(guest_os_name=name, guest_os_version=version, guest_os_sku=sku), HEALTHY)
+    if not eligible:
+        assert (verdict.benefit_status, verdict.action) == (v.BENEFITS_NOT_APPLICABLE, None)
+
+
 def test_multi_session_without_a_build():
     windows11 = eligibility("Windows 11 Enterprise multi-session")
     assert (windows11.benefit, windows11.needs, windows11.minimum_build, windows11.minimum_note) == (
@@ -323,6 +346,27 @@ def test_step8_active_v2(gsi, nic, legacy, access):
                           HostContext(v.ON, v.SERVER_ACTIVE, legacy, "N"))
     assert (verdict.benefit_status, verdict.action, verdict.command, verdict.reason_code, verdict.access_method) == (
         v.BENEFITS_ACTIVE, None, None, "active", access)
+
+
+@pytest.mark.parametrize("name, version", [
+    ("Windows 10 Enterprise multi-session", "10.0.19045.4291"),
+    ("Windows Server 2012 R2 Datacenter", "6.3.9600"),
+])
+def test_active_v1_guest_is_verified_over_legacy_networking_even_with_gsi_on(name, version):
+    verdict = evaluate_vm(legacy_facts(guest_os_name=name, guest_os_version=version, guest_service_interface=True),
+                          HEALTHY)
+    assert (verdict.benefit_status, verdict.access_method) == (v.BENEFITS_ACTIVE, v.ACCESS_BOTH)
+    assert "active through legacy OS networking (v1)." in verdict.reason
+    assert "Guest Service Interface" not in verdict.reason
+
+
+@pytest.mark.parametrize("version", ["garbage", "1.2.3.4", "0.0.0.0"])
+def test_unreadable_version_is_an_unknown_build_not_below(version):
+    verdict = evaluate_vm(facts(guest_os_version=version), HEALTHY)
+    assert (verdict.benefit_status, verdict.reason_code, verdict.action) == (
+        v.BENEFITS_UNKNOWN, "os-build-unknown", None)
+    assert repr(version) in verdict.reason and "20348.2402" in verdict.reason
+    assert "no source reported" not in verdict.reason
 
 
 def test_first_match_wins():
