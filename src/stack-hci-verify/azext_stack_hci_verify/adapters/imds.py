@@ -19,7 +19,9 @@ network trouble.
 import email.utils
 import errno
 import http.client
+import io
 import os
+import re
 import secrets
 import socket
 import time
@@ -46,6 +48,8 @@ USER_AGENT = "stack-hci-verify"
 _CHUNK = 8192
 _MIN_BACKOFF = 0.25
 _MAX_BACKOFF = 2.0
+# What http.client refuses in a host or request target (it raises InvalidURL for these).
+_BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
 
 
 def default_endpoints(environ=None):
@@ -114,7 +118,13 @@ def _target(base_url, api_version, nonce):
     host = parts.hostname
     if not host:
         raise ValueError(f"{base_url!r} has no host")
-    port = parts.port or 80  # ValueError for a bad port
+    if _BAD_URL_CHARS.search(host) or _BAD_URL_CHARS.search(parts.path):
+        raise ValueError(f"{base_url!r} holds spaces or control characters")
+    port = parts.port  # ValueError for a bad port
+    if port is None:
+        port = 80
+    elif port == 0:
+        raise ValueError(f"{base_url!r}: port 0 is not a port to connect to")
     query = [("api-version", api_version)]
     if nonce:
         query.append(("nonce", nonce))
@@ -192,6 +202,7 @@ def _request_once(host, port, target, connect_timeout, deadline, max_bytes, cloc
         # Kept here: http.client hands the socket to the response (and drops conn.sock) when the
         # server will close the connection.
         sock = conn.sock
+        conn.sock = _DeadlineSocket(sock, deadline, clock)
 
         def arm():
             left = deadline - clock()
@@ -244,6 +255,52 @@ def _request_once(host, port, target, connect_timeout, deadline, max_bytes, cloc
             return _Attempt(reason_code="connection-failed", reason=f"connection to {host}:{port} failed: {exc}")
     finally:
         conn.close()
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's reader, with every receive bounded by what is left of the budget.
+
+    A socket timeout bounds one receive, not a whole read: without this a server trickling a
+    byte at a time (status line, headers or body) would hold a read far past the budget."""
+
+    def __init__(self, sock, deadline, clock):
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)  # holds a reference: the socket stays open
+        self._deadline = deadline
+        self._clock = clock
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        left = self._deadline - self._clock()
+        if left <= 0:
+            raise socket.timeout("time budget spent")
+        self._sock.settimeout(left)
+        return self._raw.readinto(b)
+
+    def close(self):
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What http.client sees as the connection's socket: reads go through ``_DeadlineReader``."""
+
+    def __init__(self, sock, deadline, clock):
+        self._sock = sock
+        self._deadline = deadline
+        self._clock = clock
+
+    def makefile(self, mode="r", buffering=None, **kwargs):  # pylint: disable=unused-argument
+        if "r" not in mode:
+            raise ValueError(f"unexpected makefile mode {mode!r}")
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline, self._clock), _CHUNK)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
 
 
 def _classify(status, body, retry_after_header):

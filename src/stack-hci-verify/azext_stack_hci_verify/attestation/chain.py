@@ -47,6 +47,11 @@ MAX_LINKS = 64
 
 _AIA_CA_ISSUERS = x509.oid.AuthorityInformationAccessOID.CA_ISSUERS
 
+# What ``cryptography`` raises when it lazily parses a corrupt field of a certificate (names,
+# extensions, the public key). DuplicateExtension and UnsupportedGeneralNameType are not
+# ValueErrors.
+CERT_ERRORS = (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
+
 
 @dataclass
 class ChainOutcome:
@@ -131,7 +136,7 @@ def check_chain(signer, *, pool, trust_roots, at, dns_name=None):
                 path = verifier.verify(signer, pool)
                 return ChainOutcome("Passed", None, expected,
                                     f"{_path_text(path)} (web PKI server policy for {dns_name})", None, path)
-            except (VerificationError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            except (VerificationError, TypeError) + CERT_ERRORS as exc:
                 refusals.append(f"server policy: {exc}")
         if ExtensionPolicy is not None:
             try:
@@ -143,7 +148,7 @@ def check_chain(signer, *, pool, trust_roots, at, dns_name=None):
                 note = f"; {refusals[0]}" if refusals else ""
                 return ChainOutcome("Passed", None, expected,
                                     f"{_path_text(path)} (permissive end-entity policy{note})", None, path)
-            except (VerificationError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            except (VerificationError, TypeError) + CERT_ERRORS as exc:
                 refusals.append(f"permissive policy: {exc}")
 
     walk = walk_chain(signer, pool, roots, at)
@@ -178,7 +183,7 @@ def check_chain(signer, *, pool, trust_roots, at, dns_name=None):
 def _aia_hint(cert):
     try:
         aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound,) + CERT_ERRORS:
         return ""
     urls = [d.access_location.value for d in aia
             if d.access_method == _AIA_CA_ISSUERS and isinstance(d.access_location, x509.UniformResourceIdentifier)]
@@ -248,7 +253,7 @@ def _ca_problem(issuer, is_root):
     except x509.ExtensionNotFound:
         if not is_root:
             return f"'{subject_text(issuer)}' issued a certificate but has no basicConstraints"
-    except ValueError as exc:
+    except CERT_ERRORS as exc:
         return f"'{subject_text(issuer)}' has unreadable extensions: {exc}"
     try:
         usage = issuer.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -256,7 +261,7 @@ def _ca_problem(issuer, is_root):
             return f"'{subject_text(issuer)}' issued a certificate but its keyUsage lacks keyCertSign"
     except x509.ExtensionNotFound:
         pass
-    except ValueError as exc:
+    except CERT_ERRORS as exc:
         return f"'{subject_text(issuer)}' has unreadable extensions: {exc}"
     return None
 

@@ -242,6 +242,10 @@ def check_signature(parts, signer_info, cert):
                                 f"digest algorithm {signer_info.digest_oid} is not supported")
     # The key family (and maybe a hash) from the signature-algorithm field.
     family, sig_hash = SIGNATURE_BY_OID.get(signer_info.signature_oid, (None, None))
+    if family is None and signer_info.signature_oid in WEAK_DIGEST_OIDS:
+        weak = WEAK_DIGEST_OIDS[signer_info.signature_oid]
+        return SignatureOutcome("Failed", "weak-algorithm", "SHA-256, SHA-384 or SHA-512", weak,
+                                f"the document is signed with {weak}, which is not accepted")
     if family is None:
         return SignatureOutcome("Unknown", "unsupported-algorithm", "RSA PKCS#1 v1.5 or ECDSA",
                                 signer_info.signature_oid,

@@ -5,12 +5,12 @@
 """Verify an IMDS attested document: bytes + trust + time in, checks out. No I/O, no clock."""
 
 import math
+import re
 from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 
-from .chain import check_chain, not_after, not_before, subject_text
+from .chain import CERT_ERRORS, check_chain, not_after, not_before, subject_text
 from .cms import MalformedCmsError, check_signature, parse_signed_data, signer_matches
 from .document import MalformedContentError, iso_utc, parse_document_content
 from .errors import MalformedResponseError
@@ -20,6 +20,10 @@ from .result import (AttestationResult, Check, DocumentSummary, Reason, SignerSu
 
 DEFAULT_ALLOWED_SIGNERS = ("metadata.azure.com",)
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
+
+# A SAN dNSName must be a plain host name (ASCII letters, digits, '-', '_'; labels of 1 to 63)
+# before it is compared: no spaces, NUL bytes, empty labels or wildcards.
+_HOST_NAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?:\.(?!-)[a-z0-9_-]{1,63})*")
 
 _PASSED, _FAILED, _UNKNOWN, _SKIPPED = Status.PASSED, Status.FAILED, Status.UNKNOWN, Status.SKIPPED
 
@@ -205,7 +209,7 @@ def _guard(check, function, *args, **kwargs):
     that is bad data, reported as a Failed check, not a crash."""
     try:
         return function(*args, **kwargs)
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except CERT_ERRORS as exc:
         text = str(exc)[:160] or type(exc).__name__
         return Check(check, _FAILED, Reason.MALFORMED_CERTIFICATE, "well-formed certificates", text,
                      f"a certificate in the document could not be read: {text}")
@@ -222,7 +226,7 @@ def _is_end_entity(cert):
         return not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         return True
-    except ValueError:
+    except CERT_ERRORS:
         return True
 
 
@@ -278,14 +282,16 @@ def _san_names(cert):
         return san.get_values_for_type(x509.DNSName), None
     except x509.ExtensionNotFound:
         return [], None
-    except ValueError as exc:
-        return [], str(exc)
+    except CERT_ERRORS as exc:
+        return [], str(exc) or type(exc).__name__
 
 
 def _name_allowed(name, allowed):
-    name = name.strip().lower().rstrip(".")
-    if not name or "*" in name:
-        return False  # wildcard SAN entries never match the allow-list
+    name = name.lower()
+    if name.endswith("."):
+        name = name[:-1]  # one trailing dot: the absolute form of the same name
+    if not _HOST_NAME.fullmatch(name):
+        return False  # wildcards, spaces, NUL bytes, empty labels, non-ASCII never match
     return any(name == a or name.endswith("." + a) for a in allowed)
 
 

@@ -11,9 +11,10 @@ import json
 
 import pytest
 from asn1crypto import cms as asn1_cms
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from azext_stack_hci_verify.attestation import (CHECK_ORDER, REASON_CODES, AttestedResponse, Status,
                                                 verify_attested_document)
@@ -251,6 +252,14 @@ def _edit_signer_info(der, **fields):
 def test_weak_digest_algorithm(pki, signer):
     der = _edit_signer_info(imds.build_signed_data(content(signer), signer=pki.leaf),
                             digest_algorithm={"algorithm": "1.3.14.3.2.26"})
+    result = verify(pki, wrap(der))
+    assert (result.status, result.reason_code) == (Status.FAILED, "weak-algorithm")
+
+
+def test_weak_hash_named_by_the_signature_algorithm_is_failed(pki, signer):
+    # sha1WithRSAEncryption in the signature-algorithm field was "unsupported" (Unknown).
+    der = _edit_signer_info(imds.build_signed_data(content(signer), signer=pki.leaf),
+                            signature_algorithm={"algorithm": "1.2.840.113549.1.1.5"})
     result = verify(pki, wrap(der))
     assert (result.status, result.reason_code) == (Status.FAILED, "weak-algorithm")
 
@@ -500,3 +509,49 @@ def test_wildcard_san_is_not_matched(pki, signer):
     wildcard = _bare_leaf(pki, ("*.metadata.azure.com",))
     result = verify(pki, wrap(imds.build_signed_data(content(signer), signer=wildcard)))
     assert result.reason_code == "signer-not-allowed"
+
+
+@pytest.mark.parametrize("san", [b" metadata.azure.com", b"evil\x00.metadata.azure.com", b".metadata.azure.com"])
+def test_malformed_san_name_is_not_allowed(pki, signer, san):
+    # Whitespace was stripped, and a NUL byte or an empty label still made a "subdomain".
+    names = b"\x82" + bytes([len(san)]) + san  # GeneralNames: one [2] dNSName, raw bytes
+    raw = x509.UnrecognizedExtension(x509.ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30" + bytes([len(names)]) + names)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "metadata.azure.com")]))
+            .issuer_name(pki.intermediate.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - dt.timedelta(hours=1))
+            .not_valid_after(NOW + dt.timedelta(days=30))
+            .add_extension(raw, critical=False)
+            .sign(pki.intermediate.key, hashes.SHA256()))
+    result = verify(pki, wrap(imds.build_signed_data(content(signer), signer=imds.Credential(cert, key))))
+    assert (result.status, result.reason_code) == (Status.FAILED, "signer-not-allowed"), result.to_dict()
+
+
+def _with_duplicate_extension(cert, issuer_key):
+    """``cert`` with its first extension repeated, re-signed (cryptography refuses to build one)."""
+    parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    tbs = parsed["tbs_certificate"]
+    extensions = list(tbs["extensions"])
+    tbs["extensions"] = asn1_x509.Extensions(extensions + [extensions[0]])
+    tbs_der = tbs.dump(force=True)
+    signature = issuer_key.sign(tbs_der, padding.PKCS1v15(), hashes.SHA256())
+    der = asn1_x509.Certificate({"tbs_certificate": asn1_x509.TbsCertificate.load(tbs_der),
+                                 "signature_algorithm": parsed["signature_algorithm"],
+                                 "signature_value": signature}).dump()
+    return x509.load_der_x509_certificate(der)
+
+
+@pytest.mark.parametrize("where", ["signer", "bag"])
+def test_duplicate_extension_is_failed_not_raised(pki, signer, where):
+    # cryptography raises x509.DuplicateExtension (not a ValueError) once the extensions are read.
+    if where == "signer":
+        dup = imds.Credential(_with_duplicate_extension(pki.leaf.cert, pki.intermediate.key), pki.leaf.key)
+        der = imds.build_signed_data(content(signer), signer=dup)
+    else:
+        dup_ca = _with_duplicate_extension(pki.intermediate.cert, pki.root.key)
+        der = imds.build_signed_data(content(signer), signer=pki.leaf, bag=[pki.leaf.cert, dup_ca])
+    result = verify(pki, wrap(der))
+    assert result.status is Status.FAILED, result.to_dict()

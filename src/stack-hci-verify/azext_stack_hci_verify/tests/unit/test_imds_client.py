@@ -399,6 +399,55 @@ def test_invalid_urls(url):
     assert (fetched.reason_code, fetched.attempts, fetched.status) == ("invalid-url", 0, None)
 
 
+@pytest.mark.parametrize("url", ["http://exa mple.com", "http://127.0.0.1:1/a b"])
+def test_urls_http_client_refuses_are_invalid_url(url):
+    # http.client raised InvalidURL out of fetch_attested_document (or after connecting).
+    fetched = client.fetch_attested_document(url, timeout=1)
+    assert (fetched.reason_code, fetched.attempts, fetched.status) == ("invalid-url", 0, None)
+
+
+def test_port_zero_is_not_port_80():
+    fetched = client.fetch_attested_document("http://127.0.0.1:0", timeout=1)
+    assert (fetched.reason_code, fetched.attempts) == ("invalid-url", 0)
+
+
+@pytest.mark.parametrize("head", [b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 4000\r\n\r\n"])
+def test_trickling_server_is_cut_at_the_budget(head):
+    # A socket timeout bounds each receive, not the whole read: one byte every 0.2 s used to
+    # keep the client reading the status line, headers or body far past its budget.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(head)
+            for _ in range(25):  # at most 5 s, so that a regression fails instead of hanging
+                if stop.is_set():
+                    return
+                try:
+                    conn.sendall(b"x")
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        fetched = client.fetch_attested_document(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=1)
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
+    assert fetched.reason_code == "timed-out"
+    assert elapsed < 1.5
+
+
 def test_base_url_path_prefix(emulator):
     fetched = client.fetch_attested_document(emulator["imdsUrl"] + "/")
     assert fetched.ok
