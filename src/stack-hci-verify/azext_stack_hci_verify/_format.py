@@ -7,136 +7,94 @@
 from collections import OrderedDict
 
 
-def _count_by_status(servers, status):
-    return sum(1 for server in servers or [] if server.get("status") == status)
+def _row(item, columns):
+    """One table row: (column, key or function of the item) in order; None shows as an empty cell."""
+    row = OrderedDict()
+    for column, source in columns:
+        value = source(item) if callable(source) else item.get(source)
+        row[column] = "" if value is None else value
+    return row
 
 
-def _servers_cell(servers):
-    servers = servers or []
+def _servers_cell(result):
+    servers = result.get("servers") or []
     if not servers:
         return "none reported"
-    return "{}/{} Active".format(_count_by_status(servers, "Active"), len(servers))
+    active = sum(1 for server in servers if server.get("status") == "Active")
+    return "{}/{} Active".format(active, len(servers))
 
 
-def _findings_cell(findings):
-    findings = findings or []
-    errors = sum(1 for finding in findings if finding.get("severity") == "error")
-    warnings = sum(1 for finding in findings if finding.get("severity") == "warning")
-    if not errors and not warnings:
-        return "none"
+def _findings_cell(result):
+    findings = result.get("findings") or []
     parts = []
-    if errors:
-        parts.append("{} error{}".format(errors, "" if errors == 1 else "s"))
-    if warnings:
-        parts.append("{} warning{}".format(warnings, "" if warnings == 1 else "s"))
-    return ", ".join(parts)
+    for severity in ("error", "warning"):
+        count = sum(1 for finding in findings if finding.get("severity") == severity)
+        if count:
+            parts.append("{} {}{}".format(count, severity, "" if count == 1 else "s"))
+    return ", ".join(parts) or "none"
 
 
-def _first_action(findings):
-    for finding in findings or []:
-        if finding.get("command"):
-            return finding["command"]
-    return ""
+def _first_fix(result):
+    return next((finding["command"] for finding in result.get("findings") or [] if finding.get("command")), None)
 
 
-def _cluster_row(result):
-    row = OrderedDict()
-    row["Name"] = result.get("name")
-    row["ResourceGroup"] = result.get("resourceGroup")
-    row["HostStatus"] = result.get("hostStatus")
-    row["LegacyOsSupport"] = result.get("legacyOsSupport")
-    row["Servers"] = _servers_cell(result.get("servers"))
-    row["LastSync"] = result.get("lastSync") or ""
-    days = result.get("daysUntilExpiry")
-    row["DaysUntilExpiry"] = "" if days is None else days
-    row["Findings"] = _findings_cell(result.get("findings"))
-    row["Fix"] = _first_action(result.get("findings"))
-    return row
+_CLUSTER_COLUMNS = (
+    ("Name", "name"), ("ResourceGroup", "resourceGroup"), ("HostStatus", "hostStatus"),
+    ("LegacyOsSupport", "legacyOsSupport"), ("Servers", _servers_cell), ("LastSync", "lastSync"),
+    ("DaysUntilExpiry", "daysUntilExpiry"), ("Findings", _findings_cell), ("Fix", _first_fix),
+)
+_SERVER_COLUMNS = (
+    ("Name", "name"), ("Status", "status"), ("Source", "statusSource"), ("LegacyOsSupport", "legacyOsSupport"),
+    ("LastSync", "lastSync"), ("ExpiresOn", "expiresOn"), ("Action", "action"), ("Command", "command"),
+)
+_VM_COLUMNS = (
+    ("Name", "name"), ("Server", "server"), ("GuestOs", "guestOs"), ("OsBuild", "osBuild"),
+    ("EligibleBenefit", "eligibleBenefit"), ("BenefitStatus", "benefitStatus"), ("Action", "action"),
+    ("Access", "accessMethod"), ("Command", "command"),
+)
+_CHECK_COLUMNS = (
+    ("Check", "check"), ("Status", "status"), ("ReasonCode", "reasonCode"), ("Expected", "expected"),
+    ("Found", "found"),
+)
+_PROBE_COLUMNS = (("Check", "probe"), ("Status", "status"), ("ReasonCode", "reasonCode"), ("Detail", "reason"))
 
 
 def transform_cluster_show(result):
     if isinstance(result, list):
-        return [_cluster_row(item) for item in result]
-    return _cluster_row(result)
+        return transform_cluster_list(result)
+    return _row(result, _CLUSTER_COLUMNS)
 
 
 def transform_cluster_list(result):
-    return [_cluster_row(item) for item in result or []]
+    return [_row(item, _CLUSTER_COLUMNS) for item in result or []]
 
 
 def transform_server_list(result):
-    rows = []
-    for server in result or []:
-        row = OrderedDict()
-        row["Name"] = server.get("name")
-        row["Status"] = server.get("status")
-        row["Source"] = server.get("statusSource")
-        row["LegacyOsSupport"] = server.get("legacyOsSupport")
-        row["LastSync"] = server.get("lastSync") or ""
-        row["ExpiresOn"] = server.get("expiresOn") or ""
-        row["Action"] = server.get("action") or ""
-        row["Command"] = server.get("command") or ""
-        rows.append(row)
-    return rows
-
-
-def transform_attestation(result):
-    rows = []
-    overall = OrderedDict()
-    overall["Check"] = "(overall)"
-    overall["Status"] = result.get("status")
-    overall["ReasonCode"] = result.get("reasonCode") or ""
-    overall["Expected"] = ""
-    overall["Found"] = result.get("reason") or ""
-    rows.append(overall)
-    for check in result.get("checks") or []:
-        row = OrderedDict()
-        row["Check"] = check.get("check")
-        row["Status"] = check.get("status")
-        row["ReasonCode"] = check.get("reasonCode") or ""
-        row["Expected"] = check.get("expected") or ""
-        row["Found"] = check.get("found") or ""
-        rows.append(row)
-    return rows
-
-
-def _vm_row(vm):
-    row = OrderedDict()
-    row["Name"] = vm.get("name")
-    row["Server"] = vm.get("server") or ""
-    row["GuestOs"] = vm.get("guestOs") or ""
-    row["OsBuild"] = vm.get("osBuild") or ""
-    row["EligibleBenefit"] = vm.get("eligibleBenefit") or ""
-    row["BenefitStatus"] = vm.get("benefitStatus")
-    row["Action"] = vm.get("action") or ""
-    row["Access"] = vm.get("accessMethod") or ""
-    row["Command"] = vm.get("command") or ""
-    return row
+    return [_row(server, _SERVER_COLUMNS) for server in result or []]
 
 
 def transform_vm_list(result):
-    return [_vm_row(vm) for vm in result or []]
+    return [_row(vm, _VM_COLUMNS) for vm in result or []]
 
 
 def transform_vm_show(result):
-    return _vm_row(result)
+    return _row(result, _VM_COLUMNS)
+
+
+def transform_attestation(result):
+    overall = {"check": "(overall)", "status": result.get("status"), "reasonCode": result.get("reasonCode"),
+               "found": result.get("reason")}
+    return [_row(check, _CHECK_COLUMNS) for check in [overall, *(result.get("checks") or [])]]
+
+
+def _endpoint_as_check(endpoint):
+    return {"probe": "endpoint {}".format(endpoint.get("name")),
+            "status": "Reachable" if endpoint.get("reachable") else "Unreachable",
+            "reasonCode": endpoint.get("reasonCode"),
+            "reason": "{} HTTP {} in {} ms".format(
+                endpoint.get("endpoint"), endpoint.get("httpStatus"), endpoint.get("latencyMs"))}
 
 
 def transform_probe(result):
-    rows = []
-    for probe in result.get("probes") or []:
-        row = OrderedDict()
-        row["Check"] = probe.get("probe")
-        row["Status"] = probe.get("status")
-        row["ReasonCode"] = probe.get("reasonCode") or ""
-        row["Detail"] = probe.get("reason") or ""
-        rows.append(row)
-    for endpoint in result.get("endpoints") or []:
-        row = OrderedDict()
-        row["Check"] = "endpoint {}".format(endpoint.get("name"))
-        row["Status"] = "Reachable" if endpoint.get("reachable") else "Unreachable"
-        row["ReasonCode"] = endpoint.get("reasonCode") or ""
-        row["Detail"] = "{} HTTP {} in {} ms".format(
-            endpoint.get("endpoint"), endpoint.get("httpStatus"), endpoint.get("latencyMs"))
-        rows.append(row)
-    return rows
+    checks = list(result.get("probes") or []) + [_endpoint_as_check(e) for e in result.get("endpoints") or []]
+    return [_row(check, _PROBE_COLUMNS) for check in checks]

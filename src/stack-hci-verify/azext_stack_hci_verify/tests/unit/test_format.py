@@ -43,3 +43,23 @@ def test_server_rows():
     assert list(rows[0]) == ["Name", "Status", "Source", "LegacyOsSupport", "LastSync", "ExpiresOn", "Action",
                              "Command"]
     assert rows[0]["LastSync"] == "" and rows[0]["Command"] == "Sync-AzureStackHCI"
+
+
+def test_vm_attestation_and_probe_rows():
+    vm = {"name": "vm1", "server": None, "guestOs": "Ubuntu", "osBuild": None, "eligibleBenefit": None,
+          "benefitStatus": "No applicable benefits", "action": None, "accessMethod": "v2", "command": None}
+    assert list(_format.transform_vm_list([vm])[0].values()) == [
+        "vm1", "", "Ubuntu", "", "", "No applicable benefits", "", "v2", ""]
+    assert _format.transform_vm_show(vm)["BenefitStatus"] == "No applicable benefits"
+    rows = _format.transform_attestation({"status": "Failed", "reasonCode": "nonce-mismatch", "reason": "r",
+                                          "checks": [{"check": "nonceEchoed", "status": "Failed",
+                                                      "reasonCode": "nonce-mismatch", "expected": "1",
+                                                      "found": "2"}]})
+    assert [list(row.values()) for row in rows] == [
+        ["(overall)", "Failed", "nonce-mismatch", "", "r"], ["nonceEchoed", "Failed", "nonce-mismatch", "1", "2"]]
+    probe = _format.transform_probe({"probes": [{"probe": "get-vm", "status": "Succeeded"}],
+                                     "endpoints": [{"name": "host", "reachable": False, "endpoint": "http://x",
+                                                    "httpStatus": None, "latencyMs": 1.0,
+                                                    "reasonCode": "connection-refused"}]})
+    assert [row["Check"] for row in probe] == ["get-vm", "endpoint host"]
+    assert probe[1]["Status"] == "Unreachable" and probe[1]["ReasonCode"] == "connection-refused"
