@@ -2,35 +2,24 @@
 # Copyright (c) stack-hci-verify contributors. All rights reserved.
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
-"""Reading host-facts files."""
+"""Reading the files users give: host facts, attested documents, certificate bundles."""
 
 import os
 
 from azext_stack_hci_verify.core.hostfacts import HostFactsError, parse_host_facts
 
 MAX_HOST_FACTS_BYTES = 16 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 1024 * 1024
 
 
 def load_host_facts(paths):
     """Parse each host-facts file; a missing or malformed one raises an error naming the file."""
-    from azure.cli.core.azclierror import FileOperationError, InvalidArgumentValueError
+    from azure.cli.core.azclierror import InvalidArgumentValueError
     documents = []
     for path in paths:
-        expanded = os.path.expanduser(path)
-        try:
-            with open(expanded, "rb") as handle:
-                data = handle.read(MAX_HOST_FACTS_BYTES + 1)
-        except FileNotFoundError:
-            raise FileOperationError("Host facts file '{}' does not exist. Give the path of a file written by "
-                                     "`az stack-hci vm-verification probe -o json > FILE`.".format(path)) from None
-        except IsADirectoryError:
-            raise FileOperationError("Host facts file '{}' is a directory; give one file per server.".format(path)) \
-                from None
-        except OSError as ex:
-            raise FileOperationError("Host facts file '{}' cannot be read: {}.".format(path, ex.strerror)) from None
-        if len(data) > MAX_HOST_FACTS_BYTES:
-            raise InvalidArgumentValueError("Host facts file '{}' is larger than {} MiB; it is not a host-facts "
-                                            "document.".format(path, MAX_HOST_FACTS_BYTES // (1024 * 1024)))
+        data = read_small_file(path, "Host facts file", limit=MAX_HOST_FACTS_BYTES,
+                               missing_hint=" Give the path of a file written by "
+                                            "`az stack-hci vm-verification probe -o json > FILE`.")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -46,17 +35,15 @@ def load_host_facts(paths):
     return documents
 
 
-MAX_DOCUMENT_BYTES = 1024 * 1024
-
-
-def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES):
-    """The bytes of a user-given file (an attested document, a PEM bundle), with errors that name it."""
+def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES, missing_hint=""):
+    """The bytes of a user-given file (host facts, an attested document, a PEM bundle), with errors
+    that name it."""
     from azure.cli.core.azclierror import FileOperationError, InvalidArgumentValueError
     try:
         with open(os.path.expanduser(path), "rb") as handle:
             data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise FileOperationError("{} '{}' does not exist.".format(what, path)) from None
+        raise FileOperationError("{} '{}' does not exist.{}".format(what, path, missing_hint)) from None
     except IsADirectoryError:
         raise FileOperationError("{} '{}' is a directory; give a file.".format(what, path)) from None
     except OSError as ex:

@@ -18,8 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
+from azext_stack_hci_verify.core import vocabulary as v
 from azext_stack_hci_verify.core.timeutil import format_timestamp, parse_timestamp
-from azext_stack_hci_verify.core.values import bool_value as _bool, int_value as _int, text_value as _text
+from azext_stack_hci_verify.core.values import (
+    bool_value as _bool, get_path as _field, guid_value as _guid, int_value as _int, text_value as _text)
 from azext_stack_hci_verify.core.vms import normalize_vm_state
 
 from .powershell import NOT_STARTED, POWERSHELL_SETTING, TIMED_OUT
@@ -197,21 +199,6 @@ def _excerpt(text, limit=200):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _field(row, name):
-    """row[name], with key case ignored (PowerShell is case-insensitive)."""
-    if not isinstance(row, dict):
-        return None
-    if name in row:
-        return row[name]
-    lowered = name.lower()
-    return next((value for key, value in row.items() if str(key).lower() == lowered), None)
-
-
-def _guid(value):
-    text = _text(value)
-    return text.strip("{}").lower() if text else None
-
-
 def _timestamp(value):
     """A date as 5.1 (`\\/Date(ms)\\/`, or {"value": ..., "DateTime": ...}) or 7 (ISO) writes it; ISO out."""
     if isinstance(value, dict):
@@ -219,9 +206,8 @@ def _timestamp(value):
     return format_timestamp(parse_timestamp(value))
 
 
-# ImdsAttestationNodeStatus {Inactive, Active, Expired, Error}; AttestationLegacyOsSupport {Disabled, Enabled}.
-_NODE_STATUS = ("Inactive", "Active", "Expired", "Error")
-_LEGACY_OS_SUPPORT = ("Disabled", "Enabled")
+_NODE_STATUS = v.NODE_STATUS_ENUM
+_LEGACY_OS_SUPPORT = v.LEGACY_OS_SUPPORT_ENUM
 
 
 def _enum(value, names):

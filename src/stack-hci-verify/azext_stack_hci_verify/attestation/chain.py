@@ -33,6 +33,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ..core.timeutil import format_timestamp
+
 try:  # cryptography 42+
     from cryptography.x509.verification import DNSName, PolicyBuilder, Store, VerificationError
 except ImportError:  # pragma: no cover - older cryptography
@@ -95,10 +97,6 @@ def not_after(cert):
     return value if value is not None else cert.not_valid_after.replace(tzinfo=timezone.utc)
 
 
-def _iso(value):
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _path_text(path):
     return " -> ".join(f"'{subject_text(c)}'" for c in path)
 
@@ -120,7 +118,7 @@ def check_chain(signer, *, pool, trust_roots, at, dns_name=None):
     ``dns_name``: the SAN name the allow-list matched, for the server policy (may be None).
     """
     roots = _dedupe(trust_roots)
-    expected = f"a path from the signer to one of {len(roots)} trust root(s), valid at {_iso(at)}"
+    expected = f"a path from the signer to one of {len(roots)} trust root(s), valid at {format_timestamp(at)}"
     if not roots:
         return ChainOutcome("Unknown", "no-trust-roots", expected, "no trust roots were supplied",
                             "no trust roots were supplied, so the signer cannot be trusted or refuted")
@@ -168,7 +166,7 @@ def check_chain(signer, *, pool, trust_roots, at, dns_name=None):
         else:
             code = "signer-certificate-not-yet-valid" if is_signer else "certificate-not-yet-valid"
         return ChainOutcome("Failed", code, expected, walk.detail,
-                            f"the chain is not valid at {_iso(at)}: {walk.detail}")
+                            f"the chain is not valid at {format_timestamp(at)}: {walk.detail}")
     if walk.kind == "invalid":
         return ChainOutcome("Failed", "chain-invalid", expected, walk.detail,
                             f"the signer's chain is broken: {walk.detail}")
@@ -270,7 +268,7 @@ def _validity(path, at):
     for cert in path:
         if at < not_before(cert):
             return _Walk("not-yet-valid", path,
-                         f"'{subject_text(cert)}' is not valid before {_iso(not_before(cert))}", cert)
+                         f"'{subject_text(cert)}' is not valid before {format_timestamp(not_before(cert))}", cert)
         if at > not_after(cert):
-            return _Walk("expired", path, f"'{subject_text(cert)}' expired {_iso(not_after(cert))}", cert)
+            return _Walk("expired", path, f"'{subject_text(cert)}' expired {format_timestamp(not_after(cert))}", cert)
     return _Walk("trusted", path, _path_text(path))

@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 
 from . import vocabulary as v
 from .timeutil import format_timestamp, parse_timestamp, whole_days
-from .values import get_path as _get
+from .values import get_path as _get, short_name as _short
 
 _NOT_REGISTERED = ("notyetregistered", "deregistered")
 _RESOURCE_ID = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/", re.IGNORECASE)
@@ -215,11 +215,6 @@ def server_status_from_host(row, last_sync, legacy_fallback):
     return ServerVerdict(row.computer_name, v.UNKNOWN, v.SOURCE_HOST, legacy, last_sync, row.expiration,
                          "host-status-unrecognized",
                          "The host reports status {!r}, a value this version does not know.".format(row.raw_status))
-
-
-def _short(name):
-    """A computer name without its domain, lower case: servers are named either way."""
-    return str(name or "").split(".", 1)[0].lower()
 
 
 def evaluate_servers(facts, host_facts, legacy, now):

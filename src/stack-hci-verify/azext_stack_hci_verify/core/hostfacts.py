@@ -14,13 +14,12 @@ from typing import Optional, Tuple
 
 from . import vocabulary as v
 from .timeutil import parse_timestamp
+from .values import text_value as _text
 
 SCHEMA_VERSION = 1
 
-# ImdsAttestationNodeStatus as Windows PowerShell 5.1 writes it (enums as numbers).
-_NODE_STATUS_BY_NUMBER = {0: v.SERVER_INACTIVE, 1: v.SERVER_ACTIVE, 2: v.SERVER_EXPIRED, 3: v.SERVER_ERROR}
-# AttestationLegacyOsSupport {Disabled = 0, Enabled = 1}.
-_LEGACY_BY_NUMBER = {0: v.OFF, 1: v.ON}
+_NODE_STATUS_BY_NUMBER = dict(enumerate(v.NODE_STATUS_ENUM))
+_LEGACY_BY_NUMBER = dict(enumerate((v.OFF, v.ON)))   # AttestationLegacyOsSupport {Disabled, Enabled}
 
 
 class HostFactsError(ValueError):
@@ -172,14 +171,6 @@ def _optional(document, key, kind):
     if value is not None and not isinstance(value, kind):
         raise HostFactsError("field '{}' must be {}, not {}".format(key, _KIND_NAMES[kind], _json_kind(value)))
     return value
-
-
-def _text(value):
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.strip() or None
-    return str(value)
 
 
 _KIND_NAMES = {dict: "an object", list: "a list", str: "a string"}

@@ -50,3 +50,14 @@ def int_value(value):
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+def guid_value(value):
+    """A GUID as lower-case text without braces (Hyper-V and ARM write them either way); None if absent."""
+    text = text_value(value)
+    return text.strip("{}").lower() if text else None
+
+
+def short_name(name):
+    """A computer name without its DNS domain, lower case (NODE1.contoso.example -> node1)."""
+    return str(name or "").split(".", maxsplit=1)[0].lower()

@@ -24,7 +24,8 @@ from typing import Optional, Tuple
 
 from . import vocabulary as v
 from .builds import BELOW, REVISION_UNKNOWN, Build, compare_to_minimum, parse_build
-from .values import bool_value as _bool, get_path as _get, int_value as _int, text_value as _text
+from .values import (bool_value as _bool, get_path as _get, guid_value as _guid, int_value as _int,
+                     short_name as _short_name, text_value as _text)
 
 # ----------------------------------------------------------------------------- vocabulary (VM level)
 
@@ -320,11 +321,6 @@ def normalize_vm_state(raw):
     return _STATE_NAMES.get(text.lower(), text)
 
 
-def _guid(value):
-    text = _text(value)
-    return text.strip("{}").lower() if text else None
-
-
 _MACHINE_IN_ID = re.compile(r"/providers/Microsoft\.HybridCompute/machines/([^/]+)", re.IGNORECASE)
 
 
@@ -401,11 +397,6 @@ def _host_facts(host_vm, host_name):
     if facts["guest_os_version"] is None and _int(_get(guest_os, "buildNumber")) is not None:
         facts["guest_os_version"] = str(_int(_get(guest_os, "buildNumber")))
     return {key: value for key, value in facts.items() if value is not None}
-
-
-def _short_name(name):
-    """A computer name without its DNS domain, lower case (NODE1.contoso.example -> node1)."""
-    return str(name).split(".", maxsplit=1)[0].lower()
 
 
 def _same(attr, arm_value, host_value):

@@ -22,6 +22,10 @@ SERVER_INACTIVE = "Inactive"
 SERVER_ERROR = "Error"
 SERVER_STATUSES = (SERVER_ACTIVE, SERVER_EXPIRED, SERVER_INACTIVE, SERVER_ERROR, UNKNOWN)
 
+# The host's enums in value order (Az.StackHCI): Windows PowerShell 5.1 writes them as these numbers.
+NODE_STATUS_ENUM = (SERVER_INACTIVE, SERVER_ACTIVE, SERVER_EXPIRED, SERVER_ERROR)  # ImdsAttestationNodeStatus
+LEGACY_OS_SUPPORT_ENUM = ("Disabled", "Enabled")                                   # AttestationLegacyOsSupport
+
 # Where a server's status came from.
 SOURCE_ARM = "arm"
 SOURCE_HOST = "host"
