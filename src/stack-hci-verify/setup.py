@@ -9,7 +9,7 @@ from codecs import open
 from setuptools import setup, find_packages
 
 # HISTORY.rst entry.
-VERSION = '0.1.0'
+VERSION = '0.2.0'
 
 CLASSIFIERS = [
     'Development Status :: 4 - Beta',
