@@ -18,11 +18,13 @@ Decided in this order:
    ``Certificate.verify_directly_issued_by`` (name and signature), that issuers are CAs
    (basicConstraints cA, keyUsage keyCertSign when present; a trust root without
    basicConstraints is accepted as a v1 root), and that every certificate is valid at the
-   reference time. It does not enforce name constraints, path length, policies or EKU, and
-   nothing checks revocation. It decides only when ``x509.verification`` is missing
+   reference time. It does not enforce name constraints, path length, policies or EKU
+   (revocation is ``revocation.py``'s concern). It decides only when ``x509.verification`` is missing
    (cryptography < 42); otherwise it explains why the verifier refused: no issuer found or an
    untrusted self-signed root (Unknown: the trust bundle or an intermediate may be missing)
-   versus a broken link or an expired certificate (Failed).
+   versus a broken link or an expired certificate (Failed). When no issuer is found, the
+   result names the certificate whose issuer is missing and its AIA caIssuers URLs, so that a
+   caller may fetch a candidate and decide again.
 """
 
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..core.timeutil import format_timestamp
+from .result import IssuerWanted, Reason, failed, passed, unknown
 
 try:  # cryptography 42+
     from cryptography.x509.verification import DNSName, PolicyBuilder, Store, VerificationError
@@ -53,16 +56,6 @@ _AIA_CA_ISSUERS = x509.oid.AuthorityInformationAccessOID.CA_ISSUERS
 # extensions, the public key). DuplicateExtension and UnsupportedGeneralNameType are not
 # ValueErrors.
 CERT_ERRORS = (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
-
-
-@dataclass
-class ChainOutcome:
-    status: str  # "Passed", "Failed", "Unknown"
-    reason_code: Optional[str]
-    expected: str
-    found: str
-    reason: Optional[str]
-    path: Optional[List[x509.Certificate]] = None
 
 
 @dataclass
@@ -97,8 +90,13 @@ def not_after(cert):
     return value if value is not None else cert.not_valid_after.replace(tzinfo=timezone.utc)
 
 
-def _path_text(path):
-    return " -> ".join(f"'{subject_text(c)}'" for c in path)
+def _path_text(path, origins=None):
+    origins = origins or {}
+
+    def one(cert):
+        origin = origins.get(_der(cert))
+        return f"'{subject_text(cert)}'" + (f" ({origin})" if origin else "")
+    return " -> ".join(one(c) for c in path)
 
 
 def _dedupe(certs):
@@ -111,81 +109,117 @@ def _dedupe(certs):
     return unique
 
 
-def check_chain(signer, *, pool, trust_roots, at, dns_name=None):
+CHECK = "chainTrusted"
+
+
+def check_chain(signer, *, pool, trust_roots, at, dns_name=None, origins=None):
     """Decide whether ``signer`` chains to ``trust_roots`` at ``at``.
 
-    ``pool``: candidate intermediates (the other bag certificates and those supplied).
-    ``dns_name``: the SAN name the allow-list matched, for the server policy (may be None).
+    ``pool``: candidate intermediates (the other bag certificates, those supplied, those
+    fetched). ``dns_name``: the SAN name the allow-list matched, for the server policy (may be
+    None). ``origins``: DER bytes -> where that certificate came from, named in ``found``.
+
+    Returns ``(check, path, wanted)``: the ``chainTrusted`` check, the trusted path (signer
+    first) or None, and the ``IssuerWanted`` when the path stops at a certificate whose issuer
+    is nowhere to be found.
     """
     roots = _dedupe(trust_roots)
     expected = f"a path from the signer to one of {len(roots)} trust root(s), valid at {format_timestamp(at)}"
     if not roots:
-        return ChainOutcome("Unknown", "no-trust-roots", expected, "no trust roots were supplied",
-                            "no trust roots were supplied, so the signer cannot be trusted or refuted")
+        return unknown(CHECK, Reason.NO_TRUST_ROOTS, expected, "no trust roots were supplied",
+                       "no trust roots were supplied, so the signer cannot be trusted or refuted"), None, None
     signer_der = _der(signer)
     pool = [c for c in _dedupe(pool) if _der(c) != signer_der]
-
-    refusals = []
-    if PolicyBuilder is not None:
-        builder = PolicyBuilder().store(Store(roots)).time(at).max_chain_depth(MAX_DEPTH)
-        if dns_name:
-            try:
-                verifier = builder.build_server_verifier(DNSName(dns_name))
-                path = verifier.verify(signer, pool)
-                return ChainOutcome("Passed", None, expected,
-                                    f"{_path_text(path)} (web PKI server policy for {dns_name})", None, path)
-            except (VerificationError, TypeError) + CERT_ERRORS as exc:
-                refusals.append(f"server policy: {exc}")
-        if ExtensionPolicy is not None:
-            try:
-                verifier = builder.extension_policies(
-                    ca_policy=ExtensionPolicy.webpki_defaults_ca(),
-                    ee_policy=ExtensionPolicy.permit_all(),
-                ).build_client_verifier()
-                path = verifier.verify(signer, pool).chain
-                note = f"; {refusals[0]}" if refusals else ""
-                return ChainOutcome("Passed", None, expected,
-                                    f"{_path_text(path)} (permissive end-entity policy{note})", None, path)
-            except (VerificationError, TypeError) + CERT_ERRORS as exc:
-                refusals.append(f"permissive policy: {exc}")
-
+    path, note, refusals = _verify_with_policies(signer, pool, roots, at, dns_name)
+    if path is not None:
+        return passed(CHECK, expected, f"{_path_text(path, origins)} ({note})"), path, None
     walk = walk_chain(signer, pool, roots, at)
+    return _explain(walk, signer_der, expected, at, refusals, origins)
+
+
+def _verify_with_policies(signer, pool, roots, at, dns_name):
+    """(path, policy note, refusals) from ``x509.verification``; path None when it refused."""
+    refusals = []
+    if PolicyBuilder is None:
+        return None, None, refusals
+    builder = PolicyBuilder().store(Store(roots)).time(at).max_chain_depth(MAX_DEPTH)
+    if dns_name:
+        try:
+            path = builder.build_server_verifier(DNSName(dns_name)).verify(signer, pool)
+            return path, f"web PKI server policy for {dns_name}", refusals
+        except (VerificationError, TypeError) + CERT_ERRORS as exc:
+            refusals.append(f"server policy: {exc}")
+    if ExtensionPolicy is not None:
+        try:
+            verifier = builder.extension_policies(
+                ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+                ee_policy=ExtensionPolicy.permit_all(),
+            ).build_client_verifier()
+            path = verifier.verify(signer, pool).chain
+            note = f"; {refusals[0]}" if refusals else ""
+            return path, f"permissive end-entity policy{note}", refusals
+        except (VerificationError, TypeError) + CERT_ERRORS as exc:
+            refusals.append(f"permissive policy: {exc}")
+    return None, None, refusals
+
+
+def _explain(walk, signer_der, expected, at, refusals, origins):
+    """The check for a path the verifier refused (or could not judge), from the manual walk."""
     verifier_note = f" The X.509 verifier said: {refusals[-1]}" if refusals else ""
     if walk.kind == "trusted":
         if PolicyBuilder is None:
-            return ChainOutcome("Passed", None, expected,
-                                f"{_path_text(walk.path)} (manual walk: names, signatures, CA flags, validity)",
-                                None, walk.path)
-        return ChainOutcome("Failed", "chain-invalid", expected,
-                            f"{_path_text(walk.path)} refused by the X.509 policy",
-                            f"a path to the trust roots exists but breaks X.509 path rules.{verifier_note}")
+            return passed(CHECK, expected, f"{_path_text(walk.path, origins)} (manual walk: names, signatures, "
+                                           "CA flags, validity)"), walk.path, None
+        return failed(CHECK, Reason.CHAIN_INVALID, expected,
+                      f"{_path_text(walk.path, origins)} refused by the X.509 policy",
+                      f"a path to the trust roots exists but breaks X.509 path rules.{verifier_note}"), None, None
     if walk.kind in ("expired", "not-yet-valid"):
-        is_signer = walk.culprit is not None and _der(walk.culprit) == signer_der
-        if walk.kind == "expired":
-            code = "signer-certificate-expired" if is_signer else "certificate-expired"
-        else:
-            code = "signer-certificate-not-yet-valid" if is_signer else "certificate-not-yet-valid"
-        return ChainOutcome("Failed", code, expected, walk.detail,
-                            f"the chain is not valid at {format_timestamp(at)}: {walk.detail}")
+        return failed(CHECK, _validity_code(walk, signer_der), expected, walk.detail,
+                      f"the chain is not valid at {format_timestamp(at)}: {walk.detail}"), None, None
     if walk.kind == "invalid":
-        return ChainOutcome("Failed", "chain-invalid", expected, walk.detail,
-                            f"the signer's chain is broken: {walk.detail}")
+        return failed(CHECK, Reason.CHAIN_INVALID, expected, walk.detail,
+                      f"the signer's chain is broken: {walk.detail}"), None, None
     if walk.kind == "untrusted-root":
-        return ChainOutcome("Unknown", "chain-untrusted", expected, walk.detail,
-                            f"{walk.detail}; if that root is expected, add it to the trust bundle")
-    hint = _aia_hint(walk.path[-1])
-    return ChainOutcome("Unknown", "chain-untrusted", expected, walk.detail,
-                        f"{walk.detail}; supply the missing intermediate certificate{hint} or the right trust bundle")
+        return unknown(CHECK, Reason.CHAIN_UNTRUSTED, expected, walk.detail,
+                       f"{walk.detail}; if that root is expected, add it to the trust bundle"), None, None
+    last = walk.path[-1]
+    urls = ca_issuer_urls(last)
+    hint = f" (the certificate names its issuer at {urls[0]})" if urls else ""
+    wanted = IssuerWanted(subject_text(last), _issuer_text(last), tuple(urls))
+    return unknown(CHECK, Reason.CHAIN_UNTRUSTED, expected, walk.detail,
+                   f"{walk.detail}; supply the missing intermediate certificate{hint} or the right trust bundle"), \
+        None, wanted
 
 
-def _aia_hint(cert):
+def _validity_code(walk, signer_der):
+    is_signer = walk.culprit is not None and _der(walk.culprit) == signer_der
+    if walk.kind == "expired":
+        return Reason.SIGNER_CERTIFICATE_EXPIRED if is_signer else Reason.CERTIFICATE_EXPIRED
+    return Reason.SIGNER_CERTIFICATE_NOT_YET_VALID if is_signer else Reason.CERTIFICATE_NOT_YET_VALID
+
+
+def _aia_urls(cert, method):
     try:
         aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     except (x509.ExtensionNotFound,) + CERT_ERRORS:
-        return ""
-    urls = [d.access_location.value for d in aia
-            if d.access_method == _AIA_CA_ISSUERS and isinstance(d.access_location, x509.UniformResourceIdentifier)]
-    return f" (the certificate names its issuer at {urls[0]})" if urls else ""
+        return []
+    urls = []
+    for description in aia:
+        location = description.access_location
+        if description.access_method == method and isinstance(location, x509.UniformResourceIdentifier):
+            if location.value.lower().startswith(("http://", "https://")) and location.value not in urls:
+                urls.append(location.value)
+    return urls
+
+
+def ca_issuer_urls(cert):
+    """The http(s) caIssuers URLs of ``cert``'s Authority Information Access, in order."""
+    return _aia_urls(cert, _AIA_CA_ISSUERS)
+
+
+def ocsp_urls(cert):
+    """The http(s) OCSP responder URLs of ``cert``'s Authority Information Access, in order."""
+    return _aia_urls(cert, x509.oid.AuthorityInformationAccessOID.OCSP)
 
 
 def walk_chain(leaf, pool, roots, at):

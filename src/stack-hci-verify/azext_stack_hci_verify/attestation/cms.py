@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 
+from .result import failed, passed, unknown
+
 OID_DATA = "1.2.840.113549.1.7.1"
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
 OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
@@ -219,57 +221,19 @@ def signer_matches(bag_cert, signer_info):
         return False
 
 
-@dataclass
-class SignatureOutcome:
-    status: str  # "Passed", "Failed", "Unknown"
-    reason_code: Optional[str] = None
-    expected: Optional[str] = None
-    found: Optional[str] = None
-    reason: Optional[str] = None
+CHECK = "signatureValid"
 
 
 def check_signature(parts, signer_info, cert):
-    """Verify ``signer_info``'s signature over ``parts.content`` with ``cert``'s key."""
-    # The hash, from the digest-algorithm field.
-    hash_name = DIGEST_BY_OID.get(signer_info.digest_oid)
-    if hash_name is None:
-        if signer_info.digest_oid in WEAK_DIGEST_OIDS:
-            weak = WEAK_DIGEST_OIDS[signer_info.digest_oid]
-            return SignatureOutcome("Failed", "weak-algorithm", "SHA-256, SHA-384 or SHA-512", weak,
-                                    f"the document is signed with {weak}, which is not accepted")
-        return SignatureOutcome("Unknown", "unsupported-algorithm", "SHA-256, SHA-384 or SHA-512",
-                                signer_info.digest_oid,
-                                f"digest algorithm {signer_info.digest_oid} is not supported")
-    # The key family (and maybe a hash) from the signature-algorithm field.
-    family, sig_hash = SIGNATURE_BY_OID.get(signer_info.signature_oid, (None, None))
-    if family is None and signer_info.signature_oid in WEAK_DIGEST_OIDS:
-        weak = WEAK_DIGEST_OIDS[signer_info.signature_oid]
-        return SignatureOutcome("Failed", "weak-algorithm", "SHA-256, SHA-384 or SHA-512", weak,
-                                f"the document is signed with {weak}, which is not accepted")
-    if family is None:
-        return SignatureOutcome("Unknown", "unsupported-algorithm", "RSA PKCS#1 v1.5 or ECDSA",
-                                signer_info.signature_oid,
-                                f"signature algorithm {signer_info.signature_oid} is not supported")
-    if sig_hash is not None and sig_hash != hash_name:
-        return SignatureOutcome("Failed", "algorithm-mismatch", f"{sig_hash} (from the signature algorithm)",
-                                f"{hash_name} (from the digest algorithm)",
-                                "the digest and signature algorithms name different hashes")
-    try:
-        public_key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        return SignatureOutcome("Failed", "malformed-certificate", "a readable RSA or EC public key", _short(exc),
-                                f"the signer certificate's public key does not parse: {_short(exc)}")
-    if isinstance(public_key, rsa.RSAPublicKey):
-        key_family = "rsa"
-    elif isinstance(public_key, ec.EllipticCurvePublicKey):
-        key_family = "ecdsa"
-    else:
-        return SignatureOutcome("Unknown", "unsupported-algorithm", "an RSA or EC signer key",
-                                type(public_key).__name__, "the signer's key type is not supported")
-    if key_family != family:
-        return SignatureOutcome("Failed", "algorithm-mismatch", f"a {family} signer key", f"a {key_family} key",
-                                "the signature algorithm does not fit the signer's key")
-
+    """Verify ``signer_info``'s signature over ``parts.content`` with ``cert``'s key; a Check."""
+    algorithms = _algorithms(signer_info)
+    if not isinstance(algorithms, tuple):
+        return algorithms
+    hash_name, family = algorithms
+    key = _signer_key(cert, family)
+    if not isinstance(key, tuple):
+        return key
+    public_key, key_family = key
     digest = _digest(hash_name, parts.content)
     if signer_info.signed_attrs_der is not None:
         outcome = _check_signed_attributes(parts, signer_info, digest, hash_name)
@@ -281,62 +245,119 @@ def check_signature(parts, signer_info, cert):
     else:
         signed_bytes = parts.content
         covered = "the content"
+    return _verify(public_key, key_family, hash_name, signer_info.signature, signed_bytes, covered)
 
+
+def _weak(name):
+    return failed(CHECK, "weak-algorithm", "SHA-256, SHA-384 or SHA-512", name,
+                  f"the document is signed with {name}, which is not accepted")
+
+
+def _algorithms(signer_info):
+    """(hash name, key family) from the digest- and signature-algorithm fields, or a Check."""
+    hash_name = DIGEST_BY_OID.get(signer_info.digest_oid)
+    if hash_name is None:
+        if signer_info.digest_oid in WEAK_DIGEST_OIDS:
+            return _weak(WEAK_DIGEST_OIDS[signer_info.digest_oid])
+        return unknown(CHECK, "unsupported-algorithm", "SHA-256, SHA-384 or SHA-512", signer_info.digest_oid,
+                       f"digest algorithm {signer_info.digest_oid} is not supported")
+    family, sig_hash = SIGNATURE_BY_OID.get(signer_info.signature_oid, (None, None))
+    if family is None and signer_info.signature_oid in WEAK_DIGEST_OIDS:
+        return _weak(WEAK_DIGEST_OIDS[signer_info.signature_oid])
+    if family is None:
+        return unknown(CHECK, "unsupported-algorithm", "RSA PKCS#1 v1.5 or ECDSA", signer_info.signature_oid,
+                       f"signature algorithm {signer_info.signature_oid} is not supported")
+    if sig_hash is not None and sig_hash != hash_name:
+        return failed(CHECK, "algorithm-mismatch", f"{sig_hash} (from the signature algorithm)",
+                      f"{hash_name} (from the digest algorithm)",
+                      "the digest and signature algorithms name different hashes")
+    return hash_name, family
+
+
+def _signer_key(cert, family):
+    """(public key, key family) of the signer certificate, or a Check."""
+    try:
+        public_key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return failed(CHECK, "malformed-certificate", "a readable RSA or EC public key", _short(exc),
+                      f"the signer certificate's public key does not parse: {_short(exc)}")
+    if isinstance(public_key, rsa.RSAPublicKey):
+        key_family = "rsa"
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        key_family = "ecdsa"
+    else:
+        return unknown(CHECK, "unsupported-algorithm", "an RSA or EC signer key", type(public_key).__name__,
+                       "the signer's key type is not supported")
+    if key_family != family:
+        return failed(CHECK, "algorithm-mismatch", f"a {family} signer key", f"a {key_family} key",
+                      "the signature algorithm does not fit the signer's key")
+    return public_key, key_family
+
+
+def _verify(public_key, key_family, hash_name, signature, signed_bytes, covered):
     label = _alg_label(key_family, hash_name)
     expected = f"a valid {label} signature over {covered}"
     hash_algorithm = _HASH_CLASSES[hash_name]()
     try:
         if key_family == "rsa":
-            public_key.verify(signer_info.signature, signed_bytes, padding.PKCS1v15(), hash_algorithm)
+            public_key.verify(signature, signed_bytes, padding.PKCS1v15(), hash_algorithm)
         else:
-            public_key.verify(signer_info.signature, signed_bytes, ec.ECDSA(hash_algorithm))
+            public_key.verify(signature, signed_bytes, ec.ECDSA(hash_algorithm))
     except InvalidSignature:
-        return SignatureOutcome("Failed", "signature-invalid", expected,
-                                "the signature does not verify with the signer certificate's key",
-                                f"the signature over {covered} does not verify: "
-                                "the document was changed or signed by another key")
+        return failed(CHECK, "signature-invalid", expected,
+                      "the signature does not verify with the signer certificate's key",
+                      f"the signature over {covered} does not verify: "
+                      "the document was changed or signed by another key")
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        return SignatureOutcome("Failed", "signature-invalid", expected, _short(exc),
-                                f"the signature could not be checked: {_short(exc)}")
-    return SignatureOutcome("Passed", None, expected, f"{label} signature over {covered} verifies")
+        return failed(CHECK, "signature-invalid", expected, _short(exc),
+                      f"the signature could not be checked: {_short(exc)}")
+    return passed(CHECK, expected, f"{label} signature over {covered} verifies")
 
 
 def _check_signed_attributes(parts, signer_info, digest, hash_name):
+    """None when contentType and messageDigest are there and right; else the failed Check."""
     raw = signer_info.signed_attrs_der
     if not raw or raw[0] != 0xA0:
-        return SignatureOutcome("Failed", "signed-attributes-invalid", "signed attributes tagged [0]",
-                                f"tag 0x{raw[0]:02x}" if raw else "empty", "the signed attributes are malformed")
-    values = {}
-    try:
-        for attribute in signer_info.attributes:
-            oid = attribute["type"].dotted
-            if oid in (OID_CONTENT_TYPE, OID_MESSAGE_DIGEST):
-                if oid in values or len(attribute["values"]) != 1:
-                    return SignatureOutcome("Failed", "signed-attributes-invalid",
-                                            "exactly one contentType and one messageDigest value",
-                                            f"attribute {oid} repeated or multi-valued",
-                                            "the signed attributes are ambiguous")
-                value = attribute["values"][0]
-                values[oid] = value.dotted if oid == OID_CONTENT_TYPE else value.native
-    except Exception as exc:  # pylint: disable=broad-except  # asn1crypto on malformed values
-        return SignatureOutcome("Failed", "signed-attributes-invalid", "well-formed signed attributes",
-                                _short(exc), f"the signed attributes do not parse: {_short(exc)}")
+        return failed(CHECK, "signed-attributes-invalid", "signed attributes tagged [0]",
+                      f"tag 0x{raw[0]:02x}" if raw else "empty", "the signed attributes are malformed")
+    values = _attribute_values(signer_info.attributes)
+    if not isinstance(values, dict):
+        return values
     missing = [name for oid, name in ((OID_CONTENT_TYPE, "contentType"), (OID_MESSAGE_DIGEST, "messageDigest"))
                if oid not in values]
     if missing:
-        return SignatureOutcome("Failed", "missing-signed-attribute", "contentType and messageDigest",
-                                f"missing {', '.join(missing)}",
-                                f"signed attributes are present but {', '.join(missing)} is missing (RFC 5652 5.3)")
+        return failed(CHECK, "missing-signed-attribute", "contentType and messageDigest",
+                      f"missing {', '.join(missing)}",
+                      f"signed attributes are present but {', '.join(missing)} is missing (RFC 5652 5.3)")
     message_digest = values[OID_MESSAGE_DIGEST]
     if not isinstance(message_digest, bytes) or message_digest != digest:
         found = message_digest.hex() if isinstance(message_digest, bytes) else repr(message_digest)
-        return SignatureOutcome("Failed", "digest-mismatch", f"{hash_name} {digest.hex()}", found,
-                                "the messageDigest attribute does not match the content: the content was changed")
+        return failed(CHECK, "digest-mismatch", f"{hash_name} {digest.hex()}", found,
+                      "the messageDigest attribute does not match the content: the content was changed")
     if values[OID_CONTENT_TYPE] != parts.content_type_oid:
-        return SignatureOutcome("Failed", "content-type-mismatch", parts.content_type_oid,
-                                values[OID_CONTENT_TYPE],
-                                "the contentType attribute does not match the encapsulated content type")
+        return failed(CHECK, "content-type-mismatch", parts.content_type_oid, values[OID_CONTENT_TYPE],
+                      "the contentType attribute does not match the encapsulated content type")
     return None
+
+
+def _attribute_values(attributes):
+    """{oid: value} of contentType and messageDigest, or a failed Check when ambiguous or unreadable."""
+    values = {}
+    try:
+        for attribute in attributes:
+            oid = attribute["type"].dotted
+            if oid not in (OID_CONTENT_TYPE, OID_MESSAGE_DIGEST):
+                continue
+            if oid in values or len(attribute["values"]) != 1:
+                return failed(CHECK, "signed-attributes-invalid",
+                              "exactly one contentType and one messageDigest value",
+                              f"attribute {oid} repeated or multi-valued", "the signed attributes are ambiguous")
+            value = attribute["values"][0]
+            values[oid] = value.dotted if oid == OID_CONTENT_TYPE else value.native
+    except Exception as exc:  # pylint: disable=broad-except  # asn1crypto on malformed values
+        return failed(CHECK, "signed-attributes-invalid", "well-formed signed attributes",
+                      _short(exc), f"the signed attributes do not parse: {_short(exc)}")
+    return values
 
 
 def _alg_label(family, hash_name):

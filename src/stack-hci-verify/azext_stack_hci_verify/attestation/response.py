@@ -30,25 +30,7 @@ def parse_attested_response(body):
     """
     if isinstance(body, AttestedResponse):
         return body
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        raw = bytes(body)
-        if len(raw) > MAX_RESPONSE_CHARS:
-            raise MalformedResponseError(
-                f"the response is {len(raw)} bytes; an attested document is at most {MAX_RESPONSE_CHARS}",
-                "response-too-large")
-        try:
-            body = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise MalformedResponseError(f"the response is not UTF-8 text: {exc.reason}") from None
-    if isinstance(body, str):
-        if len(body) > MAX_RESPONSE_CHARS:
-            raise MalformedResponseError(
-                f"the response is {len(body)} characters; an attested document is at most {MAX_RESPONSE_CHARS}",
-                "response-too-large")
-        try:
-            body = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise MalformedResponseError(f"the response is not JSON: {_short(exc)}") from None
+    body = _decode(body)
     if not isinstance(body, dict):
         raise MalformedResponseError(
             f"expected a JSON object with 'encoding' and 'signature', found {type(body).__name__}")
@@ -71,6 +53,30 @@ def parse_attested_response(body):
     if not der:
         raise MalformedResponseError("'signature' decodes to nothing")
     return AttestedResponse(encoding="pkcs7", signature=der)
+
+
+def _decode(body):
+    """bytes -> str -> JSON value, within the size cap; other values pass through."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        raw = bytes(body)
+        if len(raw) > MAX_RESPONSE_CHARS:
+            raise MalformedResponseError(
+                f"the response is {len(raw)} bytes; an attested document is at most {MAX_RESPONSE_CHARS}",
+                "response-too-large")
+        try:
+            body = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise MalformedResponseError(f"the response is not UTF-8 text: {exc.reason}") from None
+    if isinstance(body, str):
+        if len(body) > MAX_RESPONSE_CHARS:
+            raise MalformedResponseError(
+                f"the response is {len(body)} characters; an attested document is at most {MAX_RESPONSE_CHARS}",
+                "response-too-large")
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise MalformedResponseError(f"the response is not JSON: {_short(exc)}") from None
+    return body
 
 
 def _short(exc, limit=120):

@@ -9,7 +9,7 @@ There is deliberately no ``__bool__``: callers read ``status``.
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 
 class Status(str, Enum):
@@ -32,6 +32,7 @@ CHECK_ORDER = (
     "nonceEchoed",
     "notExpired",
     "signerCertificateValid",
+    "notRevoked",
 )
 
 
@@ -71,6 +72,7 @@ class Reason:
     CHAIN_INVALID = "chain-invalid"
     CERTIFICATE_EXPIRED = "certificate-expired"
     CERTIFICATE_NOT_YET_VALID = "certificate-not-yet-valid"
+    ISSUER_FETCH_FAILED = "issuer-fetch-failed"  # Unknown: the AIA issuer could not be had
     # nonceEchoed
     NONCE_MISMATCH = "nonce-mismatch"
     NO_EXPECTED_NONCE = "no-expected-nonce"  # Skipped
@@ -81,6 +83,13 @@ class Reason:
     # signerCertificateValid (Failed); chainTrusted uses them too when the signer is the culprit
     SIGNER_CERTIFICATE_EXPIRED = "signer-certificate-expired"
     SIGNER_CERTIFICATE_NOT_YET_VALID = "signer-certificate-not-yet-valid"
+    # notRevoked: revoked is Failed; no usable answer is Unknown; not asked is Skipped
+    CERTIFICATE_REVOKED = "certificate-revoked"
+    REVOCATION_UNKNOWN = "revocation-unknown"
+    OCSP_UNAVAILABLE = "ocsp-unavailable"
+    OCSP_RESPONSE_INVALID = "ocsp-response-invalid"
+    OCSP_RESPONSE_STALE = "ocsp-response-stale"
+    REVOCATION_NOT_CHECKED = "revocation-not-checked"
     # any check whose input is missing because an earlier check failed (Skipped)
     NOT_EVALUATED = "not-evaluated"
 
@@ -90,6 +99,9 @@ REASON_CODES = tuple(sorted(v for k, v in vars(Reason).items() if k.isupper()))
 
 @dataclass
 class Check:
+    """The one outcome type of this package: every step (CMS signature, chain, revocation, ...)
+    reports one of these."""
+
     check: str
     status: Status
     reason_code: Optional[str] = None
@@ -106,6 +118,32 @@ class Check:
             "found": self.found,
             "reason": self.reason,
         }
+
+
+def passed(check, expected, found):
+    return Check(check, Status.PASSED, None, expected, found)
+
+
+def failed(check, reason_code, expected, found, reason):
+    return Check(check, Status.FAILED, reason_code, expected, found, reason)
+
+
+def unknown(check, reason_code, expected, found, reason):
+    return Check(check, Status.UNKNOWN, reason_code, expected, found, reason)
+
+
+def skipped(check, reason_code, reason, found=None):
+    return Check(check, Status.SKIPPED, reason_code, None, found, reason)
+
+
+@dataclass(frozen=True)
+class IssuerWanted:
+    """The chain stops at ``subject``: no certificate for its issuer was found. ``urls`` are
+    the caIssuers URLs of its Authority Information Access extension (http and https only)."""
+
+    subject: str
+    issuer: str
+    urls: Tuple[str, ...] = ()
 
 
 @dataclass
@@ -162,6 +200,11 @@ class AttestationResult:
     checks: List[Check] = field(default_factory=list)
     document: Optional[DocumentSummary] = None
     signer: Optional[SignerSummary] = None
+    # For the caller that fetches (not part of to_dict): the signer certificate, the path that
+    # was trusted (signer first), and the issuer that was missing when no path was found.
+    signer_certificate: object = field(default=None, repr=False, compare=False)
+    path: Optional[list] = field(default=None, repr=False, compare=False)
+    issuer_wanted: Optional[IssuerWanted] = field(default=None, repr=False, compare=False)
 
     def check(self, name):
         """The check called ``name`` (see ``CHECK_ORDER``)."""
@@ -192,3 +235,8 @@ def summarize(checks):
             if item.status is wanted:
                 return wanted, item.reason_code, item.reason or item.reason_code
     return Status.PASSED, Reason.VERIFIED, None
+
+
+def exit_code(status):
+    """The process exit status for a verification outcome: 0 only for Passed."""
+    return 0 if Status(status) is Status.PASSED else 1

@@ -6,15 +6,19 @@
 
 import math
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Optional
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from .chain import CERT_ERRORS, check_chain, not_after, not_before, subject_text
 from .cms import MalformedCmsError, check_signature, parse_signed_data, signer_matches
 from .document import MalformedContentError, iso_utc, parse_document_content
 from .errors import MalformedResponseError
 from .response import parse_attested_response
+from .revocation import check_revocation, not_requested
 from .result import (AttestationResult, Check, DocumentSummary, Reason, SignerSummary, Status,
                      summarize)
 
@@ -28,7 +32,7 @@ _HOST_NAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?:\.(?!-)[a-z0-9_-]{1,63})*")
 _PASSED, _FAILED, _UNKNOWN, _SKIPPED = Status.PASSED, Status.FAILED, Status.UNKNOWN, Status.SKIPPED
 
 
-def verify_attested_document(response, *, trust_roots, intermediates=(),
+def verify_attested_document(response, *, trust_roots, intermediates=(), issuer_candidates=(), revocation=None,
                              allowed_signers=DEFAULT_ALLOWED_SIGNERS, expected_nonce=None, at,
                              clock_skew=DEFAULT_CLOCK_SKEW):
     """Verify an attested-document response and report every check.
@@ -36,121 +40,216 @@ def verify_attested_document(response, *, trust_roots, intermediates=(),
     ``response``: the response body (bytes, str or decoded dict) or an ``AttestedResponse``
     (to verify a bare DER SignedData: ``AttestedResponse("pkcs7", der)``).
     ``trust_roots`` / ``intermediates``: ``cryptography`` certificates (see ``load_pem_bundle``).
+    ``issuer_candidates``: ``IssuerCandidate`` objects, what the caller fetched from AIA URLs
+    (candidates only: they must chain like any intermediate; failed fetches explain an untrusted chain).
+    ``revocation``: ``RevocationEvidence`` for the signer, or None when revocation is not checked.
     ``allowed_signers``: DNS names; a SAN dNSName equal to one, or a subdomain of one, is allowed.
     ``expected_nonce``: the nonce sent; None skips ``nonceEchoed``.
     ``at``: the reference time, timezone-aware (required: this function never reads the clock).
-    ``clock_skew``: tolerance for the document's createdOn/expiresOn.
+    ``clock_skew``: tolerance for the document's createdOn/expiresOn and the OCSP answer's times.
 
     Never raises for bad input data (that is a Failed result); raises ``ValueError``/``TypeError``
     only for programming errors (a naive ``at``, a trust root that is not a certificate).
     """
-    at = _reference_time(at)
-    trust_roots = _certificates("trust_roots", trust_roots)
-    intermediates = _certificates("intermediates", intermediates)
-    allowed = _normalize_allowed(allowed_signers)
-    skew = abs(clock_skew) if clock_skew is not None else timedelta(0)
-
-    checks = []
-    parts = document = None
-    parses = _parse(response)
-    if isinstance(parses, Check):
-        checks.append(parses)
-    else:
-        parts = parses
-        try:
-            document = parse_document_content(parts.content)
-            checks.append(Check("documentParses", _PASSED, None, "a CMS SignedData holding a JSON object",
-                                _content_summary(parts)))
-        except MalformedContentError as exc:
-            checks.append(Check("documentParses", _FAILED, Reason.MALFORMED_CONTENT,
-                                "a CMS SignedData holding a JSON object", str(exc), str(exc)))
-
-    # The signer, from the SignerInfo's SID.
-    signer_entry = None
-    if parts is None:
-        checks.append(_skipped("singleSigner", "documentParses"))
-    else:
-        signer_check, signer_entry = _resolve_signer(parts)
-        checks.append(signer_check)
-    signer_cert = signer_entry[1].cert if signer_entry else None
-    signer_info = signer_entry[0] if signer_entry else None
-
-    # Signature.
-    if signer_cert is None:
-        checks.append(_skipped("signatureValid", "singleSigner"))
-    else:
-        outcome = _guard("signatureValid", check_signature, parts, signer_info, signer_cert)
-        checks.append(outcome if isinstance(outcome, Check) else Check(
-            "signatureValid", Status(outcome.status), outcome.reason_code, outcome.expected, outcome.found,
-            outcome.reason))
-
-    # Signer name.
-    san = _san_names(signer_cert) if signer_cert is not None else None
-    matched = []
-    expected_names = " or ".join(f"{name} (or a subdomain)" for name in allowed) or "no name (allow-list empty)"
-    if signer_cert is None:
-        checks.append(_skipped("signerNameAllowed", "singleSigner"))
-    else:
-        names, san_error = san
-        matched = [n for n in names if _name_allowed(n, allowed)]
-        if names:
-            found = ", ".join(names)
-        else:
-            found = f"SAN unreadable: {san_error}" if san_error else "no dNSName in the SAN"
-        if matched:
-            checks.append(Check("signerNameAllowed", _PASSED, None, expected_names, found))
-        else:
-            checks.append(Check("signerNameAllowed", _FAILED, Reason.SIGNER_NOT_ALLOWED, expected_names, found,
-                                f"the signer certificate is for {found}, which is not an allowed signer"))
-
-    # Chain.
-    if signer_cert is None:
-        checks.append(_skipped("chainTrusted", "singleSigner"))
-    else:
-        pool = [entry.cert for entry in parts.certificates if entry.cert is not None] + list(intermediates)
-        chain = _guard("chainTrusted", check_chain, signer_cert, pool=pool, trust_roots=trust_roots, at=at,
-                       dns_name=_preferred_name(matched, allowed))
-        checks.append(chain if isinstance(chain, Check) else Check(
-            "chainTrusted", Status(chain.status), chain.reason_code, chain.expected, chain.found, chain.reason))
-
-    # Nonce.
-    if expected_nonce is None:
-        checks.append(Check("nonceEchoed", _SKIPPED, Reason.NO_EXPECTED_NONCE, None,
-                            document.nonce if document else None, "no nonce was sent, so none is compared"))
-    elif document is None:
-        checks.append(_skipped("nonceEchoed", "documentParses"))
-    else:
-        expected = str(expected_nonce)
-        if document.nonce == expected:
-            checks.append(Check("nonceEchoed", _PASSED, None, expected, document.nonce))
-        else:
-            checks.append(Check("nonceEchoed", _FAILED, Reason.NONCE_MISMATCH, expected, document.nonce,
-                                f"the document echoes nonce {document.nonce!r}, not the {expected!r} that was sent: "
-                                "it was not issued for this request"))
-
-    # Document validity.
-    if document is None:
-        checks.append(_skipped("notExpired", "documentParses"))
-    else:
-        checks.append(_check_document_time(document, at, skew))
-
-    # Signer certificate validity.
-    if signer_cert is None:
-        checks.append(_skipped("signerCertificateValid", "singleSigner"))
-    else:
-        checks.append(_guard("signerCertificateValid", _check_signer_validity, signer_cert, at))
-
+    inputs = _Inputs(
+        at=_reference_time(at),
+        roots=_certificates("trust_roots", trust_roots),
+        intermediates=_certificates("intermediates", intermediates),
+        candidates=tuple(issuer_candidates or ()),
+        allowed=_normalize_allowed(allowed_signers),
+        skew=abs(clock_skew) if clock_skew is not None else timedelta(0),
+        expected_nonce=expected_nonce,
+        revocation=revocation,
+    )
+    state = _State(response_body=response)
+    checks = [step(inputs, state) for step in _STEPS]
     status, reason_code, reason = summarize(checks)
     if status is _PASSED:
-        reason = _passed_reason(_preferred_name(matched, allowed), document)
+        reason = _passed_reason(_preferred_name(state.matched, inputs.allowed), state.document)
     return AttestationResult(
         status=status,
         reason_code=reason_code,
         reason=reason,
         checks=checks,
-        document=_document_summary(document),
-        signer=_signer_summary(signer_cert, at, san),
+        document=_document_summary(state.document),
+        signer=_signer_summary(state.signer_cert, inputs.at, state.san),
+        signer_certificate=state.signer_cert,
+        path=state.path,
+        issuer_wanted=state.wanted,
     )
+
+
+@dataclass
+class _Inputs:
+    at: datetime
+    roots: list
+    intermediates: list
+    candidates: tuple
+    allowed: list
+    skew: timedelta
+    expected_nonce: Optional[str]
+    revocation: object
+
+
+@dataclass
+class _State:
+    """What the steps learn, in order: later steps read what earlier ones found."""
+
+    response_body: object = None
+    parts: object = None
+    document: object = None
+    signer_info: object = None
+    signer_cert: Optional[x509.Certificate] = None
+    san: Optional[tuple] = None
+    matched: list = field(default_factory=list)
+    path: Optional[list] = None
+    wanted: object = None
+
+
+# -- the steps, in report order (CHECK_ORDER) ---------------------------------------------------
+
+def _step_parses(inputs, state):
+    del inputs
+    parses = _parse(state.response_body)
+    if isinstance(parses, Check):
+        return parses
+    state.parts = parses
+    try:
+        state.document = parse_document_content(parses.content)
+    except MalformedContentError as exc:
+        return Check("documentParses", _FAILED, Reason.MALFORMED_CONTENT, "a CMS SignedData holding a JSON object",
+                     str(exc), str(exc))
+    return Check("documentParses", _PASSED, None, "a CMS SignedData holding a JSON object", _content_summary(parses))
+
+
+def _step_signer(inputs, state):
+    del inputs
+    if state.parts is None:
+        return _skipped("singleSigner", "documentParses")
+    check, entry = _resolve_signer(state.parts)
+    if entry is not None:
+        state.signer_info, state.signer_cert = entry[0], entry[1].cert
+        state.san = _san_names(state.signer_cert)
+    return check
+
+
+def _step_signature(inputs, state):
+    del inputs
+    if state.signer_cert is None:
+        return _skipped("signatureValid", "singleSigner")
+    return _guard("signatureValid", check_signature, state.parts, state.signer_info, state.signer_cert)
+
+
+def _step_name(inputs, state):
+    if state.signer_cert is None:
+        return _skipped("signerNameAllowed", "singleSigner")
+    expected = " or ".join(f"{name} (or a subdomain)" for name in inputs.allowed) or "no name (allow-list empty)"
+    names, san_error = state.san
+    state.matched = [n for n in names if _name_allowed(n, inputs.allowed)]
+    if names:
+        found = ", ".join(names)
+    else:
+        found = f"SAN unreadable: {san_error}" if san_error else "no dNSName in the SAN"
+    if state.matched:
+        return Check("signerNameAllowed", _PASSED, None, expected, found)
+    return Check("signerNameAllowed", _FAILED, Reason.SIGNER_NOT_ALLOWED, expected, found,
+                 f"the signer certificate is for {found}, which is not an allowed signer")
+
+
+def _step_chain(inputs, state):
+    if state.signer_cert is None:
+        return _skipped("chainTrusted", "singleSigner")
+    bag = [entry.cert for entry in state.parts.certificates if entry.cert is not None]
+    fetched = [cert for candidate in inputs.candidates if candidate.ok for cert in candidate.certificates]
+    origins = _origins(bag, inputs)
+    outcome = _guard("chainTrusted", check_chain, state.signer_cert, pool=bag + list(inputs.intermediates) + fetched,
+                     trust_roots=inputs.roots, at=inputs.at,
+                     dns_name=_preferred_name(state.matched, inputs.allowed), origins=origins)
+    if isinstance(outcome, Check):
+        return outcome
+    check, state.path, state.wanted = outcome
+    return _with_fetch_failure(check, state.wanted, inputs.candidates)
+
+
+def _step_nonce(inputs, state):
+    document = state.document
+    if inputs.expected_nonce is None:
+        return Check("nonceEchoed", _SKIPPED, Reason.NO_EXPECTED_NONCE, None,
+                     document.nonce if document else None, "no nonce was sent, so none is compared")
+    if document is None:
+        return _skipped("nonceEchoed", "documentParses")
+    expected = str(inputs.expected_nonce)
+    if document.nonce == expected:
+        return Check("nonceEchoed", _PASSED, None, expected, document.nonce)
+    return Check("nonceEchoed", _FAILED, Reason.NONCE_MISMATCH, expected, document.nonce,
+                 f"the document echoes nonce {document.nonce!r}, not the {expected!r} that was sent: "
+                 "it was not issued for this request")
+
+
+def _step_document_time(inputs, state):
+    if state.document is None:
+        return _skipped("notExpired", "documentParses")
+    return _check_document_time(state.document, inputs.at, inputs.skew)
+
+
+def _step_signer_validity(inputs, state):
+    if state.signer_cert is None:
+        return _skipped("signerCertificateValid", "singleSigner")
+    return _guard("signerCertificateValid", _check_signer_validity, state.signer_cert, inputs.at)
+
+
+def _step_revocation(inputs, state):
+    if inputs.revocation is None:
+        return not_requested()
+    if not state.path or len(state.path) < 2:
+        return _skipped("notRevoked", "chainTrusted")
+    return _guard("notRevoked", check_revocation, inputs.revocation, state.path[0], state.path[1], inputs.at,
+                  inputs.skew)
+
+
+_STEPS = (_step_parses, _step_signer, _step_signature, _step_name, _step_chain, _step_nonce, _step_document_time,
+          _step_signer_validity, _step_revocation)
+
+
+# -- where chain certificates came from ---------------------------------------------------------
+
+def _origins(bag, inputs):
+    """DER -> where the certificate came from, for the chain check's ``found``. Later sources do
+    not overwrite earlier ones (a certificate in the bag is "from the document" even if fetched)."""
+    origins = {}
+
+    def note(certs, label):
+        for cert in certs:
+            origins.setdefault(_der(cert), label)
+    note(bag, "from the document")
+    note(inputs.intermediates, "supplied intermediate")
+    for candidate in inputs.candidates:
+        if candidate.ok:
+            note(candidate.certificates, candidate.origin())
+    note(inputs.roots, "trust bundle")
+    return origins
+
+
+def _der(cert):
+    return cert.public_bytes(Encoding.DER)
+
+
+def _with_fetch_failure(check, wanted, candidates):
+    """An untrusted chain whose missing issuer could not be fetched says so (Unknown, issuer-fetch-failed)."""
+    if check.status is not _UNKNOWN or wanted is None:
+        return check
+    tried = [c for c in candidates if c.url in wanted.urls]
+    failures = [c for c in tried if not c.ok]
+    if failures and len(failures) == len(tried):
+        first = failures[0]
+        return Check(check.check, _UNKNOWN, Reason.ISSUER_FETCH_FAILED, check.expected,
+                     f"{check.found}; fetching {first.url} failed: {first.reason}",
+                     f"the issuer of '{wanted.subject}' could not be fetched from {first.url}: {first.reason}")
+    if tried:
+        names = "; ".join(f"'{subject_text(cert)}' ({c.origin()})" for c in tried for cert in c.certificates)
+        return Check(check.check, check.status, check.reason_code, check.expected,
+                     f"{check.found}; fetched {names} does not complete the path", check.reason)
+    return check
 
 
 # -- inputs -----------------------------------------------------------------------------------
