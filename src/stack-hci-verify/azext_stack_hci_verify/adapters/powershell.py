@@ -26,12 +26,10 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
+from azext_stack_hci_verify.core.hostprobe import COMPLETED, NOT_STARTED, TIMED_OUT
+
 POWERSHELL_SETTING = "STACK_HCI_VERIFY_POWERSHELL"
 PROBE_DATA_VARIABLE = "STACK_HCI_VERIFY_PROBE_DATA"
-
-COMPLETED = "completed"
-TIMED_OUT = "timeout"
-NOT_STARTED = "not-started"
 
 
 @dataclass(frozen=True)

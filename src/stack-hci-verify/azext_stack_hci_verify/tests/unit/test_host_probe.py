@@ -2,11 +2,12 @@
 # Copyright (c) stack-hci-verify contributors. All rights reserved.
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
-"""The host probe: PowerShell output of both dialects in, a host-facts document out.
+"""The host probe: running the scripts on PowerShell of both dialects, a host-facts document out.
 
-Most tests run the real PowerShellRunner against the fake PowerShell in
-emulator/fake_powershell (a subprocess that replays recorded output); they skip where that
-directory is not present (an installed wheel) or on Windows (the fake is a Python script).
+Reading the output is tested on its own in test_host_probe_core.py. Most tests here run the real
+PowerShellRunner against the fake PowerShell in emulator/fake_powershell (a subprocess that replays
+recorded output); they skip where that directory is not present (an installed wheel) or on Windows
+(the fake is a Python script).
 """
 
 import json
@@ -18,13 +19,12 @@ from datetime import datetime, timezone
 import pytest
 
 from azext_stack_hci_verify.adapters import host_probe
-from azext_stack_hci_verify.adapters.host_probe import (
-    PROBES, ProbeOutputError, build_host_facts, collect_host_facts, guest_os_from_kvp, interpret,
-    parse_attestation, parse_kvp_items, parse_powershell_json)
+from azext_stack_hci_verify.adapters.host_probe import PROBES, collect_host_facts
 from azext_stack_hci_verify.adapters.powershell import (
     COMPLETED, NOT_STARTED, POWERSHELL_SETTING, PROBE_DATA_VARIABLE, TIMED_OUT, PowerShellResult, PowerShellRunner,
     encode_command, find_powershell)
 from azext_stack_hci_verify.core import vocabulary as v
+from azext_stack_hci_verify.core.hostprobe import PROBE_NAMES
 from azext_stack_hci_verify.core.hostfacts import host_facts_from_document
 from azext_stack_hci_verify.core.vms import HostContext, evaluate_vm, merge_vm_facts, vm_view
 
@@ -312,117 +312,23 @@ def test_runner_raising_is_an_unknown_probe():
 
 @pytest.mark.parametrize("result, code", [
     (PowerShellResult(TIMED_OUT, None, "", "", 2000, "did not finish within 2 s"), "timeout"),
-    (PowerShellResult(COMPLETED, 1, "", "Get-VM : You do not have the required permission to complete this task.",
-                      5), "access-denied"),
+    (PowerShellResult(NOT_STARTED, None, "", "", 1, "could not be started"), "powershell-not-started"),
     (PowerShellResult(COMPLETED, 1, "", "Access is denied.", 5), "access-denied"),
-    (PowerShellResult(COMPLETED, 1, "", "Get-VM: Hyper-V encountered an error.", 5), "probe-failed"),
-    (PowerShellResult(COMPLETED, 255, "", "", 5), "probe-failed"),
-    (PowerShellResult(COMPLETED, 0, "WARNING: something\n{", "", 5), "unreadable-output"),
     (PowerShellResult(COMPLETED, 0, "[1, 2]", "", 5), "unreadable-output"),
-    (PowerShellResult(COMPLETED, 0, "#< CLIXML\n<Objs/>", "", 5), "unreadable-output"),
 ])
-def test_interpret_failures(result, code):
-    run = interpret(host_probe.PROBE_VMS, result)
-    assert (run.status, run.reason_code) == ("Unknown", code)
-    assert run.reason and "\n" not in run.reason
+def test_run_probe_reads_the_runner_result(result, code):
+    class Canned:
+        def run(self, script, data=None, timeout=None):
+            return result
 
-
-# ----------------------------------------------------------------------------- parsing
-
-@pytest.mark.parametrize("text, expected", [
-    ("", []), ("   \r\n", []), ("null", []), ("\ufeffnull\r\n", []),
-    ('{"Name":"a"}', [{"Name": "a"}]),
-    ('[{"Name":"a"},{"Name":"b"}]', [{"Name": "a"}, {"Name": "b"}]),
-    ('\ufeff[\r\n    {\r\n        "Name":  "a"\r\n    }\r\n]\r\n', [{"Name": "a"}]),
-    ('{"value":[{"Name":"a"}],"Count":1}', [{"Name": "a"}]),
-    ('[null, {"Name":"a"}]', [{"Name": "a"}]),
-])
-def test_parse_powershell_json(text, expected):
-    assert parse_powershell_json(text) == expected
-
-
-@pytest.mark.parametrize("text", ["{", "1", '"text"', "[1]", "WARNING: x"])
-def test_parse_powershell_json_rejects(text):
-    with pytest.raises(ProbeOutputError):
-        parse_powershell_json(text)
-
-
-def test_attestation_dialects():
-    windows_powershell = json.loads(
-        '[{"ComputerName":"N1","Status":1,"Expiration":"\\/Date(1797927342000)\\/","LegacyOsSupport":1},'
-        '{"ComputerName":"N2","Status":2,"Expiration":{"value":"\\/Date(1797927342000)\\/","DisplayHint":2},'
-        '"LegacyOsSupport":0},'
-        '{"ComputerName":"N3","Status":7,"Expiration":null,"LegacyOsSupport":"Enabled"},'
-        '{"ComputerName":null,"Status":1}]')
-    assert parse_attestation(windows_powershell) == [
-        {"computerName": "N1", "status": "Active", "expiration": "2026-12-22T08:15:42Z", "legacyOsSupport": "Enabled"},
-        {"computerName": "N2", "status": "Expired", "expiration": "2026-12-22T08:15:42Z",
-         "legacyOsSupport": "Disabled"},
-        {"computerName": "N3", "status": "7", "expiration": None, "legacyOsSupport": "Enabled"},
-    ]
-    powershell7 = [{"computerName": "N1", "status": "error", "expiration": "2026-12-22T09:15:42.1234567+01:00",
-                    "legacyOsSupport": "Disabled"}]
-    assert parse_attestation(powershell7) == [{"computerName": "N1", "status": "Error",
-                                               "expiration": "2026-12-22T08:15:42Z", "legacyOsSupport": "Disabled"}]
-
-
-def _item(name, data):
-    return ('<INSTANCE CLASSNAME="Msvm_KvpExchangeDataItem"><PROPERTY NAME="Data" TYPE="string"><VALUE>{}</VALUE>'
-            '</PROPERTY><PROPERTY NAME="Name" TYPE="string"><VALUE>{}</VALUE></PROPERTY>'
-            '<PROPERTY NAME="Source" TYPE="uint16"><VALUE>2</VALUE></PROPERTY></INSTANCE>').format(data, name)
-
-
-def test_parse_kvp_items():
-    items = [
-        _item("OSName", "Windows Server 2022 Datacenter: Azure Edition"),
-        _item("OSVersion", "10.0.20348"),
-        _item("FullyQualifiedDomainName", "a &amp; b &lt;c&gt;"),
-        '<!DOCTYPE x [<!ENTITY a "aaaa">]>' + _item("OSName", "&a;"),   # entity declarations: skipped
-        "<INSTANCE><PROPERTY NAME=",                                     # not well-formed: skipped
-        _item("Empty", ""),
-        None, 5,
-        "<x>" * 70000,                                                   # oversized: skipped
-    ]
-    assert parse_kvp_items(items) == {"OSName": "Windows Server 2022 Datacenter: Azure Edition",
-                                      "OSVersion": "10.0.20348", "FullyQualifiedDomainName": "a & b <c>",
-                                      "Empty": None}
-    assert parse_kvp_items(_item("OSName", "x")) == {"OSName": "x"}
-    assert parse_kvp_items(None) == {} and parse_kvp_items({}) == {}
-
-
-def test_guest_os_from_kvp():
-    assert guest_os_from_kvp({}) is None
-    assert guest_os_from_kvp({"OSName": "Ubuntu", "OSVersion": "5.15.0-1051-azure"})["name"] == "Ubuntu"
-    built = guest_os_from_kvp({"OSName": "Windows Server 2012 R2 Datacenter", "OSMajorVersion": "6",
-                               "OSMinorVersion": "3", "OSBuildNumber": "9600"})
-    assert built["version"] == "6.3.9600"
-
-
-def test_build_host_facts_without_get_vm_uses_the_other_probes():
-    def ok(probe, rows):
-        return probe.name, host_probe.ProbeRun(probe.name, "Succeeded", tuple(rows))
-
-    failed = host_probe.ProbeRun("get-vm", "Unknown", (), "timeout", "Get-VM did not finish within 60 s.")
-    runs = [
-        ("get-vm", failed),
-        ok(host_probe.PROBE_INTEGRATION_SERVICES, [
-            {"VMName": "a", "VMId": "ID-1", "Name": "Gastdienstschnittstelle",
-             "Id": "Microsoft:ID-1\\6C09BB55-D683-4DA0-8931-C9BF705F6480", "Enabled": True},
-            {"VMName": "a", "VMId": "ID-1", "Name": "Austausch von Schlüssel-Wert-Paaren",
-             "Id": "Microsoft:ID-1\\2A34B1C2-FD73-4043-8A5B-DD2159BC743F", "Enabled": False}]),
-        ok(host_probe.PROBE_NETWORK_ADAPTERS, []),
-        ok(host_probe.PROBE_GUEST_KVP, [{"VMName": "b", "VMId": "id-2", "Items": [_item("OSName", "Ubuntu")]}]),
-    ]
-    document = build_host_facts(runs, NOW)
-    assert [(entry["name"], entry["vmId"], entry["guestServiceInterface"], entry["dataExchange"],
-             entry["legacyNetworking"], (entry["guestOs"] or {}).get("name")) for entry in document["vms"]] == [
-        ("a", "id-1", True, False, False, None), ("b", "id-2", None, None, False, "Ubuntu")]
-    assert document["probeStatus"] == "Partial"
+    run = host_probe.run_probe(Canned(), host_probe.PROBE_VMS)
+    assert (run.probe, run.status, run.reason_code, run.duration_ms) == ("get-vm", "Unknown", code,
+                                                                         result.duration_ms)
 
 
 def test_scripts_are_fixed_and_marked():
     names = [probe.name for probe in PROBES]
-    assert len(set(names)) == len(names)
+    assert tuple(names) == PROBE_NAMES
     for probe in PROBES:
         assert probe.script.startswith("# probe: {}\n".format(probe.name))
         assert "$env:" + PROBE_DATA_VARIABLE in probe.script
