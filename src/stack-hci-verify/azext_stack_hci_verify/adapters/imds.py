@@ -27,6 +27,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timezone
 from typing import Optional
 from urllib.parse import urlencode, urlsplit
 
@@ -134,12 +135,14 @@ def _target(base_url, api_version, nonce):
 def fetch_attested_document(base_url, *, nonce=None, api_version=DEFAULT_API_VERSION,
                             connect_timeout=DEFAULT_CONNECT_TIMEOUT, timeout=DEFAULT_TIMEOUT,
                             max_attempts=DEFAULT_MAX_ATTEMPTS, max_bytes=MAX_RESPONSE_BYTES,
-                            nonce_length=DEFAULT_NONCE_LENGTH, _sleep=time.sleep, _clock=time.monotonic):
+                            nonce_length=DEFAULT_NONCE_LENGTH, _sleep=time.sleep, _clock=time.monotonic,
+                            _wall_clock=time.time):
     """GET ``{base_url}/metadata/attested/document?api-version=...&nonce=...``.
 
     ``nonce``: None generates ``nonce_length`` random digits; ``""`` sends no nonce (IMDS then
     puts a timestamp in its place). ``timeout`` is the budget for the whole call, retries and
-    Retry-After waits included; ``connect_timeout`` bounds each TCP connect.
+    Retry-After waits included; ``connect_timeout`` bounds each TCP connect. ``_clock`` (monotonic)
+    measures the budget, ``_wall_clock`` (seconds since the epoch) reads an HTTP-date Retry-After.
     """
     start = _clock()
     deadline = start + max(0.0, float(timeout))
@@ -168,7 +171,8 @@ def fetch_attested_document(base_url, *, nonce=None, api_version=DEFAULT_API_VER
                 break
             return result(0, attempt, url)
         attempts += 1
-        attempt = _request_once(host, port, target, min(connect_timeout, remaining), deadline, max_bytes, _clock)
+        attempt = _request_once(host, port, target, min(connect_timeout, remaining), deadline, max_bytes,
+                                (_clock, _wall_clock))
         if attempt.reason_code not in ("throttled", "gone", "server-error") or attempts >= max(1, max_attempts):
             break
         delay = attempt.retry_after if attempt.retry_after is not None else min(
@@ -182,7 +186,8 @@ def fetch_attested_document(base_url, *, nonce=None, api_version=DEFAULT_API_VER
     return result(attempts, attempt, url)
 
 
-def _request_once(host, port, target, connect_timeout, deadline, max_bytes, clock):
+def _request_once(host, port, target, connect_timeout, deadline, max_bytes, clocks):
+    clock, wall_clock = clocks
     conn = http.client.HTTPConnection(host, port, timeout=max(0.001, connect_timeout))
     try:
         try:
@@ -222,7 +227,7 @@ def _request_once(host, port, target, connect_timeout, deadline, max_bytes, cloc
             response = conn.getresponse()
             status = response.status
             if 300 <= status < 400:
-                location = response.getheader("Location") or "?"
+                location = _CONTROL.sub("?", response.getheader("Location") or "?")[:200]
                 return _Attempt(status=status, reason_code="redirect-refused",
                                 reason=f"HTTP {status} redirect to {location} was not followed (IMDS never redirects)")
             declared = response.getheader("Content-Length")
@@ -241,7 +246,7 @@ def _request_once(host, port, target, connect_timeout, deadline, max_bytes, cloc
                     return _Attempt(status=status, reason_code="response-too-large",
                                     reason=f"the response is larger than the {max_bytes}-byte cap")
             body = b"".join(chunks)
-            return _classify(status, body, response.getheader("Retry-After"))
+            return _classify(status, body, response, wall_clock())
         except (socket.timeout, TimeoutError):
             return _Attempt(reason_code="timed-out", reason=f"{host}:{port} did not answer within the time budget")
         except http.client.IncompleteRead:
@@ -303,35 +308,61 @@ class _DeadlineSocket:
         return getattr(self._sock, name)
 
 
-def _classify(status, body, retry_after_header):
-    text = body[:512].decode("utf-8", "replace")
+def _classify(status, body, response, now):
     if status == 200:
         return _Attempt(status=status, body=body)
-    lowered = text.lower()
-    if status == 400 and "metadata header" in lowered:
-        code, reason = "missing-metadata-header", "HTTP 400: Required metadata header not specified"
-    elif status == 400 and "api-version" in lowered:
-        code, reason = "api-version-invalid", "HTTP 400: the api-version is invalid or not supported"
-    elif status == 400:
-        code, reason = "bad-request", f"HTTP 400: {_one_line(text)}"
-    elif status == 429:
-        code, reason = "throttled", "HTTP 429: too many requests (IMDS allows about 5 per second)"
-    elif status == 410:
-        code, reason = "gone", "HTTP 410: the endpoint is not ready yet (IMDS asks to retry for up to 70 s)"
-    elif 500 <= status < 600:
-        code, reason = "server-error", f"HTTP {status}: the attestation service failed ({_one_line(text)})"
-    else:
-        code, reason = "http-error", f"HTTP {status}: {_one_line(text)}"
+    excerpt = body_excerpt(body, response.getheader("Content-Type"))
+    lowered = body[:512].decode("utf-8", "replace").lower()
+    code, reason = _error_kind(status, lowered)
+    if reason is None:
+        reason = http_error_text(status, response.reason, excerpt)
     return _Attempt(status=status, body=body, reason_code=code, reason=reason,
-                    retry_after=_retry_after(retry_after_header))
+                    retry_after=_retry_after(response.getheader("Retry-After"), now))
 
 
-def _one_line(text, limit=160):
-    line = " ".join(text.split())
+def _error_kind(status, lowered):
+    """(reasonCode, fixed reason or None) for an IMDS error status."""
+    if status == 400 and "metadata header" in lowered:
+        return "missing-metadata-header", "HTTP 400: Required metadata header not specified"
+    if status == 400 and "api-version" in lowered:
+        return "api-version-invalid", "HTTP 400: the api-version is invalid or not supported"
+    if status == 429:
+        return "throttled", "HTTP 429: too many requests (IMDS allows about 5 per second)"
+    if status == 410:
+        return "gone", "HTTP 410: the endpoint is not ready yet (IMDS asks to retry for up to 70 s)"
+    if 500 <= status < 600:
+        return "server-error", None
+    return ("bad-request" if status == 400 else "http-error"), None
+
+
+_TAG = re.compile(r"<[^>]*>")
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def body_excerpt(body, content_type=None, limit=160):
+    """The first line of an error body that a person would read, on one line: for HTML (a
+    gateway's error page) the first line of its text, not its markup. Control characters never
+    come through."""
+    text = (body or b"")[:4096].decode("utf-8", "replace")
+    is_html = "html" in (content_type or "").lower() or text.lstrip()[:1] == "<"
+    if is_html:
+        text = _TAG.sub("\n", _SCRIPT.sub("", text))
+        text = text.replace("&nbsp;", " ").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    line = next((" ".join(_CONTROL.sub(" ", part).split()) for part in text.splitlines() if part.strip()), "")
     return line if len(line) <= limit else line[:limit] + "..."
 
 
-def _retry_after(value):
+def http_error_text(status, phrase, excerpt):
+    """``HTTP 502 Bad Gateway: <first line of the body>``: what the server or a gateway said."""
+    phrase = " ".join(_CONTROL.sub(" ", phrase or "").split())[:60]
+    head = f"HTTP {status}" + (f" {phrase}" if phrase else "")
+    return f"{head}: {excerpt}" if excerpt else f"{head} with an empty body"
+
+
+def _retry_after(value, now):
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP-date read against
+    ``now``, seconds since the epoch), or None."""
     if not value:
         return None
     value = value.strip()
@@ -343,7 +374,9 @@ def _retry_after(value):
         return None
     if when is None:
         return None
-    return max(0.0, when.timestamp() - time.time())
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - now)
 
 
 def probe_endpoint(base_url, *, connect_timeout=DEFAULT_CONNECT_TIMEOUT, timeout=DEFAULT_PROBE_TIMEOUT,

@@ -4,9 +4,8 @@
 # --------------------------------------------------------------------------------------------
 """The verifier against a real Azure attested document (public test fixture) and its chain.
 
-The sample lives outside this repository, in ``../shared/imds-samples`` relative to the
-repository root; these tests skip when it is not there. DigiCert Global Root G2 comes from
-``certifi``.
+The sample and its issuing CA are in ``emulator/fixtures/azure-imds-sample`` (see its README for
+where they come from). DigiCert Global Root G2 comes from ``certifi``.
 """
 
 import base64
@@ -22,22 +21,8 @@ UTC = dt.timezone.utc
 SAMPLE_TIME = dt.datetime(2025, 11, 19, 13, 46, 40, tzinfo=UTC)
 DOCUMENT = "azure-attested-document-2025-11-19.json"
 INTERMEDIATE = "microsoft-azure-rsa-tls-issuing-ca-07-xsign.pem"
-
-
-def _samples_dir():
-    here = os.path.dirname(os.path.abspath(__file__))
-    while True:
-        if os.path.isdir(os.path.join(here, ".git")) or os.path.isdir(os.path.join(here, "emulator")):
-            return os.path.join(os.path.dirname(here), "shared", "imds-samples")
-        parent = os.path.dirname(here)
-        if parent == here:
-            return None
-        here = parent
-
-
-SAMPLES = _samples_dir()
-pytestmark = pytest.mark.skipif(not SAMPLES or not os.path.isfile(os.path.join(SAMPLES, DOCUMENT)),
-                                reason="the public IMDS sample (../shared/imds-samples) is not available")
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
+SAMPLES = os.path.join(REPO_ROOT, "emulator", "fixtures", "azure-imds-sample")
 
 
 @pytest.fixture(scope="module")

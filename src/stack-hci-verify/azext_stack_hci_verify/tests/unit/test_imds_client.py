@@ -365,6 +365,43 @@ def test_retry_after_beyond_budget_is_not_waited_for():
     assert "not retried" in fetched.reason
 
 
+def test_retry_after_http_date_reads_the_injected_wall_clock():
+    # The date is 3 s after the injected "now": the client waits 3 s (on its injected sleep), not
+    # whatever the machine's clock would make of a date in 2001.
+    header = "Sat, 01 Sep 2001 00:00:03 GMT"
+    now = dt.datetime(2001, 9, 1, tzinfo=dt.timezone.utc).timestamp()
+    waits = []
+    script = [(503, {"Retry-After": header, "Content-Length": "0"}, b""), (503, {"Content-Length": "0"}, b"")]
+    with scripted(script) as (url, _):
+        fetched = client.fetch_attested_document(url, timeout=8, max_attempts=2, _sleep=waits.append,
+                                                 _wall_clock=lambda: now)
+    assert waits == [3.0] and fetched.attempts == 2
+
+
+def test_retry_after_parsing():
+    assert client._retry_after("7", 0) == 7.0  # pylint: disable=protected-access
+    assert client._retry_after("Sat, 01 Sep 2001 00:00:10 GMT", 999_302_400.0) == 10.0  # noqa
+    assert client._retry_after("Sat, 01 Sep 2001 00:00:10 GMT", 999_302_500.0) == 0.0
+    assert client._retry_after("soon", 0) is None
+
+
+def test_gateway_html_error_page_shows_status_and_first_line():
+    page = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+            b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n")
+    with scripted([(502, {"Content-Type": "text/html", "Content-Length": str(len(page))}, page)]) as (url, _):
+        fetched = client.fetch_attested_document(url, max_attempts=1)
+    assert fetched.reason_code == "server-error"
+    assert fetched.reason == "HTTP 502 Bad Gateway: 502 Bad Gateway"
+    assert "JSON" not in fetched.reason and "<" not in fetched.reason
+
+
+def test_error_bodies_never_carry_control_characters():
+    body = b"line one\x1b[31m red\x07\nline two"
+    with scripted([(404, {"Content-Length": str(len(body))}, body)]) as (url, _):
+        fetched = client.fetch_attested_document(url)
+    assert fetched.reason == "HTTP 404 Not Found: line one [31m red"
+
+
 def test_other_http_errors_are_not_retried():
     with scripted([(404, {"Content-Length": "9"}, b"not found")]) as (url, seen):
         fetched = client.fetch_attested_document(url)
