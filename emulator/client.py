@@ -108,11 +108,13 @@ class EmulatorHandle:
     # ---- control API
 
     def add_fault(self, pattern, status=None, method=None, retry_after=None, count=None,
-                  delay_ms=None, body=None):
+                  delay_ms=None, body=None, content_type=None):
         """Inject a fault (see emulator/faults.py); returns it with its ``id``."""
-        return self._control("POST", "/faults", body={
-            "pattern": pattern, "method": method, "status": status, "retryAfter": retry_after,
-            "count": count, "delayMs": delay_ms, "body": body})
+        fault = {"pattern": pattern, "method": method, "status": status, "retryAfter": retry_after,
+                 "count": count, "delayMs": delay_ms, "body": body}
+        if content_type is not None:
+            fault["contentType"] = content_type
+        return self._control("POST", "/faults", body=fault)
 
     def faults(self):
         return self._control("GET", "/faults")["value"]

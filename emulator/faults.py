@@ -8,7 +8,12 @@ A fault is added over the control API (``POST /_emulator/faults``) as::
      "retryAfter": seconds | null,     # sent as the Retry-After header
      "count": N | null,                # fire N times, then the fault is gone; null: forever
      "delayMs": N | null,              # sleep before answering (error or normal answer)
-     "body": {...} | "text" | null}    # null: an ARM-shaped error body for the status
+     "body": {...} | "text" | null,    # null: an ARM-shaped error body for the status
+     "contentType": "text/html" | null} # the answer's Content-Type; null: application/json
+
+A gateway's HTML error page is ``{"status": 502, "body": "<html>...", "contentType": "text/html"}``;
+a per-path 403 is a ``pattern`` that matches one path only (``.../virtualMachineInstances/default$``);
+a hung ARM is a ``delayMs`` longer than the client waits.
 
 The first fault (in the order they were added) that matches a request fires. Faults apply to
 every route except the control API itself, including the token endpoint and Resource Graph.
@@ -20,7 +25,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
-_ALLOWED_KEYS = {"pattern", "method", "status", "retryAfter", "count", "delayMs", "body"}
+_ALLOWED_KEYS = {"pattern", "method", "status", "retryAfter", "count", "delayMs", "body", "contentType"}
 
 
 @dataclass
@@ -33,6 +38,7 @@ class Fault:
     count: Optional[int]  # remaining firings; None = forever
     delay_ms: Optional[int]
     body: Any
+    content_type: Optional[str] = None
     fired: int = 0
 
     def __post_init__(self):
@@ -46,7 +52,8 @@ class Fault:
     def to_dict(self):
         return {"id": self.id, "pattern": self.pattern, "method": self.method,
                 "status": self.status, "retryAfter": self.retry_after, "count": self.count,
-                "delayMs": self.delay_ms, "body": self.body, "fired": self.fired}
+                "delayMs": self.delay_ms, "body": self.body, "contentType": self.content_type,
+                "fired": self.fired}
 
 
 def fault_from_json(payload, fault_id):
@@ -77,10 +84,14 @@ def fault_from_json(payload, fault_id):
     count = payload.get("count")
     if count is not None and (count != int(count) or count < 1):
         raise ValueError("'count' must be a positive integer or null")
+    content_type = payload.get("contentType")
+    if content_type is not None and (not isinstance(content_type, str) or not content_type.strip()
+                                     or any(c in content_type for c in "\r\n")):
+        raise ValueError("'contentType' must be a one-line media type or null")
     return Fault(id=fault_id, pattern=pattern, method=payload.get("method"), status=status,
                  retry_after=payload.get("retryAfter"),
                  count=None if count is None else int(count), delay_ms=delay,
-                 body=payload.get("body"))
+                 body=payload.get("body"), content_type=content_type)
 
 
 class FaultSet:

@@ -213,8 +213,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status, body, headers=None, raw=None):
         payload = raw if raw is not None else (
             b"" if body is None else json.dumps(body).encode("utf-8"))
+        headers = dict(headers or {})
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json; charset=utf-8"))
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("x-ms-request-id", str(uuid.uuid4()))
         self.send_header("x-ms-correlation-request-id",
@@ -286,6 +287,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault_reply(self, fault, path):
         status = fault["status"]
         headers = {}
+        if fault.get("contentType"):
+            headers["Content-Type"] = fault["contentType"]
         if fault["retryAfter"] is not None:
             value = fault["retryAfter"]
             headers["Retry-After"] = str(int(value)) if float(value).is_integer() else str(value)

@@ -3,23 +3,66 @@
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
 
+ARM_TIMEOUT_ENV = "STACK_HCI_VERIFY_ARM_TIMEOUT"
+ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION = "stack_hci_verify", "arm_timeout"
+# Seconds one ARM request may take, its retries and the waits between them included.
+DEFAULT_ARM_TIMEOUT = 20.0
+MAX_ARM_TIMEOUT = 600.0
+# A TCP connection that takes longer than this will not come.
+CONNECT_TIMEOUT = 10.0
+
+
+def arm_timeout(cli_ctx):
+    """The ARM patience: STACK_HCI_VERIFY_ARM_TIMEOUT, else `az config set stack_hci_verify.arm_timeout=N`,
+    else 20 seconds."""
+    import math
+    import os
+    from azure.cli.core.azclierror import InvalidArgumentValueError
+    raw, source = os.environ.get(ARM_TIMEOUT_ENV), ARM_TIMEOUT_ENV
+    if raw is None or not raw.strip():
+        raw = cli_ctx.config.get(ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION, fallback=None) if cli_ctx else None
+        source = "{}.{}".format(ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION)
+    if raw is None or not str(raw).strip():
+        return DEFAULT_ARM_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_ARM_TIMEOUT:      # NaN fails too
+        raise InvalidArgumentValueError(
+            "The ARM timeout {} is '{}', not a number of seconds.".format(source, raw),
+            recommendation="Set it to a number of seconds above 0 and at most {:.0f}, e.g. {}=30, or unset it "
+                           "for the default of {:.0f} seconds.".format(
+                               MAX_ARM_TIMEOUT, ARM_TIMEOUT_ENV, DEFAULT_ARM_TIMEOUT))
+    return value
+
+
+def _arm_client(cli_ctx, client_type, subscription_id):
+    from azure.cli.core.commands.client_factory import get_mgmt_service_client
+    from azext_stack_hci_verify.adapters.arm_pipeline import (
+        DeadlinePolicy, DeadlineRetryPolicy, quiet_failsafe_warnings)
+    quiet_failsafe_warnings()
+    timeout = arm_timeout(cli_ctx)
+    connect = min(CONNECT_TIMEOUT, timeout)
+    return get_mgmt_service_client(
+        cli_ctx, client_type, subscription_id=subscription_id,
+        retry_policy=DeadlineRetryPolicy(timeout=timeout), connection_timeout=connect, read_timeout=timeout,
+        per_retry_policies=[DeadlinePolicy(connection_timeout=connect, read_timeout=timeout)])
+
 
 def cf_azurestackhci(cli_ctx, subscription_id=None):
     """The Microsoft.AzureStackHCI management client, built by the CLI's client factory."""
-    from azure.cli.core.commands.client_factory import get_mgmt_service_client
     from azure.mgmt.azurestackhci import AzureStackHCIClient
-    return get_mgmt_service_client(cli_ctx, AzureStackHCIClient, subscription_id=subscription_id)
+    return _arm_client(cli_ctx, AzureStackHCIClient, subscription_id)
 
 
 def cf_hybridcompute(cli_ctx, subscription_id=None):
     """Microsoft.HybridCompute (Arc machines: Azure Local VMs are machines of kind HCI)."""
-    from azure.cli.core.commands.client_factory import get_mgmt_service_client
     from azure.mgmt.hybridcompute import HybridComputeManagementClient
-    return get_mgmt_service_client(cli_ctx, HybridComputeManagementClient, subscription_id=subscription_id)
+    return _arm_client(cli_ctx, HybridComputeManagementClient, subscription_id)
 
 
 def cf_azurestackhcivm(cli_ctx, subscription_id=None):
     """Microsoft.AzureStackHCI virtualMachineInstances (the Azure Local VM behind an Arc machine)."""
-    from azure.cli.core.commands.client_factory import get_mgmt_service_client
     from azure.mgmt.azurestackhcivm import AzureStackHCIVmClient
-    return get_mgmt_service_client(cli_ctx, AzureStackHCIVmClient, subscription_id=subscription_id)
+    return _arm_client(cli_ctx, AzureStackHCIVmClient, subscription_id)

@@ -35,30 +35,45 @@ def _evaluate(cmd, ref, host_facts, now, several=False):
 
 
 def _judge_vms(cmd, verdict):
-    """The cluster's VMs with the host facts its verdict was made with."""
+    """The cluster's VMs with the host facts its verdict was made with, and the ARM reads that
+    failed (arm.ClusterVms: its machines_failure and instances_failure)."""
     from azext_stack_hci_verify.adapters import arm
     from azext_stack_hci_verify.core.inventory import judge_vms
-    arm_vms = arm.list_cluster_vms(cmd.cli_ctx, verdict.facts) if verdict.facts.subscription_id else []
-    return judge_vms(verdict, arm_vms, verdict.host_facts)
+    read = arm.read_cluster_vms(cmd.cli_ctx, verdict.facts) if verdict.facts.subscription_id else arm.ClusterVms([])
+    return judge_vms(verdict, read.vms, verdict.host_facts), read
+
+
+def _read_finding(code, reason, failure):
+    from azext_stack_hci_verify.core.vocabulary import SEVERITY_WARNING
+    return {"severity": SEVERITY_WARNING, "reasonCode": code, "reason": reason, "action": failure.action,
+            "command": failure.command}
+
+
+def _cluster_view_with_vms(cmd, verdict):
+    """The cluster's view with its VM summary. VM reads that failed are findings on it: without the
+    list of Arc machines there is no summary; unreadable instances are counted."""
+    from azext_stack_hci_verify.core.inventory import vm_summary
+    judged, read = _judge_vms(cmd, verdict)
+    if read.machines_failure:
+        view = cluster_view(verdict)
+        view["findings"].append(_read_finding(
+            "vms-not-readable", "The VM summary is missing: {}".format(read.machines_failure.reason),
+            read.machines_failure))
+    else:
+        view = cluster_view(verdict, vm_summary=vm_summary(judged))
+    if read.instances_failure:
+        view["findings"].append(_read_finding("vm-instances-not-readable", read.instances_failure.reason,
+                                              read.instances_failure))
+    return view
 
 
 def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
-    from azure.cli.core.azclierror import AzureResponseError, ForbiddenError
-    from azext_stack_hci_verify.core.inventory import vm_summary
     now = _now()
     views = []
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
     for ref in refs:
         verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
-        try:
-            view = cluster_view(verdict, vm_summary=vm_summary(_judge_vms(cmd, verdict)))
-        except (ForbiddenError, AzureResponseError) as ex:
-            # The cluster's own status is still worth reporting when its VMs cannot be read.
-            view = cluster_view(verdict)
-            view["findings"].append({"severity": "warning", "reasonCode": "vms-not-readable",
-                                     "reason": "The VM summary is missing: {}".format(ex.error_msg),
-                                     "action": None, "command": None})
-        views.append(view)
+        views.append(_cluster_view_with_vms(cmd, verdict))
     return views[0] if len(views) == 1 else views
 
 
@@ -154,34 +169,61 @@ def _attestation_view(result, source, roots_source, signers, reference_time):
     }
 
 
+def _vm_views(cmd, verdict, detail=False):
+    """The views of the cluster's VMs. When ARM's list of its VMs could not be read, the VMs the
+    host facts give still come back, each saying so in its reason, with a warning on stderr; the
+    failure is returned for when there is nothing else to report."""
+    from knack.log import get_logger
+    judged, read = _judge_vms(cmd, verdict)
+    for failure in (read.machines_failure, read.instances_failure):
+        if failure:
+            get_logger(__name__).warning("Cluster '%s': %s %s", verdict.facts.name, failure.reason,
+                                         failure.recommendation)
+    views = []
+    for item in judged:
+        view = item.view(detail=detail)
+        if read.machines_failure and item.machine_id is None:
+            view["reason"] = "{} ARM's Azure Local VMs could not be read, so this rests on host facts only: {}".format(
+                view["reason"], read.machines_failure.reason)
+        views.append((item, view))
+    return views, read.machines_failure
+
+
 def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None, status=None):
     """One row per VM of the cluster: eligible benefit, benefit status, action and the command."""
     now = _now()
-    rows = []
+    views, failures = [], []
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
     for ref in refs:
         verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
-        for judged in _judge_vms(cmd, verdict):
-            if not status or judged.verdict.benefit_status in status:
-                rows.append(judged.view())
-    return rows
+        cluster_views, failure = _vm_views(cmd, verdict)
+        views.extend(cluster_views)
+        failures.extend([failure] if failure else [])
+    if failures and not views:
+        raise failures[0].error      # nothing to report: the read that failed is the answer
+    return [view for judged, view in views if not status or judged.verdict.benefit_status in status]
 
 
 def show_vm_verification(cmd, vm_name, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
     """One VM, with the facts it was judged on and where each came from."""
     from azure.cli.core.azclierror import ResourceNotFoundError
     now = _now()
+    failures = []
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
     for ref in refs:
         verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
-        for judged in _judge_vms(cmd, verdict):
+        views, failure = _vm_views(cmd, verdict, detail=True)
+        failures.extend([failure] if failure else [])
+        for judged, view in views:
             if (judged.facts.name or "").lower() == vm_name.lower():
-                return judged.view(detail=True)
+                return view
+    if failures:
+        raise failures[0].error      # the VM may well be there: say why it could not be seen
     _, resource_group, name = refs[0]
     raise ResourceNotFoundError(
-        "VM '{vm}' was not found on cluster '{name}' (resource group '{group}'); list its VMs with "
-        "`az stack-hci vm-verification vm list -n {name} -g {group}`.".format(vm=vm_name, name=name,
-                                                                              group=resource_group))
+        "VM '{}' was not found on cluster '{}' (resource group '{}').".format(vm_name, name, resource_group),
+        recommendation="List its VMs with `az stack-hci vm-verification vm list -n {} -g {}`.".format(
+            name, resource_group))
 
 
 def probe_host(vm_names=None, timeout=60.0):

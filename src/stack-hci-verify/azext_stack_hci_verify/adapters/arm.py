@@ -2,15 +2,82 @@
 # Copyright (c) stack-hci-verify contributors. All rights reserved.
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
-"""ARM reads through azure-mgmt-azurestackhci. Returns raw ARM documents (dicts) so that values a
-newer API version adds are kept as they came; the core reads them."""
+"""ARM reads through the management SDKs. Returns raw ARM documents (dicts) so that values a
+newer API version adds are kept as they came; the core reads them.
 
-from azext_stack_hci_verify._client_factory import cf_azurestackhci, cf_azurestackhcivm, cf_hybridcompute
+Errors: a read that fails raises an azclierror whose message says what could not be read and why
+and whose recommendation says what to do. Reads that are one part of a bigger answer (a cluster's
+VMs) return their failures instead (`ReadFailure`), so the rest still comes back."""
+
+import re
+import shlex
+from typing import List, NamedTuple, Optional
+
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+from azext_stack_hci_verify._client_factory import (
+    ARM_TIMEOUT_ENV, ARM_TIMEOUT_OPTION, ARM_TIMEOUT_SECTION, arm_timeout, cf_azurestackhci, cf_azurestackhcivm,
+    cf_hybridcompute)
 from azext_stack_hci_verify.core.inventory import ArmVm, is_cluster_vm
 
 CLUSTER_TYPE = "Microsoft.AzureStackHCI/clusters"
 # Instance reads run concurrently, at most this many at once.
 MAX_CONCURRENT_READS = 8
+# What the SDK raises for an ARM answer it does not like, or for no answer at all.
+ARM_ERRORS = (HttpResponseError, ServiceRequestError, ServiceResponseError)
+
+# The permission each read needs (what a 403 says is missing when ARM's message does not).
+PERMISSION_CLUSTERS = "Microsoft.AzureStackHCI/clusters/read"
+PERMISSION_MACHINES = "Microsoft.HybridCompute/machines/read"
+PERMISSION_INSTANCES = "Microsoft.AzureStackHCI/virtualMachineInstances/read"
+ACTION_GRANT_READ = "Grant read access"
+_MAX_DETAIL = 200
+
+
+class ArmRead(NamedTuple):
+    """One ARM read, as its error messages name it."""
+    what: str                   # "Cluster 'c' in resource group 'g'"
+    scope: str                  # the resource or collection read
+    permission: str             # the permission it needs
+    if_missing: str = ""        # the recommendation when ARM answers 404
+    timeout: Optional[float] = None
+
+
+class _Problem(NamedTuple):
+    kind: str                   # azclierror class name
+    message: str
+    recommendation: str
+    grant: Optional[tuple] = None   # (assignee, scope) of the role assignment that fixes a 403
+
+
+class ReadFailure(NamedTuple):
+    """A read that failed, reported in the result rather than ending the command."""
+    error: object               # the azclierror, for when nothing else can be reported
+    grant: Optional[tuple] = None   # (assignee, scope) when read access is missing
+
+    @property
+    def action(self):
+        return ACTION_GRANT_READ if self.grant else None
+
+    @property
+    def command(self):
+        return _grant_command(*self.grant) if self.grant else None
+
+    @property
+    def reason(self):
+        return self.error.error_msg
+
+    @property
+    def recommendation(self):
+        return " ".join(self.error.recommendations)
+
+
+class ClusterVms(NamedTuple):
+    """A cluster's Azure Local VMs as ARM has them, and the reads that failed: the list of Arc
+    machines (then there are no VMs), or some of the VMs' instances."""
+    vms: List[ArmVm]
+    machines_failure: Optional[ReadFailure] = None
+    instances_failure: Optional[ReadFailure] = None
 
 
 def _raw_body(pipeline_response, _deserialized, _headers):
@@ -18,16 +85,19 @@ def _raw_body(pipeline_response, _deserialized, _headers):
 
 
 def get_cluster(cli_ctx, subscription_id, resource_group, name):
-    """The cluster's ARM document; 404 and 403 become one-line CLI errors that say what to do."""
+    """The cluster's ARM document."""
     client = cf_azurestackhci(cli_ctx, subscription_id)
-    scope = "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
-        subscription_id, resource_group, CLUSTER_TYPE, name)
+    read = ArmRead(
+        "Cluster '{}' in resource group '{}'".format(name, resource_group),
+        "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
+            subscription_id, resource_group, CLUSTER_TYPE, name),
+        PERMISSION_CLUSTERS,
+        "List the clusters you can see with `az stack-hci vm-verification list -g {}`.".format(resource_group),
+        arm_timeout(cli_ctx))
     try:
         return client.clusters.get(resource_group, name, cls=_raw_body)
-    except Exception as ex:  # pylint: disable=broad-except
-        raise translate_error(ex, scope, what="Cluster '{}' in resource group '{}'".format(name, resource_group),
-                              hint="list the clusters you can see with "
-                                   "`az stack-hci vm-verification list -g {}`".format(resource_group)) from ex
+    except ARM_ERRORS as ex:
+        raise translate_error(ex, read) from ex
 
 
 def list_clusters(cli_ctx, subscription_id, resource_group=None):
@@ -35,75 +105,247 @@ def list_clusters(cli_ctx, subscription_id, resource_group=None):
     client = cf_azurestackhci(cli_ctx, subscription_id)
     if resource_group:
         pages = client.clusters.list_by_resource_group(resource_group)
-        scope = "/subscriptions/{}/resourceGroups/{}".format(subscription_id, resource_group)
-        what = "Resource group '{}'".format(resource_group)
+        read = ArmRead("The clusters of resource group '{}'".format(resource_group),
+                       "/subscriptions/{}/resourceGroups/{}".format(subscription_id, resource_group),
+                       PERMISSION_CLUSTERS, "Check the name with `az group list`.", arm_timeout(cli_ctx))
     else:
         pages = client.clusters.list_by_subscription()
-        scope = "/subscriptions/{}".format(subscription_id)
-        what = "Subscription '{}'".format(subscription_id)
+        read = ArmRead("The clusters of subscription '{}'".format(subscription_id),
+                       "/subscriptions/{}".format(subscription_id), PERMISSION_CLUSTERS,
+                       "Check the subscription with `az account list`.", arm_timeout(cli_ctx))
     try:
         return [_as_dict(item) for item in pages]
-    except Exception as ex:  # pylint: disable=broad-except
-        raise translate_error(ex, scope, what=what,
-                              hint="check the name with `az group list` or `az account list`") from ex
+    except ARM_ERRORS as ex:
+        raise translate_error(ex, read) from ex
 
 
-def translate_error(ex, scope, what, hint):
-    """An azure-core error as an azclierror with one line saying what is wrong and what to do.
-
-    Anything that is not an HTTP error from ARM is returned unchanged, never swallowed."""
-    from azure.core.exceptions import HttpResponseError
-    from azure.cli.core import azclierror
-    if not isinstance(ex, HttpResponseError):
-        return ex
-    status = getattr(ex, "status_code", None)
-    code = getattr(getattr(ex, "error", None), "code", None)
-    if status == 404:
-        return azclierror.ResourceNotFoundError("{} was not found ({}); {}.".format(what, code or "404", hint))
-    if status == 403:
-        return azclierror.ForbiddenError(
-            "Access denied to scope '{}' ({}): ask for a role with Microsoft.AzureStackHCI/clusters/read "
-            "there (for example Reader), or choose another subscription with --subscription.".format(
-                scope, code or "403"))
-    if status == 401:
-        return azclierror.UnauthorizedError(
-            "ARM rejected the credentials ({}); run `az login` again.".format(code or "401"))
-    message = getattr(getattr(ex, "error", None), "message", None) or str(ex).splitlines()[0]
-    return azclierror.AzureResponseError(
-        "ARM answered {} for scope '{}': {}".format(status, scope, message))
-
-
-def list_cluster_vms(cli_ctx, cluster):
+def read_cluster_vms(cli_ctx, cluster):
     """The cluster's Azure Local VMs: Arc machines of kind HCI whose parentClusterResourceId is the
     cluster, each with its virtualMachineInstances/default. One paged list of the subscription's
-    machines, then the instances concurrently (bounded). An instance that cannot be read is
-    reported on that VM (ArmVm.error); the others still come back."""
+    machines, then the instances concurrently (bounded). A list that cannot be read gives no VMs and
+    a failure; an instance that cannot be read is reported on its VM (ArmVm.error) and counted in a
+    failure; the others still come back."""
     from concurrent.futures import ThreadPoolExecutor
+    timeout = arm_timeout(cli_ctx)
     machines_client = cf_hybridcompute(cli_ctx, cluster.subscription_id)
-    scope = "/subscriptions/{}/providers/Microsoft.HybridCompute/machines".format(cluster.subscription_id)
+    read = ArmRead("The Arc machines of subscription '{}'".format(cluster.subscription_id),
+                   "/subscriptions/{}".format(cluster.subscription_id), PERMISSION_MACHINES,
+                   "Check the subscription with `az account show`.", timeout)
     try:
         machines = [_as_dict(item) for item in machines_client.machines.list_by_subscription()]
-    except Exception as ex:  # pylint: disable=broad-except
-        raise translate_error(ex, scope, what="The Arc machines of subscription '{}'".format(
-            cluster.subscription_id), hint="check the subscription with `az account show`") from ex
+    except ARM_ERRORS as ex:
+        return ClusterVms([], machines_failure=read_failure(ex, read))
     machines = [machine for machine in machines if is_cluster_vm(machine, cluster)]
     if not machines:
-        return []
+        return ClusterVms([])
     instances_client = cf_azurestackhcivm(cli_ctx, cluster.subscription_id)
+    failed = []
 
-    def read(machine):
+    def read_instance(machine):
         resource_uri = machine["id"].lstrip("/")
         try:
             return ArmVm(machine, instances_client.virtual_machine_instances.get(resource_uri, cls=_raw_body), None)
-        except Exception as ex:  # pylint: disable=broad-except
-            from azure.core.exceptions import HttpResponseError
-            if not isinstance(ex, HttpResponseError):
-                raise
-            return ArmVm(machine, None, "ARM answered {} for its virtualMachineInstances/default".format(
-                getattr(ex, "status_code", None) or "an error"))
+        except ARM_ERRORS as ex:
+            instance_read = ArmRead(
+                "The Azure Local VM instance of '{}'".format(machine.get("name")),
+                "{}/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default".format(machine["id"]),
+                PERMISSION_INSTANCES, timeout=timeout)
+            failure = read_failure(ex, instance_read)
+            failed.append(failure)
+            return ArmVm(machine, None, _instance_error(failure))
 
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(machines))) as pool:
-        return list(pool.map(read, machines))
+        vms = list(pool.map(read_instance, machines))
+    return ClusterVms(vms, instances_failure=_instances_failure(failed, len(vms)) if failed else None)
+
+
+def _instance_error(failure):
+    """One VM's instance error, short: it goes into that VM's reason."""
+    message = failure.reason.rstrip(".")
+    return message[0].lower() + message[1:] if message else message
+
+
+def _instances_failure(failed, total):
+    """One failure for every instance read that failed: how many, and the first one's cause. When
+    each was a 403 for the same identity, the grant is on the scope they share."""
+    first = failed[0]
+    error = first.error.__class__(
+        "{} of {} Azure Local VM instances (virtualMachineInstances/default) could not be read; their "
+        "verdicts rest on the Arc machine and host facts only. First: {}".format(len(failed), total, first.reason),
+        recommendation=first.recommendation or None)
+    grants = [failure.grant for failure in failed]
+    assignees = {grant[0] for grant in grants if grant}
+    if None in grants or len(assignees) != 1:
+        return ReadFailure(error)
+    return ReadFailure(error, (assignees.pop(), _common_scope([grant[1] for grant in grants])))
+
+
+def _common_scope(scopes):
+    """The narrowest of resource group, subscription or root that holds every scope."""
+    if len({scope.lower() for scope in scopes}) == 1:
+        return scopes[0]
+    parts = [scope.split("/") for scope in scopes]
+    common = 0
+    for segments in zip(*parts):
+        if len({segment.lower() for segment in segments}) != 1:
+            break
+        common += 1
+    length = next((length for length in (5, 3) if common >= length), 1)   # /subscriptions/s/resourceGroups/g
+    return "/".join(parts[0][:length]) or "/"
+
+
+def _grant_command(assignee, scope):
+    return "az role assignment create --assignee {} --role Reader --scope {}".format(assignee, shlex.quote(scope))
+
+
+def read_failure(ex, read):
+    """An SDK error as a ReadFailure: the azclierror and, for a 403, the grant that fixes it."""
+    problem = _describe(ex, read)
+    return ReadFailure(_as_error(problem), problem.grant)
+
+
+def translate_error(ex, read):
+    """An azure-core error (an ARM answer, or no answer) as an azclierror: one line saying what could
+    not be read and why, and the fix in its recommendation."""
+    return _as_error(_describe(ex, read))
+
+
+def _as_error(problem):
+    from azure.cli.core import azclierror
+    return getattr(azclierror, problem.kind)(problem.message, recommendation=problem.recommendation)
+
+
+def _describe(ex, read):
+    if not isinstance(ex, HttpResponseError):       # no answer: refused, reset, timed out
+        return _no_answer(ex, read)
+    status = getattr(ex, "status_code", None)
+    code = _error_code(ex) or str(status or "no status")
+    if status == 403:
+        return _forbidden(ex, read, code)
+    if status == 404:
+        return _Problem("ResourceNotFoundError", "{} was not found ({}).".format(read.what, code), read.if_missing)
+    if status == 401:
+        return _Problem("UnauthorizedError", "ARM rejected the credentials reading {} ({}).".format(
+            _lower_first(read.what), code), "Run `az login` again.")
+    if status == 429:
+        return _throttled(ex, read)
+    return _Problem("AzureResponseError", "ARM answered {} reading {}: {}".format(
+        _status_text(ex), _lower_first(read.what), _detail(ex)),
+        "This is an error of ARM or a gateway on the way, not of your resources; run the command again later.")
+
+
+def _no_answer(ex, read):
+    patience = _patience(read)
+    cause = "timed out" if "timeout" in type(ex).__name__.lower() or "timed out" in str(ex).lower() else \
+        _first_line(str(ex)) or type(ex).__name__
+    return _Problem(
+        "AzureConnectionError",
+        "ARM gave no answer reading {} within {} ({}).".format(_lower_first(read.what), patience, cause),
+        "Check the network path to ARM and run the command again; to wait longer, set {} or `az config set "
+        "{}.{}=SECONDS`.".format(ARM_TIMEOUT_ENV, ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION))
+
+
+def _throttled(ex, read):
+    retry_after = _retry_after(ex)
+    if retry_after is not None:
+        message = ("ARM throttled reading {} and asked to wait {:g} seconds (Retry-After); this command waits at "
+                   "most {} for one request.".format(_lower_first(read.what), retry_after, _patience(read)))
+        wait = "Run the command again in {:g} seconds".format(retry_after)
+    else:
+        message = "ARM kept throttling reading {} ({}): {}".format(
+            _lower_first(read.what), _error_code(ex) or 429, _detail(ex))
+        wait = "Run the command again later"
+    return _Problem("AzureResponseError", message,
+                    "{}, or let it wait longer with {} or `az config set {}.{}=SECONDS`.".format(
+                        wait, ARM_TIMEOUT_ENV, ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION))
+
+
+_DENIED = re.compile(r"perform action '(?P<action>[^']+)' over scope '(?P<scope>[^']+)'", re.IGNORECASE)
+_OBJECT_ID = re.compile(r"object id '(?P<id>[0-9A-Fa-f-]{36})'", re.IGNORECASE)
+
+
+def _forbidden(ex, read, code):
+    """The permission ARM says is missing (else the one the read needs), the scope, and the role
+    assignment that grants it."""
+    text = _error_message(ex) or ""
+    denied = _DENIED.search(text)
+    permission = denied.group("action") if denied else read.permission
+    scope = denied.group("scope") if denied else read.scope
+    object_id = _OBJECT_ID.search(text)
+    grant = (object_id.group("id") if object_id else "<object-id>", scope)
+    return _Problem(
+        "ForbiddenError",
+        "Access denied reading {}: the signed-in identity lacks '{}' on scope '{}' ({}).".format(
+            _lower_first(read.what), permission, scope, code),
+        "Ask an owner of the scope for a role with {} (for example Reader): `{}`; or choose another subscription "
+        "with --subscription.".format(permission, _grant_command(*grant)),
+        grant)
+
+
+def _patience(read):
+    return "{:g} seconds".format(read.timeout) if read.timeout is not None else "its timeout"
+
+
+def _lower_first(text):
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _error_code(ex):
+    error = getattr(ex, "error", None)
+    return getattr(error, "code", None) if error is not None else None
+
+
+def _error_message(ex):
+    error = getattr(ex, "error", None)
+    return getattr(error, "message", None) if error is not None else None
+
+
+def _status_text(ex):
+    status = getattr(ex, "status_code", None)
+    reason = getattr(ex, "reason", None)
+    return "{} {}".format(status, reason).strip() if reason else str(status or "an error")
+
+
+def _detail(ex):
+    """ARM's error message; for a body that is not an ARM error (a gateway's HTML page) its first
+    line of text, never a JSON parser's complaint."""
+    message = _error_message(ex) if _error_code(ex) else None
+    if message:
+        return _clip(_first_line(message))
+    text = _body_text(getattr(ex, "response", None))
+    line = _first_line(re.sub(r"<[^>]*>", " ", text)) if text else ""
+    return _clip(line) if line else "an empty answer"
+
+
+def _body_text(response):
+    if response is None:
+        return ""
+    try:
+        return response.text()
+    except (ValueError, TypeError, AttributeError):
+        return ""
+
+
+def _first_line(text):
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            return line
+    return ""
+
+
+def _clip(text):
+    return text if len(text) <= _MAX_DETAIL else text[:_MAX_DETAIL - 3] + "..."
+
+
+def _retry_after(ex):
+    response = getattr(ex, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    value = next((headers[key] for key in headers if key.lower() == "retry-after"), None)
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _as_dict(item):

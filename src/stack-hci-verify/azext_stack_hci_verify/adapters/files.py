@@ -10,6 +10,8 @@ from azext_stack_hci_verify.core.hostfacts import HostFactsError, parse_host_fac
 
 MAX_HOST_FACTS_BYTES = 16 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 1024 * 1024
+_COLLECT = ("Give the path of a host-facts file written on the host by "
+            "`az stack-hci vm-verification probe -o json > FILE`.")
 
 
 def load_host_facts(paths):
@@ -17,39 +19,42 @@ def load_host_facts(paths):
     from azure.cli.core.azclierror import InvalidArgumentValueError
     documents = []
     for path in paths:
-        data = read_small_file(path, "Host facts file", limit=MAX_HOST_FACTS_BYTES,
-                               missing_hint=" Give the path of a file written by "
-                                            "`az stack-hci vm-verification probe -o json > FILE`.")
+        data = read_small_file(path, "Host facts file", limit=MAX_HOST_FACTS_BYTES, recommendation=_COLLECT)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             try:
                 text = data.decode("utf-16")      # Windows PowerShell 5.1 `>` writes UTF-16 LE
             except UnicodeDecodeError:
-                raise InvalidArgumentValueError("Host facts file '{}' is not UTF-8 or UTF-16 text.".format(path)) \
-                    from None
+                raise InvalidArgumentValueError("Host facts file '{}' is not UTF-8 or UTF-16 text.".format(path),
+                                                recommendation=_COLLECT) from None
         try:
             documents.append(parse_host_facts(text, source=os.path.basename(path)))
         except HostFactsError as ex:
-            raise InvalidArgumentValueError("Host facts file '{}' {}.".format(path, ex)) from None
+            raise InvalidArgumentValueError("Host facts file '{}' {}.".format(path, ex),
+                                            recommendation=_COLLECT) from None
     return documents
 
 
-def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES, missing_hint=""):
+def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES, recommendation=None):
     """The bytes of a user-given file (host facts, an attested document, a PEM bundle), with errors
-    that name it."""
+    that name it; `recommendation` says what file to give instead."""
     from azure.cli.core.azclierror import FileOperationError, InvalidArgumentValueError
     try:
         with open(os.path.expanduser(path), "rb") as handle:
             data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise FileOperationError("{} '{}' does not exist.{}".format(what, path, missing_hint)) from None
+        raise FileOperationError("{} '{}' does not exist.".format(what, path), recommendation=recommendation) \
+            from None
     except IsADirectoryError:
-        raise FileOperationError("{} '{}' is a directory; give a file.".format(what, path)) from None
+        raise FileOperationError("{} '{}' is a directory.".format(what, path),
+                                 recommendation=recommendation or "Give a file.") from None
     except OSError as ex:
-        raise FileOperationError("{} '{}' cannot be read: {}.".format(what, path, ex.strerror)) from None
+        raise FileOperationError("{} '{}' cannot be read: {}.".format(what, path, ex.strerror),
+                                 recommendation=recommendation) from None
     if len(data) > limit:
-        raise InvalidArgumentValueError("{} '{}' is larger than {} KiB.".format(what, path, limit // 1024))
+        raise InvalidArgumentValueError("{} '{}' is larger than {} KiB.".format(what, path, limit // 1024),
+                                        recommendation=recommendation)
     return data
 
 

@@ -89,6 +89,8 @@ def parse_host_facts(text, source):
         document = json.loads(text)
     except ValueError as ex:
         raise HostFactsError("is not valid JSON ({})".format(ex)) from None
+    except RecursionError:
+        raise HostFactsError("is nested too deeply to be a host-facts document") from None
     return host_facts_from_document(document, source)
 
 

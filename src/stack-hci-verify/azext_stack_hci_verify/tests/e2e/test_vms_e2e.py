@@ -169,3 +169,107 @@ def test_show_survives_unreadable_vms(fleet):
     assert "Microsoft.HybridCompute/machines" in finding["reason"]
     result = fleet.run(*VM, "list", *PROD)
     assert result.returncode == 0  # the fault is gone
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_left(request):
+    """Every fault a test adds to the fleet's emulator is gone when it ends, whatever happened."""
+    yield
+    if "fleet" in request.fixturenames:
+        request.getfixturevalue("fleet").emulator.clear_faults()
+
+
+MACHINES_LIST = r"/subscriptions/[^/]+/providers/Microsoft.HybridCompute/machines$"
+INSTANCES = r"/virtualMachineInstances/default$"
+
+
+def error_lines(result):
+    return [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+
+
+def test_vm_list_without_the_machines_list_keeps_the_host_facts_vms(fleet):
+    fleet.emulator.add_fault(MACHINES_LIST, status=403)
+    result = fleet.run(*VM, "list", *PROD, "--host-facts", N1, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows and all("Microsoft.HybridCompute/machines/read" in row["reason"] for row in rows)
+    assert "Microsoft.HybridCompute/machines/read" in result.stderr and "clusters/read" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_vm_list_without_the_machines_list_or_host_facts_names_the_permission(fleet):
+    fleet.emulator.add_fault(MACHINES_LIST, status=403)
+    result = fleet.run(*VM, "list", *PROD)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    errors = error_lines(result)
+    assert len(errors) == 1 and "Microsoft.HybridCompute/machines/read" in errors[0]
+    assert "Microsoft.AzureStackHCI/clusters/read" not in result.stderr
+    assert "az role assignment create" in result.stderr and "Reader" in result.stderr
+
+
+def test_show_without_the_machines_list_says_what_to_grant(fleet):
+    fleet.emulator.add_fault(MACHINES_LIST, status=403)
+    view = fleet.json("stack-hci", "vm-verification", "show", *PROD)
+    finding = [f for f in view["findings"] if f["reasonCode"] == "vms-not-readable"][0]
+    assert "Microsoft.HybridCompute/machines/read" in finding["reason"]
+    assert finding["action"] == "Grant read access"
+    assert finding["command"].startswith("az role assignment create ") and "--role Reader" in finding["command"]
+
+
+def test_show_counts_the_instances_it_could_not_read(fleet):
+    fleet.emulator.add_fault(INSTANCES, status=403)
+    view = fleet.json("stack-hci", "vm-verification", "show", *PROD, "--host-facts", N1)
+    findings = [f for f in view["findings"] if f["reasonCode"] == "vm-instances-not-readable"]
+    assert len(findings) == 1
+    reason = findings[0]["reason"]
+    total = len([r for r in fleet.emulator.requests() if r["path"].lower().endswith("virtualmachineinstances/default")
+                 and r["status"] == 403])
+    assert total and reason.startswith("{0} of {0} Azure Local VM instances".format(total)), reason
+    assert "Microsoft.AzureStackHCI/virtualMachineInstances/read" in reason
+    assert findings[0]["action"] == "Grant read access" and findings[0]["command"]
+    assert view["vmSummary"]["total"] >= total
+
+
+def test_long_retry_after_is_not_waited_for(fleet):
+    fleet.emulator.clear_requests()
+    fleet.emulator.add_fault(r"/clusters/hci-prod-01$", status=429, retry_after=120)
+    result = fleet.run("stack-hci", "vm-verification", "show", *PROD)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    errors = error_lines(result)
+    assert len(errors) == 1 and "120 seconds" in errors[0] and "Retry-After" in errors[0]
+    assert "STACK_HCI_VERIFY_ARM_TIMEOUT" in result.stderr
+    asked = [r for r in fleet.emulator.requests() if r["path"].endswith("/clusters/hci-prod-01")]
+    assert len(asked) == 1          # answered at once, not slept on and asked again
+
+
+def test_hung_arm_ends_with_a_clear_error(fleet):
+    from emulator import azenv
+    fleet.emulator.add_fault(r"/clusters/hci-prod-01$", delay_ms=6000)
+    env = dict(fleet.env, STACK_HCI_VERIFY_ARM_TIMEOUT="1")
+    result = azenv.run_az(fleet.az_path, ["stack-hci", "vm-verification", "show", *PROD], env, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    errors = error_lines(result)
+    assert len(errors) == 1 and "no answer" in errors[0] and "1 seconds" in errors[0], result.stderr
+    assert "STACK_HCI_VERIFY_ARM_TIMEOUT" in result.stderr
+
+
+def test_bad_arm_timeout_setting_is_named(fleet):
+    from emulator import azenv
+    env = dict(fleet.env, STACK_HCI_VERIFY_ARM_TIMEOUT="soon")
+    result = azenv.run_az(fleet.az_path, ["stack-hci", "vm-verification", "show", *PROD], env, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "STACK_HCI_VERIFY_ARM_TIMEOUT" in error_lines(result)[0] and "'soon'" in result.stderr
+
+
+GATEWAY_PAGE = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+                "<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n")
+
+
+@pytest.mark.parametrize("content_type", ["text/html", None])
+def test_gateway_html_page_is_reported_as_the_gateway_said(fleet, content_type):
+    fleet.emulator.add_fault(r"/clusters/hci-prod-01$", status=502, body=GATEWAY_PAGE, content_type=content_type)
+    result = fleet.run("stack-hci", "vm-verification", "show", *PROD)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    errors = error_lines(result)
+    assert len(errors) == 1 and "502" in errors[0] and "502 Bad Gateway" in errors[0], result.stderr
+    assert "JSON" not in result.stderr and "<html>" not in result.stderr
