@@ -142,8 +142,11 @@ def test_forbidden_names_the_scope(az):
     result = az.run("stack-hci", "vm-verification", "show", "-n", "healthy", "-g", GROUP)
     assert result.returncode != 0
     assert "/resourceGroups/rg-e2e/providers/Microsoft.AzureStackHCI/clusters/healthy" in result.stderr
-    errors = [line for line in result.stderr.splitlines() if not line.startswith("WARNING:")]
-    assert "Traceback" not in result.stderr and len(errors) == 1 and "Reader" in errors[0]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert "Traceback" not in result.stderr and len(errors) == 1
+    assert "Microsoft.AzureStackHCI/clusters/read" in errors[0] and "Reader" not in errors[0]
+    recommendation = result.stderr.split(errors[0], 1)[1]      # the fix: on its own line, after the error
+    assert "Reader" in recommendation and "az role assignment create" in recommendation
 
 
 @pytest.mark.parametrize("content, fragment", [
@@ -158,3 +161,32 @@ def test_bad_host_facts_file_is_named(az, tmp_path, content, fragment):
     result = az.run("stack-hci", "vm-verification", "show", "-n", "healthy", "-g", GROUP, "--host-facts", str(path))
     assert result.returncode != 0
     assert str(path) in result.stderr and fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_deeply_nested_host_facts_file_is_named(az, tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200000 + "]" * 200000, encoding="utf-8")
+    result = az.run("stack-hci", "vm-verification", "show", "-n", "healthy", "-g", GROUP, "--host-facts", str(path))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and str(path) in errors[0] and "nested too deeply" in errors[0]
+    assert "recursion" not in result.stderr
+    assert "probe -o json" in result.stderr           # what to give instead, as the recommendation
+
+
+def test_forbidden_list_names_the_clusters_permission(az):
+    az.emulator.add_fault(r"/resourceGroups/rg-e2e/providers/Microsoft.AzureStackHCI/clusters$", status=403)
+    result = az.run("stack-hci", "vm-verification", "list", "-g", GROUP)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "Microsoft.AzureStackHCI/clusters/read" in errors[0]
+    assert "/subscriptions/{}/resourceGroups/{}".format(SUBSCRIPTION, GROUP) in errors[0]
+
+
+def test_list_through_a_gateway_error_page(az):
+    az.emulator.add_fault(r"/providers/Microsoft.AzureStackHCI/clusters$", status=502, content_type="text/html",
+                          body="<html><head><title>502 Bad Gateway</title></head><body>upstream</body></html>")
+    result = az.run("stack-hci", "vm-verification", "list")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "502 Bad Gateway" in errors[0] and "JSON" not in result.stderr
