@@ -1,0 +1,157 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""Argument checks, run on plain namespaces: each bad value is refused with a one-line error."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from azure.cli.core import azclierror
+
+from azext_stack_hci_verify import _validators as val
+from azext_stack_hci_verify._client_factory import DEFAULT_ARM_TIMEOUT, arm_timeout
+
+SUB = "11111111-1111-1111-1111-111111111111"
+CLUSTER = "/subscriptions/{}/resourceGroups/rg/providers/Microsoft.AzureStackHCI/clusters/c1".format(SUB)
+
+
+class Default(str):
+    is_default = True
+
+
+def test_cluster_ids_parse_and_split_on_whitespace():
+    other = CLUSTER.replace("c1", "c2").replace("microsoft.azurestackhci", "Microsoft.AzureStackHCI")
+    assert val.parse_cluster_ids([CLUSTER + " " + other]) == [(SUB, "rg", "c1"), (SUB, "rg", "c2")]
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("not-an-id", "is not a resource ID"),
+    ("/subscriptions/{}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm".format(SUB),
+     "is not an Azure Local cluster ID"),
+    (CLUSTER + "/arcSettings/default", "is not an Azure Local cluster ID"),
+])
+def test_bad_cluster_ids(value, fragment):
+    with pytest.raises(azclierror.InvalidArgumentValueError) as raised:
+        val.parse_cluster_ids([value])
+    assert fragment in raised.value.error_msg
+
+
+def reference(ids=None, name=None, group=None):
+    return SimpleNamespace(ids=ids, cluster_name=name, resource_group_name=group)
+
+
+def test_cluster_reference_accepts_a_name_and_group_or_ids():
+    val.validate_cluster_reference(None, reference(name="c1", group="rg"))
+    val.validate_cluster_reference(None, reference(ids=[CLUSTER]))
+    val.validate_cluster_reference(None, reference(ids=[CLUSTER], group=Default("rg")))   # az configured default
+
+
+@pytest.mark.parametrize("namespace, error", [
+    (reference(ids=[CLUSTER], name="c1"), azclierror.MutuallyExclusiveArgumentError),
+    (reference(ids=[CLUSTER], group="rg"), azclierror.MutuallyExclusiveArgumentError),
+    (reference(name="c1"), azclierror.RequiredArgumentMissingError),
+    (reference(), azclierror.RequiredArgumentMissingError),
+    (reference(ids=["nope"]), azclierror.InvalidArgumentValueError),
+])
+def test_cluster_reference_refusals(namespace, error):
+    with pytest.raises(error):
+        val.validate_cluster_reference(None, namespace)
+
+
+def test_host_facts_are_read_before_the_command(tmp_path):
+    path = tmp_path / "n1.json"
+    path.write_text(json.dumps({"schemaVersion": 1, "computerName": "N1", "vms": []}), encoding="utf-8")
+    namespace = SimpleNamespace(host_facts=[[str(path)]])
+    val.validate_host_facts(None, namespace)
+    assert [document.computer_name for document in namespace.host_facts] == ["N1"]
+
+
+@pytest.mark.parametrize("content, error, fragment", [
+    (None, azclierror.FileOperationError, "does not exist"),
+    ("{broken", azclierror.InvalidArgumentValueError, "is not valid JSON"),
+    ("[" * 200000, azclierror.InvalidArgumentValueError, "nested too deeply"),
+    (b"\xff\xfe\x00\xd8", azclierror.InvalidArgumentValueError, "not UTF-8 or UTF-16"),
+])
+def test_bad_host_facts_name_the_file_and_recommend_the_probe(tmp_path, content, error, fragment):
+    path = tmp_path / "n1.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(error) as raised:
+        val.validate_host_facts(None, SimpleNamespace(host_facts=[str(path)]))
+    assert str(path) in raised.value.error_msg and fragment in raised.value.error_msg
+    assert "\n" not in raised.value.error_msg
+    assert any("probe -o json" in line for line in raised.value.recommendations)
+
+
+def test_status_values_are_matched_in_any_case_and_spacing():
+    namespace = SimpleNamespace(status=["inactive  BENEFITS", "Unknown"])
+    val.validate_vm_status(None, namespace)
+    assert namespace.status == ["Inactive benefits", "Unknown"]
+
+
+def test_unknown_status_lists_the_choices():
+    with pytest.raises(azclierror.InvalidArgumentValueError) as raised:
+        val.validate_vm_status(None, SimpleNamespace(status=["Broken"]))
+    assert "'Active benefits'" in raised.value.error_msg
+
+
+def attest(**values):
+    base = {"at": None, "document": None, "endpoint": None, "nonce": None, "timeout": None}
+    base.update(values)
+    return SimpleNamespace(**base)
+
+
+def test_attest_reads_the_time():
+    namespace = attest(at="2025-11-19T13:46:40Z")
+    val.validate_attest(None, namespace)
+    assert namespace.at.year == 2025
+
+
+@pytest.mark.parametrize("namespace, fragment", [
+    (attest(at="yesterday"), "is not a time"),
+    (attest(document="d.json", endpoint="http://127.0.0.1:1"), "not both"),
+    (attest(endpoint="https://127.0.0.1:1"), "base URL"),
+    (attest(endpoint="http://127.0.0.1:1/metadata"), "base URL"),
+    (attest(nonce="a b"), "--nonce"),
+    (attest(timeout=0), "--timeout"),
+    (attest(timeout=301), "--timeout"),
+])
+def test_attest_refusals(namespace, fragment):
+    with pytest.raises(azclierror.AzCLIError) as raised:
+        val.validate_attest(None, namespace)
+    assert fragment in raised.value.error_msg
+
+
+def test_probe_timeout_bounds():
+    val.validate_probe(None, SimpleNamespace(timeout=600))
+    with pytest.raises(azclierror.InvalidArgumentValueError):
+        val.validate_probe(None, SimpleNamespace(timeout=601))
+
+
+class Config:
+    def __init__(self, value=None):
+        self.value = value
+
+    def get(self, section, option, fallback=None):
+        assert (section, option) == ("stack_hci_verify", "arm_timeout")
+        return self.value if self.value is not None else fallback
+
+
+def test_arm_timeout_default_config_and_environment(monkeypatch):
+    monkeypatch.delenv("STACK_HCI_VERIFY_ARM_TIMEOUT", raising=False)
+    assert arm_timeout(SimpleNamespace(config=Config())) == DEFAULT_ARM_TIMEOUT < 60
+    assert arm_timeout(SimpleNamespace(config=Config("45"))) == 45.0
+    monkeypatch.setenv("STACK_HCI_VERIFY_ARM_TIMEOUT", "7.5")
+    assert arm_timeout(SimpleNamespace(config=Config("45"))) == 7.5
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3", "nan", "601"])
+def test_bad_arm_timeout_names_the_setting(monkeypatch, value):
+    monkeypatch.setenv("STACK_HCI_VERIFY_ARM_TIMEOUT", value)
+    with pytest.raises(azclierror.InvalidArgumentValueError) as raised:
+        arm_timeout(SimpleNamespace(config=Config()))
+    assert "STACK_HCI_VERIFY_ARM_TIMEOUT" in raised.value.error_msg and repr(value) in raised.value.error_msg
