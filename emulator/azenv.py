@@ -91,15 +91,30 @@ def az_environment(handle, home_dir, base_env=None):
         "no_proxy": ",".join(no_proxy),
     })
     if handle.info.get("imdsUrl"):
-        # The extension's documented settings: probe and attest talk to the emulator's
-        # attested-document endpoint and trust its test PKI, never the real 169.254.x.x.
-        env.update({
-            "STACK_HCI_VERIFY_HOST_IMDS_URL": handle.info["imdsUrl"],
-            "STACK_HCI_VERIFY_VM_IMDS_URL": handle.info["imdsUrl"],
-            "STACK_HCI_VERIFY_TRUST_BUNDLE": handle.info["imdsTrustBundle"],
-            "STACK_HCI_VERIFY_INTERMEDIATES": handle.info["imdsIntermediates"],
-        })
+        env.update(attestation_settings(handle.info))
     return env
+
+
+def attestation_settings(info):
+    """The extension's documented settings for the emulator: probe and attest talk to its
+    attested-document endpoint, never the real 169.254.x.x; every AIA and OCSP address goes to its
+    PKI (the mirror setting, the same server), which also serves the public Azure sample's issuer
+    at its real path; the trust bundle is this environment's CA bundle plus the test root (so
+    both the test PKI and real Azure documents verify); no intermediates are given: they are
+    fetched from the AIA addresses the certificates name."""
+    roots = [info["imdsTrustBundle"]]
+    try:
+        import certifi  # pylint: disable=import-outside-toplevel
+        roots.insert(0, certifi.where())
+    except ImportError:
+        pass
+    return {
+        "STACK_HCI_VERIFY_HOST_IMDS_URL": info["imdsUrl"],
+        "STACK_HCI_VERIFY_VM_IMDS_URL": info["imdsUrl"],
+        "STACK_HCI_VERIFY_TRUST_BUNDLE": os.pathsep.join(roots),
+        "STACK_HCI_VERIFY_PKI_MIRROR": info["imdsUrl"],
+        "STACK_HCI_VERIFY_PKI_HOSTS": "default,127.0.0.1",
+    }
 
 
 def register_cloud(handle, config_dir, cloud_name=CLOUD_NAME):
@@ -150,9 +165,13 @@ def write_profile(handle, config_dir, cloud_name=CLOUD_NAME):
         json.dump(profile, out)
 
 
-def login_identity(az_path, env):
-    """Run ``az login --identity``; raise :class:`AzSetupError` with az's output on failure."""
-    result = subprocess.run([az_path, "login", "--identity", "-o", "none"], env=env,
+def login_identity(az_path, env, no_subscriptions=False):
+    """Run ``az login --identity``; raise :class:`AzSetupError` with az's output on failure.
+    ``no_subscriptions``: the fixtures have none (login then needs --allow-no-subscriptions)."""
+    command = [az_path, "login", "--identity", "-o", "none"]
+    if no_subscriptions:
+        command.append("--allow-no-subscriptions")  # a tenant-level login, for commands without ARM
+    result = subprocess.run(command, env=env,
                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
                             check=False)
     if result.returncode != 0:
@@ -170,7 +189,7 @@ def prepare_az_home(handle, home_dir, az_path="az", *, login="identity", base_en
     env = az_environment(handle, home_dir, base_env=base_env)
     register_cloud(handle, env["AZURE_CONFIG_DIR"], cloud_name)
     if login == "identity":
-        login_identity(az_path, env)
+        login_identity(az_path, env, no_subscriptions=not handle.subscriptions)
     elif login == "profile":
         write_profile(handle, env["AZURE_CONFIG_DIR"], cloud_name)
     elif login is not None:

@@ -147,6 +147,13 @@ class EmulatorHandle:
             body["slowSeconds"] = slow_seconds
         return self._imds("POST", "/_emulator/imds/mode", body)
 
+    def set_pki_mode(self, aia=None, ocsp=None, slow_seconds=None):
+        """Switch the AIA repository and the OCSP responder (modes: see emulator/pki.py)."""
+        body = {"aia": aia, "ocsp": ocsp}
+        if slow_seconds is not None:
+            body["slowSeconds"] = slow_seconds
+        return self._imds("POST", "/_emulator/pki/mode", body)
+
     def imds_requests(self):
         return self._imds("GET", "/_emulator/imds/requests")
 

@@ -41,6 +41,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .pki import MODE_PATH as PKI_MODE_PATH
+from .pki import AIA_MODES, OCSP_MODES, OCSP_PATH, PkiRepository, aia_urls
+
 UTC = dt.timezone.utc
 
 IMDS_TIME_FORMAT = "%m/%d/%y %H:%M:%S -0000"
@@ -111,6 +114,7 @@ def _make_ca(
     issuer: Optional[Credential] = None,
     path_length: Optional[int] = None,
     days: int = 3650,
+    aia: Optional[tuple] = None,
 ) -> Credential:
     key = _rsa_key()
     subject = _name(common_name)
@@ -143,7 +147,20 @@ def _make_ca(
     builder = builder.add_extension(
         x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()), critical=False
     )
+    if aia:
+        builder = builder.add_extension(_aia_extension(*aia), critical=False)
     return Credential(builder.sign(signing_key, hashes.SHA256()), key)
+
+
+def _aia_extension(ca_issuers: Optional[str], ocsp_url: Optional[str] = None) -> x509.AuthorityInformationAccess:
+    """Authority Information Access naming the issuer's certificate and the OCSP responder."""
+    oid = x509.oid.AuthorityInformationAccessOID
+    descriptions = []
+    if ocsp_url:
+        descriptions.append(x509.AccessDescription(oid.OCSP, x509.UniformResourceIdentifier(ocsp_url)))
+    if ca_issuers:
+        descriptions.append(x509.AccessDescription(oid.CA_ISSUERS, x509.UniformResourceIdentifier(ca_issuers)))
+    return x509.AuthorityInformationAccess(descriptions)
 
 
 def _make_leaf(
@@ -154,8 +171,10 @@ def _make_leaf(
     key=None,
     days: int = 30,
     not_before: Optional[dt.datetime] = None,
+    aia: Optional[tuple] = None,
 ) -> Credential:
-    """An end-entity certificate; ``issuer=None`` makes it self-signed."""
+    """An end-entity certificate; ``issuer=None`` makes it self-signed. ``aia``: (caIssuers URL,
+    OCSP URL) for an Authority Information Access extension."""
     key = key or _rsa_key()
     is_rsa = isinstance(key, rsa.RSAPrivateKey)
     subject = x509.Name(
@@ -203,6 +222,8 @@ def _make_leaf(
             critical=False,
         )
     )
+    if aia:
+        builder = builder.add_extension(_aia_extension(*aia), critical=False)
     return Credential(builder.sign(signing_key, hashes.SHA256()), key)
 
 
@@ -223,31 +244,35 @@ class TestPki:
     ec_leaf: Credential
 
     @classmethod
-    def create(cls, now: Optional[dt.datetime] = None, *, leaf_days: int = 30) -> "TestPki":
+    def create(cls, now: Optional[dt.datetime] = None, *, leaf_days: int = 30,
+               aia_base: Optional[str] = None) -> "TestPki":
+        """``aia_base``: the base URL of a PKI repository and OCSP responder (``emulator/pki.py``);
+        the certificates then carry AIA URLs that point there."""
         now = (now or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+        urls = aia_urls(aia_base) if aia_base else {}
+
+        def points_to(issuer_name):
+            return (urls[issuer_name], urls["ocsp"]) if urls else None
+
         root = _make_ca("Stack HCI Verify Test Root CA", now=now)
         intermediate = _make_ca(
-            "Stack HCI Verify Test Issuing CA", now=now, issuer=root, path_length=0, days=1825
+            "Stack HCI Verify Test Issuing CA", now=now, issuer=root, path_length=0, days=1825,
+            aia=points_to("root"),
         )
         untrusted_root = _make_ca("Untrusted Test Root CA", now=now)
+
+        def leaf(names, issuer, issuer_name, **extra):
+            return _make_leaf(names, now=now, issuer=issuer, days=leaf_days, aia=points_to(issuer_name), **extra)
         return cls(
             created_at=now,
             root=root,
             intermediate=intermediate,
-            leaf=_make_leaf(LEAF_NAMES, now=now, issuer=intermediate, days=leaf_days),
+            leaf=leaf(LEAF_NAMES, intermediate, "issuing"),
             untrusted_root=untrusted_root,
-            untrusted_leaf=_make_leaf(LEAF_NAMES, now=now, issuer=untrusted_root, days=leaf_days),
-            disallowed_leaf=_make_leaf(
-                (DISALLOWED_NAME,), now=now, issuer=intermediate, days=leaf_days
-            ),
+            untrusted_leaf=leaf(LEAF_NAMES, untrusted_root, "untrusted-root"),
+            disallowed_leaf=leaf((DISALLOWED_NAME,), intermediate, "issuing"),
             attacker=_make_leaf(LEAF_NAMES, now=now, issuer=None, days=leaf_days),
-            ec_leaf=_make_leaf(
-                LEAF_NAMES,
-                now=now,
-                issuer=intermediate,
-                key=ec.generate_private_key(ec.SECP256R1()),
-                days=leaf_days,
-            ),
+            ec_leaf=leaf(LEAF_NAMES, intermediate, "issuing", key=ec.generate_private_key(ec.SECP256R1())),
         )
 
     def trust_root_pem(self) -> bytes:
@@ -555,10 +580,17 @@ class ImdsHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, signer: AttestedDocumentSigner, state: ImdsState):
+    def __init__(self, address, signer: Optional[AttestedDocumentSigner], state: ImdsState,
+                 repository: Optional[PkiRepository] = None):
         self.signer = signer
         self.state = state
+        self.repository = repository  # the PKI (AIA and OCSP) served alongside
         super().__init__(address, ImdsRequestHandler)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
 
     def shutdown(self):
         self.state.stopping.set()
@@ -601,6 +633,19 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def _send_bytes(self, answer, mode: Optional[str] = None):
+        if answer.delay and self.server.state.stopping.wait(answer.delay):
+            return
+        self._log(answer.status, mode)
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(answer.body)
+
     def _log(self, status: int, mode: Optional[str]):
         if self.path.startswith("/_emulator/"):
             return
@@ -632,10 +677,17 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
                 return self._send_json(200, self.server.state.snapshot())
         if target.path == ATTESTED_PATH:
             return self._attested(target.query)
+        if target.path == PKI_MODE_PATH and self.server.repository is not None:
+            return self._send_json(200, self.server.repository.state.snapshot())
+        answer = self.server.repository.aia(target.path, self.server.base_url) if self.server.repository else None
+        if answer is not None:
+            return self._send_bytes(answer, mode="aia-" + self.server.repository.state.aia)
         return self._send_json(404, _error_body("Not found"))
 
     def do_POST(self):  # pylint: disable=invalid-name
         target = urlsplit(self.path)
+        if self.server.repository is not None and target.path in (OCSP_PATH, PKI_MODE_PATH):
+            return self._pki_post(target.path)
         if target.path == MODE_PATH:
             try:
                 body = json.loads(self._read_body() or b"{}")
@@ -663,6 +715,24 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
         return self._send_json(404, _error_body("Not found"))
 
     do_PUT = do_PATCH = do_POST  # noqa: N815
+
+    def _pki_post(self, path: str):
+        repository = self.server.repository
+        body = self._read_body()
+        if path == OCSP_PATH:
+            return self._send_bytes(repository.ocsp(body), mode="ocsp-" + repository.state.ocsp)
+        try:
+            request = json.loads(body or b"{}")
+            aia, ocsp_mode, slow = request.get("aia"), request.get("ocsp"), request.get("slowSeconds")
+            if aia is not None and aia not in AIA_MODES:
+                raise ValueError(f"unknown aia mode {aia!r}; one of {', '.join(AIA_MODES)}")
+            if ocsp_mode is not None and ocsp_mode not in OCSP_MODES:
+                raise ValueError(f"unknown ocsp mode {ocsp_mode!r}; one of {', '.join(OCSP_MODES)}")
+            if slow is not None and (not isinstance(slow, (int, float)) or slow < 0):
+                raise ValueError("slowSeconds must be a non-negative number")
+        except (ValueError, AttributeError) as exc:
+            return self._send_json(400, _error_body(f"Bad mode request: {exc}"))
+        return self._send_json(200, repository.state.set(aia, ocsp_mode, slow))
 
     # -- the attested document --------------------------------------------------------------
 
@@ -714,18 +784,23 @@ def create_imds_server(
     pki: Optional[TestPki] = None,
     slow_seconds: float = 5.0,
 ):
-    """Make the PKI (unless given), write its PEM files to ``workdir``, bind the server.
+    """Bind the server, make the PKI (unless given; its certificates' AIA URLs point at this
+    server, which also serves them and answers OCSP, see ``emulator/pki.py``), write its PEM files
+    to ``workdir``.
 
     Returns ``(server, info)``; the caller runs ``server.serve_forever()`` (for example with
     ``serve_in_thread``) and later ``server.shutdown(); server.server_close()``.
-    ``info``: ``imdsUrl``, ``trustBundle``, ``intermediates``, ``allowedSigner``.
+    ``info``: ``imdsUrl``, ``pkiUrl`` (the same server), ``trustBundle``, ``intermediates``,
+    ``allowedSigner``.
     """
-    pki = pki or TestPki.create()
+    server = ImdsHTTPServer((host, port), None, ImdsState(slow_seconds=slow_seconds))
+    pki = pki or TestPki.create(aia_base=server.base_url)
+    server.signer = AttestedDocumentSigner(pki)
+    server.repository = PkiRepository(pki)
     paths = pki.write(Path(workdir))
-    server = ImdsHTTPServer((host, port), AttestedDocumentSigner(pki), ImdsState(slow_seconds=slow_seconds))
-    bound_host, bound_port = server.server_address[:2]
     info = {
-        "imdsUrl": f"http://{bound_host}:{bound_port}",
+        "imdsUrl": server.base_url,
+        "pkiUrl": server.base_url,
         "trustBundle": paths["trustBundle"],
         "intermediates": paths["intermediates"],
         "allowedSigner": ALLOWED_SIGNER,

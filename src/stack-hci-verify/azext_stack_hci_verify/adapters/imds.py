@@ -291,6 +291,11 @@ class _DeadlineReader(io.RawIOBase):
         super().close()
 
 
+def deadline_socket(sock, deadline, clock):
+    """Wrap a connected socket so that every read is bounded by what is left until ``deadline``."""
+    return _DeadlineSocket(sock, deadline, clock)
+
+
 class _DeadlineSocket:
     """What http.client sees as the connection's socket: reads go through ``_DeadlineReader``."""
 
