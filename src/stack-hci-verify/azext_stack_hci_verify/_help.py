@@ -81,16 +81,32 @@ long-summary: >
     certificate of the bag); the PKCS#7 signature over the content; the signer's DNS name is allowed; the
     signer's chain reaches the trust bundle; the nonce is echoed; the document is not expired (5 minutes of
     clock skew allowed); the signer certificate is valid (on Azure Local it is renewed at each sync and lasts
-    30 days, so daysLeft is reported). status is Passed, Failed (the data is bad) or Unknown (it could not be
-    decided, e.g. the endpoint did not answer or no chain to the trust bundle could be built). The endpoint is
-    called without any proxy, with Metadata: true, no credentials and no redirects.
+    30 days, so daysLeft is reported); with --check-revocation, the signer certificate is not revoked (OCSP).
+    status is Passed, Failed (the data is bad) or Unknown (it could not be decided, e.g. the endpoint did not
+    answer, no chain to the trust bundle could be built, or a certificate could not be fetched).
+    Azure puts only the signer certificate in the document: when the chain stops at a missing issuer, the
+    issuer is fetched from the address the certificate names (AIA caIssuers), only from Microsoft and DigiCert
+    PKI hosts (setting STACK_HCI_VERIFY_PKI_HOSTS), over http or https, with no redirect to another host, a
+    5-second budget and a 64 KiB cap. A fetched certificate is only a candidate: it must chain to the trust
+    bundle like any other. Fetched issuers are cached in the az configuration directory while they are valid;
+    pki.fetches lists every fetch and chainTrusted.found says where each certificate came from.
+    STACK_HCI_VERIFY_PKI_MIRROR maps every PKI address onto a mirror (the path is kept).
+    Exit status: 0 only when status is Passed, 1 when it is Failed or Unknown; the full result is printed
+    either way. The IMDS endpoint is called without any proxy, with Metadata: true, no credentials and no
+    redirects.
 examples:
   - name: On an Azure Local server, verify what the host endpoint returns.
     text: az stack-hci vm-verification attest
   - name: Inside a VM with legacy OS support, verify the v1 endpoint with your own nonce.
     text: az stack-hci vm-verification attest --target vm --nonce 1234567890 -o table
-  - name: Verify a saved Azure document at the time it was issued, with its intermediate certificate.
-    text: az stack-hci vm-verification attest --document doc.json --intermediates issuing-ca.pem --at 2025-11-19T13:46:40Z
+  - name: Verify a saved Azure document at the time it was issued; its issuer is fetched from the address it names.
+    text: az stack-hci vm-verification attest --document doc.json --at 2025-11-19T13:46:40Z
+  - name: Also ask the signer's OCSP responder whether its certificate is revoked.
+    text: az stack-hci vm-verification attest --check-revocation
+  - name: Offline, with the intermediate at hand and no fetching.
+    text: az stack-hci vm-verification attest --document doc.json --intermediates issuing-ca.pem --no-fetch
+  - name: In a CI script, fail the job unless the document verifies (the result is still printed).
+    text: az stack-hci vm-verification attest -o json > attest.json || { echo "attestation not verified"; exit 1; }
   - name: Show only the checks that did not pass.
     text: az stack-hci vm-verification attest --trust-bundle local-root.pem --allowed-signer metadata.azure.com --query "checks[?status!='Passed'].{check:check, code:reasonCode, expected:expected, found:found}"
 """

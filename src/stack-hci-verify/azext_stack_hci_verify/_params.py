@@ -43,9 +43,17 @@ def load_arguments(self, _):
         c.argument('document', help='Verify a saved response ({"encoding":"pkcs7","signature":...}) instead of '
                                     'fetching one.')
         c.argument('trust_bundle', help='PEM (or DER) file of trusted root certificates. Default: the setting '
-                                        'STACK_HCI_VERIFY_TRUST_BUNDLE, else the CA bundle of this environment.')
-        c.argument('intermediates', help='PEM file of intermediate certificates used to build the chain (Azure puts '
-                                         'only the signer in the document). Default: STACK_HCI_VERIFY_INTERMEDIATES.')
+                                        'STACK_HCI_VERIFY_TRUST_BUNDLE (one file, or several separated by the path '
+                                        'separator), else the CA bundle of this environment.')
+        c.argument('intermediates', help='PEM file of intermediate certificates used to build the chain. Not needed '
+                                         'for Azure\'s documents: a missing issuer is fetched from the address its '
+                                         'certificate names (AIA). Default: STACK_HCI_VERIFY_INTERMEDIATES.')
+        c.argument('no_fetch', action='store_true',
+                   help='Do not fetch a missing issuer certificate from its AIA address (the issuer cache is still '
+                        'read). Also set by STACK_HCI_VERIFY_NO_FETCH=true.')
+        c.argument('check_revocation', action='store_true',
+                   help='Ask the signer\'s OCSP responder whether its certificate is revoked. Revoked is Failed; no '
+                        'usable answer is Unknown. Without it, the notRevoked check is Skipped.')
         c.argument('allowed_signers', options_list=['--allowed-signer'], nargs='+',
                    help='DNS names the signer certificate may carry (it may also be a subdomain of one). '
                         'Default: metadata.azure.com.')

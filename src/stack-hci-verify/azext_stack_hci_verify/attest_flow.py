@@ -50,11 +50,13 @@ def verify_with_pki(verification, trust, settings):
     result = run()
     tried = set()
     for _ in range(MAX_ISSUER_FETCHES):
-        url = _next_issuer_url(result, tried, settings)
+        url = _next_issuer_url(result, tried)
         if url is None:
             break
         tried.add(url)
         candidate = pki.fetch_issuer(url, settings, now=verification.now)
+        if candidate is None:  # fetching is off and the cache has no copy
+            continue
         candidates.append(candidate)
         reports.append(_issuer_report(candidate))
         result = run()
@@ -66,9 +68,9 @@ def verify_with_pki(verification, trust, settings):
     return result, reports
 
 
-def _next_issuer_url(result, tried, settings):
+def _next_issuer_url(result, tried):
     wanted = result.issuer_wanted
-    if not settings.fetch_issuers or wanted is None:
+    if wanted is None:
         return None
     return next((url for url in wanted.urls if url not in tried), None)
 

@@ -287,11 +287,14 @@ def parse_issuer_certificates(data):
 
 def fetch_issuer(url, settings, *, now, clock=time.monotonic):
     """The issuer certificate(s) at an AIA caIssuers ``url``: from the cache when a valid copy is
-    there, else fetched (and cached). ``now``: the current time (aware), for the cache."""
+    there, else fetched (and cached); None when fetching is off and the cache has no copy.
+    ``now``: the current time (aware), for the cache."""
     cache = IssuerCache(settings.cache_dir) if settings.cache_dir else None
     cached = cache.get(url, now) if cache else None
     if cached:
         return IssuerCandidate(url, SOURCE_CACHE, tuple(cached))
+    if not settings.fetch_issuers:
+        return None
     target, refusal = fetch_target(url, settings)
     if refusal:
         return IssuerCandidate(url, SOURCE_FETCHED, reason_code=refusal[0], reason=refusal[1])
