@@ -6,8 +6,7 @@
 
 from datetime import datetime, timezone
 
-from azext_stack_hci_verify.core.clusters import (
-    cluster_facts_from_arm, cluster_view, evaluate_cluster, host_facts_for_cluster, server_view)
+from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm, cluster_view, evaluate_cluster, server_view
 
 
 def _now():
@@ -22,16 +21,15 @@ def _cluster_refs(cmd, cluster_name, resource_group_name, ids):
     return [(get_subscription_id(cmd.cli_ctx), resource_group_name, cluster_name)]
 
 
-def _evaluate(cmd, ref, host_facts, now, several=False):
-    """Judge one cluster. With several clusters in one command, each takes only the host-facts
-    files of its own servers."""
+def _evaluate_all(cmd, refs, host_facts, now):
+    """Judge each cluster of the command. Each takes only the host-facts files of its own system;
+    a file of no cluster here is reported (once) and ignored."""
     from azext_stack_hci_verify.adapters import arm
-    subscription_id, resource_group, name = ref
-    facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name))
-    host_facts = host_facts or []
-    if several:
-        host_facts = host_facts_for_cluster(facts, host_facts)
-    return evaluate_cluster(facts, host_facts, now)
+    from azext_stack_hci_verify.core.hostevidence import bind_host_facts
+    clusters = [cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name))
+                for subscription_id, resource_group, name in refs]
+    bound = bind_host_facts(clusters, host_facts or [], now)
+    return [evaluate_cluster(facts, None, now, evidence=evidence) for facts, evidence in zip(clusters, bound)]
 
 
 def _judge_vms(cmd, verdict):
@@ -71,8 +69,7 @@ def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, 
     now = _now()
     views = []
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
-    for ref in refs:
-        verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
+    for verdict in _evaluate_all(cmd, refs, host_facts, now):
         views.append(_cluster_view_with_vms(cmd, verdict))
     return views[0] if len(views) == 1 else views
 
@@ -90,8 +87,7 @@ def list_server_verification(cmd, cluster_name=None, resource_group_name=None, i
     now = _now()
     rows = []
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
-    for ref in refs:
-        verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
+    for verdict in _evaluate_all(cmd, refs, host_facts, now):
         for server in verdict.servers:
             row = server_view(server)
             row["cluster"] = verdict.facts.name
@@ -213,8 +209,7 @@ def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=N
     now = _now()
     views, failures = [], []
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
-    for ref in refs:
-        verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
+    for verdict in _evaluate_all(cmd, refs, host_facts, now):
         cluster_views, failure = _vm_views(cmd, verdict)
         views.extend(cluster_views)
         failures.extend([failure] if failure else [])
@@ -229,8 +224,7 @@ def show_vm_verification(cmd, vm_name, cluster_name=None, resource_group_name=No
     now = _now()
     failures = []
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
-    for ref in refs:
-        verdict = _evaluate(cmd, ref, host_facts, now, several=len(refs) > 1)
+    for verdict in _evaluate_all(cmd, refs, host_facts, now):
         views, failure = _vm_views(cmd, verdict, detail=True)
         failures.extend([failure] if failure else [])
         for judged, view in views:
@@ -245,16 +239,76 @@ def show_vm_verification(cmd, vm_name, cluster_name=None, resource_group_name=No
             name, resource_group))
 
 
-def probe_host(vm_names=None, timeout=60.0):
+def probe_host(vm_names=None, timeout=60.0, guest=False):
     """Probe the host this runs on: Get-AzureStackHCI, attestation, VMs, integration services, legacy
-    OS networking, guest OS, and the attested-document endpoints. Prints the host-facts document."""
+    OS networking, guest OS, and the attested-document endpoints. Prints the host-facts document.
+    With --guest, probe the VM this runs in instead (probe_guest)."""
     from concurrent.futures import ThreadPoolExecutor
-    from azext_stack_hci_verify.adapters import host_probe, imds
+    from azext_stack_hci_verify.adapters import host_probe, host_trusted_launch, imds
     from azext_stack_hci_verify.adapters.powershell import find_powershell
+    if guest:
+        return probe_guest(timeout=timeout)
     endpoints = imds.default_endpoints()
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    runner = find_powershell()
+    with ThreadPoolExecutor(max_workers=3) as pool:
         checks = pool.submit(imds.probe_endpoints, [endpoints["host"], endpoints["vm"]])
-        document = host_probe.collect_host_facts(find_powershell(), now=_now(), vm_names=vm_names, timeout=timeout)
+        trusted_launch = pool.submit(host_trusted_launch.collect, runner, timeout=timeout)
+        document = host_probe.collect_host_facts(runner, now=_now(), vm_names=vm_names, timeout=timeout)
         results = checks.result()
     document["endpoints"] = [dict(result, name=name) for name, result in zip(("host", "vm"), results)]
+    host_trusted_launch.add_to_document(document, trusted_launch.result())
     return document
+
+
+def _trusted_launch_cluster(cmd, ref, host_facts, guest_facts):
+    """(ClusterTrustedLaunch, VM verdicts) of one cluster: ARM's cluster, its VMs with their instances,
+    attestation statuses and images, judged with the host and guest facts given."""
+    from azext_stack_hci_verify.adapters import arm, arm_trusted_launch
+    from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm
+    from azext_stack_hci_verify.core.trusted_launch import vm_facts_from_arm
+    from azext_stack_hci_verify.core.trusted_launch_checks import judge_vms
+    from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster as evaluate_tl_cluster
+    subscription_id, resource_group, name = ref
+    facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name))
+    context = evaluate_tl_cluster(facts, host_facts or [])
+    vms = [vm_facts_from_arm(item.machine, item.instance, item.error)
+           for item in arm.list_cluster_vms(cmd.cli_ctx, facts)]
+    attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, subscription_id, vms)
+    return context, judge_vms(vms, attestations, images, context, guest_facts or [])
+
+
+def list_trusted_launch(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
+                        guest_facts=None):
+    """One row per Azure Local VM: security type, secure boot, vTPM, state transfer, attestation, image,
+    the status made from its checks, and the findings with their commands."""
+    from azext_stack_hci_verify.core.trusted_launch import vm_row
+    rows = []
+    for ref in _cluster_refs(cmd, cluster_name, resource_group_name, ids):
+        _, verdicts = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts)
+        rows.extend(vm_row(verdict) for verdict in verdicts)
+    return rows
+
+
+def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
+                        guest_facts=None):
+    """One VM with every check, and the cluster-level checks it depends on."""
+    from azure.cli.core.azclierror import ResourceNotFoundError
+    from azext_stack_hci_verify.core.trusted_launch import vm_detail
+    refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
+    for ref in refs:
+        context, verdicts = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts)
+        for verdict in verdicts:
+            if (verdict.vm.name or "").lower() == vm_name.lower():
+                return vm_detail(verdict, context.to_dict())
+    _, resource_group, name = refs[0]
+    raise ResourceNotFoundError(
+        "VM '{}' is not an Azure Local VM of cluster '{}' (resource group '{}').".format(vm_name, name, resource_group),
+        recommendation="List the cluster's VMs with `az stack-hci vm-verification trusted-launch list -n {} -g {}`."
+        .format(name, resource_group))
+
+
+def probe_guest(timeout=60.0):
+    """Probe the VM this runs in (secure boot, TPM, VBS, Hyper-V VMBus devices); prints a guest-facts
+    document for --guest-facts."""
+    from azext_stack_hci_verify.adapters import guest_probe
+    return guest_probe.collect_guest_facts(now=_now(), timeout=timeout)

@@ -2,90 +2,30 @@
 # Copyright (c) stack-hci-verify contributors. All rights reserved.
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
-"""Cluster and server facts, the rules that judge them, and the views the commands return.
+"""A cluster's verdict: host status, legacy OS support, every server, and the findings to act on.
 
-Pure: ARM documents (dicts) and host facts in, plain dicts out. `now` is always a parameter.
+Pure: ClusterFacts and host evidence in, verdicts and plain dicts out. `now` is always a parameter.
+Every status other than On / Active carries an action and a command, and a finding.
 """
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional
 
+from . import fixes
+from . import servers as srv
 from . import vocabulary as v
-from .timeutil import format_timestamp, parse_timestamp, whole_days
-from .values import get_path as _get, short_name as _short
+from .clusterfacts import ClusterFacts, NodeFacts, cluster_facts_from_arm  # noqa: F401  (re-exported)
+from .hostevidence import NO_EVIDENCE, select_host_facts
+from .timeutil import format_timestamp, whole_days
+from .values import short_name as _short
 
-_NOT_REGISTERED = ("notyetregistered", "deregistered")
-_RESOURCE_ID = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/", re.IGNORECASE)
+__all__ = ["ClusterFacts", "NodeFacts", "cluster_facts_from_arm", "evaluate_cluster", "cluster_view",
+           "host_status", "legacy_os_support_from_capabilities"]
 
+# Registration statuses (properties.status) that say the system is not registered with Azure.
+_NOT_REGISTERED = ("notyetregistered", "deregistered", "notspecified")
 
-# ----------------------------------------------------------------------------------- facts
-
-@dataclass(frozen=True)
-class NodeFacts:
-    """A machine of the cluster as ARM's reportedProperties.nodes lists it."""
-    name: str
-    node_id: object = None
-    arc_resource_id: Optional[str] = None
-    os_name: Optional[str] = None
-    os_version: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class ClusterFacts:
-    """What ARM says about one Microsoft.AzureStackHCI/clusters resource."""
-    id: str
-    name: str
-    resource_group: Optional[str]
-    subscription_id: Optional[str]
-    location: Optional[str] = None
-    registration_status: Optional[str] = None
-    connectivity_status: Optional[str] = None
-    last_sync: object = None                # datetime or None
-    last_sync_raw: Optional[str] = None
-    has_reported_properties: bool = False
-    imds_attestation: object = None         # raw, as ARM sent it
-    supported_capabilities: object = None   # raw, as ARM sent it
-    nodes: Tuple[NodeFacts, ...] = ()
-    isolated_vm_attestation_configuration: object = None
-
-
-def cluster_facts_from_arm(document):
-    """ClusterFacts from the body ARM returns for GET of a cluster (or one item of a list)."""
-    resource_id = _get(document, "id") or ""
-    match = _RESOURCE_ID.match(resource_id)
-    reported = _get(document, "properties", "reportedProperties")
-    nodes = []
-    for index, node in enumerate(_get(reported, "nodes") or []):
-        if not isinstance(node, dict):
-            continue
-        nodes.append(NodeFacts(
-            name=str(_get(node, "name") or "node{}".format(index + 1)),
-            node_id=_get(node, "id"),
-            arc_resource_id=_get(node, "ehcResourceId"),
-            os_name=_get(node, "osName"),
-            os_version=_get(node, "osVersion"),
-        ))
-    last_sync_raw = _get(document, "properties", "lastSyncTimestamp")
-    return ClusterFacts(
-        id=resource_id,
-        name=_get(document, "name") or resource_id.rsplit("/", 1)[-1],
-        resource_group=match.group("rg") if match else None,
-        subscription_id=match.group("sub") if match else None,
-        location=_get(document, "location"),
-        registration_status=_get(document, "properties", "status"),
-        connectivity_status=_get(document, "properties", "connectivityStatus"),
-        last_sync=parse_timestamp(last_sync_raw),
-        last_sync_raw=last_sync_raw if isinstance(last_sync_raw, str) else None,
-        has_reported_properties=isinstance(reported, dict) and bool(reported),
-        imds_attestation=_get(reported, "imdsAttestation"),
-        supported_capabilities=_get(reported, "supportedCapabilities"),
-        nodes=tuple(nodes),
-        isolated_vm_attestation_configuration=_get(document, "properties", "isolatedVmAttestationConfiguration"),
-    )
-
-
-# ----------------------------------------------------------------------------------- rules
 
 @dataclass(frozen=True)
 class Verdict:
@@ -95,160 +35,186 @@ class Verdict:
     reason: str
     action: Optional[str] = None
     command: Optional[str] = None
+    observed_at: object = None
 
 
-@dataclass(frozen=True)
-class ServerVerdict:
-    name: str
-    status: str
-    status_source: str
-    legacy_os_support: str
-    last_sync: object
-    expires_on: object
-    reason_code: str
-    reason: str
-    action: Optional[str] = None
-    command: Optional[str] = None
+def _sync():
+    return v.ACTION_SYNC, fixes.sync_with_azure()
 
 
-def host_status(imds_attestation):
-    """hostStatus from reportedProperties.imdsAttestation (or the host's ImdsAttestation)."""
+def _update():
+    return v.ACTION_UPDATE_EXTENSION, fixes.update_extension()
+
+
+# ----------------------------------------------------------------------------------- host status
+
+def host_status(imds_attestation, where="imdsAttestation", observed_at=None):
+    """hostStatus from a reported imdsAttestation value (ARM's, or a host's ImdsAttestation)."""
     if imds_attestation is None:
         return Verdict(v.UNKNOWN, "host-attestation-not-reported",
-                       "The cluster has not reported imdsAttestation (it may not be registered yet).")
+                       "No {} was reported; it arrives with the cluster's next sync with Azure.".format(where),
+                       *_sync(), observed_at=observed_at)
     text = str(imds_attestation).strip()
     if text.lower() == v.IMDS_ENABLED.lower():
-        return Verdict(v.ON, "host-attestation-on", "Azure verification for VMs is on (imdsAttestation is Enabled).")
+        return Verdict(v.ON, "host-attestation-on",
+                       "Azure verification for VMs is on ({} is Enabled).".format(where), observed_at=observed_at)
     if text.lower() == v.IMDS_DISABLED.lower():
         return Verdict(v.OFF, "host-attestation-off",
-                       "Azure verification for VMs is off (imdsAttestation is Disabled); a sync with Azure renews it.",
-                       v.ACTION_SYNC, v.COMMAND_SYNC)
-    return Verdict(v.UNKNOWN, "host-attestation-unrecognized",
-                   "imdsAttestation is '{}', a value this version does not know.".format(text))
-
-
-def legacy_os_support_from_capabilities(capabilities):
-    """legacyOsSupport from reportedProperties.supportedCapabilities (see LEGACY_OS_CAPABILITY_MARKERS)."""
-    if not isinstance(capabilities, list):
-        return Verdict(v.UNKNOWN, "capabilities-not-reported",
-                       "The cluster has not reported supportedCapabilities.")
-    for token in capabilities:
-        normalized = re.sub(r"[^a-z0-9]", "", str(token).lower())
-        if any(marker in normalized for marker in v.LEGACY_OS_CAPABILITY_MARKERS):
-            return Verdict(v.ON, "legacy-os-support-on",
-                           "supportedCapabilities lists legacy OS support ('{}').".format(token))
-    return Verdict(v.OFF, "legacy-os-support-off",
-                   "supportedCapabilities does not list legacy OS support.",
-                   v.ACTION_TURN_ON_LEGACY_OS_SUPPORT, v.COMMAND_ENABLE_LEGACY_OS_SUPPORT)
-
-
-def legacy_os_support_from_hosts(attestations):
-    """legacyOsSupport from Get-AzureStackHCIAttestation rows: On only when every row is On."""
-    values = [row.legacy_os_support for row in attestations]
-    if not values:
-        return None
-    if all(value == v.ON for value in values):
-        return Verdict(v.ON, "legacy-os-support-on", "The host reports legacy OS support Enabled on every server.")
-    off = sorted(row.computer_name for row in attestations if row.legacy_os_support == v.OFF)
-    if off:
-        return Verdict(v.OFF, "legacy-os-support-off",
-                       "The host reports legacy OS support Disabled on {}.".format(", ".join(off)),
-                       v.ACTION_TURN_ON_LEGACY_OS_SUPPORT, v.COMMAND_ENABLE_LEGACY_OS_SUPPORT)
-    return Verdict(v.UNKNOWN, "legacy-os-support-unrecognized",
-                   "The host reports a legacy OS support value this version does not know.")
+                       "Azure verification for VMs is off ({} is Disabled). It is on by default on a registered, "
+                       "deployed system: check the host prerequisites (seed: all machines online, registered, "
+                       "deployed; Hyper-V installed), then sync with Azure.".format(where), *_sync(),
+                       observed_at=observed_at)
+    return Verdict(v.UNKNOWN, v.REASON_UNRECOGNIZED_VALUE,
+                   "{} is '{}', a value this version does not know; a newer version of the extension may.".format(
+                       where, text), *_update(), observed_at=observed_at)
 
 
 def is_registered(facts):
     status = (facts.registration_status or "").replace(" ", "").lower()
-    return facts.has_reported_properties and status not in _NOT_REGISTERED
+    return status not in _NOT_REGISTERED
 
 
-def server_status_from_arm(facts, node_name, legacy, now):
-    """A server's verification status as far as ARM can tell (certificates live 30 days from a sync)."""
-    expires_on = facts.last_sync + v.CERTIFICATE_LIFETIME if facts.last_sync else None
-
-    def verdict(status, code, reason, action=None, command=None):
-        return ServerVerdict(node_name, status, v.SOURCE_ARM, legacy, facts.last_sync, expires_on,
-                             code, reason, action, command)
-
+def host_status_from_arm(facts):
+    """hostStatus as ARM alone tells it, with the cluster-level cause when it is not On."""
+    if facts.problems:
+        return Verdict(v.UNKNOWN, v.REASON_MALFORMED_RESOURCE,
+                       "ARM's document of this cluster cannot be read as this version expects ({}).".format(
+                           "; ".join(facts.problems)), *_update(), observed_at=facts.last_sync)
     if not is_registered(facts):
-        return verdict(v.UNKNOWN, "cluster-not-registered",
-                       "The cluster is not registered with Azure (status '{}'), so it reports no attestation."
-                       .format(facts.registration_status or "unknown"))
-    attestation = host_status(facts.imds_attestation)
-    if attestation.value == v.OFF:
-        return verdict(v.SERVER_INACTIVE, "host-attestation-off",
-                       "Azure verification for VMs is off on the cluster (imdsAttestation is Disabled).",
-                       v.ACTION_SYNC, v.COMMAND_SYNC)
-    if attestation.value == v.UNKNOWN:
-        return verdict(v.UNKNOWN, attestation.reason_code, attestation.reason)
-    if facts.last_sync is None:
-        return verdict(v.UNKNOWN, "last-sync-unknown",
-                       "The cluster reports no readable lastSyncTimestamp ({!r}), so expiry cannot be told."
-                       .format(facts.last_sync_raw))
-    if now > expires_on:
-        return verdict(v.SERVER_EXPIRED, "not-synced-30-days",
-                       "Last sync with Azure was {} days ago; attestation certificates expire 30 days after a sync."
-                       .format(whole_days(now - facts.last_sync)), v.ACTION_SYNC, v.COMMAND_SYNC)
-    return verdict(v.SERVER_ACTIVE, "active",
-                   "Synced with Azure {} days ago; attestation is valid until {}."
-                   .format(max(whole_days(now - facts.last_sync), 0), format_timestamp(expires_on)))
+        return Verdict(v.UNKNOWN, v.REASON_CLUSTER_NOT_REGISTERED,
+                       "The system is not registered with Azure (registration status '{}'); Azure verification for "
+                       "VMs starts once its machines are registered and the system is deployed.".format(
+                           facts.registration_status or "none"),
+                       v.ACTION_REGISTER,
+                       fixes.register_with_azure(facts.subscription_id, facts.resource_group, facts.location))
+    return host_status(facts.imds_attestation, "reportedProperties.imdsAttestation", facts.last_sync)
 
 
-def server_status_from_host(row, last_sync, legacy_fallback):
-    """A server's status as the host's Get-AzureStackHCIAttestation reported it."""
-    legacy = row.legacy_os_support if row.legacy_os_support != v.UNKNOWN else legacy_fallback
-    status = row.status
-    if status == v.SERVER_ACTIVE:
-        return ServerVerdict(row.computer_name, status, v.SOURCE_HOST, legacy, last_sync, row.expiration,
-                             "active", "The host reports Azure verification Active.")
-    if status in (v.SERVER_EXPIRED, v.SERVER_INACTIVE):
-        return ServerVerdict(row.computer_name, status, v.SOURCE_HOST, legacy, last_sync, row.expiration,
-                             "host-reports-" + status.lower(),
-                             "The host reports Azure verification {}; a sync with Azure renews it.".format(status),
-                             v.ACTION_SYNC, v.COMMAND_SYNC)
-    if status == v.SERVER_ERROR:
-        return ServerVerdict(row.computer_name, status, v.SOURCE_HOST, legacy, last_sync, row.expiration,
-                             "host-reports-error",
-                             "The host reports an attestation error (for example a stale signing key); "
-                             "a sync with Azure renews the certificate.", v.ACTION_SYNC, v.COMMAND_SYNC)
-    return ServerVerdict(row.computer_name, v.UNKNOWN, v.SOURCE_HOST, legacy, last_sync, row.expiration,
-                         "host-status-unrecognized",
-                         "The host reports status {!r}, a value this version does not know.".format(row.raw_status))
+def _host_status_from_files(evidence):
+    """hostStatus from the host-facts files: On only when every file reports it on; a stale file
+    never makes it On. None when no file reports it."""
+    reported = [doc for doc in evidence.documents if doc.imds_attestation is not None]
+    if not reported:
+        return None, ()
+    verdicts = [(doc, host_status(doc.imds_attestation, "ImdsAttestation in '{}'".format(doc.source),
+                                  doc.collected_at)) for doc in reported]
+    values = sorted({verdict.value for _, verdict in verdicts})
+    conflicts = ()
+    if len({doc.imds_attestation.strip().lower() for doc in reported}) > 1:
+        conflicts = ({"fact": "imdsAttestation", "values": [
+            {"source": doc.source, "computerName": doc.computer_name, "value": doc.imds_attestation}
+            for doc in reported]},)
+    observed = min((doc.collected_at for doc in reported if doc.collected_at), default=None)
+    for value in (v.OFF, v.UNKNOWN):
+        if value in values:
+            chosen = next(verdict for _, verdict in verdicts if verdict.value == value)
+            return Verdict(chosen.value, chosen.reason_code, chosen.reason, chosen.action, chosen.command,
+                           observed), conflicts
+    stale = [doc for doc in reported if evidence.is_stale(doc)]
+    if stale:
+        return Verdict(v.UNKNOWN, v.REASON_HOST_FACTS_STALE,
+                       "Only stale host-facts files ({}) report Azure verification on; they cannot vouch for it now."
+                       .format(", ".join(doc.source for doc in stale)), v.ACTION_COLLECT_HOST_FACTS,
+                       fixes.probe_command(stale[0].computer_name), observed), conflicts
+    return Verdict(v.ON, "host-attestation-on",
+                   "Every host-facts file reports ImdsAttestation Enabled.", observed_at=observed), conflicts
 
 
-def evaluate_servers(facts, host_facts, legacy, now):
-    """One verdict per server: ARM's nodes, with the host's own report winning where there is one."""
+def _newer_host_status(arm, files):
+    """The newer of ARM's and the files' host status; their disagreement as a conflict."""
+    if files is None:
+        return arm, ()
+    if arm.reason_code in (v.REASON_MALFORMED_RESOURCE, v.REASON_CLUSTER_NOT_REGISTERED):
+        chosen = arm
+    elif arm.observed_at is None or (files.observed_at is not None and files.observed_at >= arm.observed_at):
+        chosen = files
+    else:
+        chosen = arm
+    if arm.value == files.value:
+        return chosen, ()
+    return chosen, ({"fact": "hostStatus", "arm": arm.value, "host": files.value,
+                     "armObservedAt": format_timestamp(arm.observed_at),
+                     "hostObservedAt": format_timestamp(files.observed_at),
+                     "chosen": "host" if chosen is files else "arm"},)
+
+
+# ----------------------------------------------------------------------------------- legacy OS support
+
+def legacy_os_support_from_capabilities(capabilities):
+    """legacyOsSupport from reportedProperties.supportedCapabilities: On when a token known to mean
+    legacy OS support is listed; otherwise Unknown (the values are undocumented, so absence proves
+    nothing). See vocabulary.LEGACY_OS_CAPABILITY_MARKERS."""
+    if isinstance(capabilities, list):
+        for token in capabilities:
+            normalized = re.sub(r"[^a-z0-9]", "", str(token).lower())
+            if any(marker in normalized for marker in v.LEGACY_OS_CAPABILITY_MARKERS):
+                return Verdict(v.ON, "legacy-os-support-on",
+                               "supportedCapabilities lists legacy OS support ('{}').".format(token))
+    said = "supportedCapabilities does not list it" if isinstance(capabilities, list) else \
+        "the cluster reports no supportedCapabilities"
+    return Verdict(v.UNKNOWN, "legacy-os-support-unknown",
+                   "Whether legacy OS support is on cannot be told from ARM ({}; the values are undocumented and the "
+                   "portal does not show it); the host's own report says.".format(said),
+                   v.ACTION_COLLECT_HOST_FACTS, fixes.probe_command(None))
+
+
+def _legacy_for_cluster(servers, arm_legacy):
+    """The cluster's legacyOsSupport from each server's: Off when any server has it off (the command
+    turns it on there), On when every server has it on, else ARM's."""
+    off = [server.name for server in servers if server.legacy_os_support == v.OFF]
+    on = [server.name for server in servers if server.legacy_os_support == v.ON]
+    if off:
+        whole = not on and len(off) == len(servers)
+        command = fixes.enable_legacy_os_support() if whole else "; ".join(
+            fixes.enable_legacy_os_support(name) for name in sorted(off))
+        return Verdict(v.OFF, "legacy-os-support-off",
+                       "Legacy OS support is off on {}{}.".format(
+                           ", ".join(sorted(off)), "" if whole else " (a machine added later is enabled on its own)"),
+                       v.ACTION_TURN_ON_LEGACY_OS_SUPPORT, command)
+    if servers and len(on) == len(servers):
+        return Verdict(v.ON, "legacy-os-support-on", "Legacy OS support is on on every server.")
+    return arm_legacy
+
+
+# ----------------------------------------------------------------------------------- servers
+
+def _host_rows(evidence):
+    """{server: (row, document)} from the files, the newest file's row for each server."""
     rows = {}
-    for document in host_facts:
+    for document in evidence.documents:          # oldest first: newer files overwrite
         for row in document.attestation:
-            rows[_short(row.computer_name)] = row
+            rows[_short(row.computer_name)] = (row, document)
+    return rows
+
+
+def _server_legacy(row, document, evidence, arm_legacy):
+    if row is None or row.legacy_os_support == v.UNKNOWN:
+        return arm_legacy.value
+    if row.legacy_os_support == v.ON and evidence.is_stale(document):
+        return v.UNKNOWN
+    return row.legacy_os_support
+
+
+def evaluate_servers(facts, arm_host, evidence, arm_legacy, now):
+    """One verdict per server: ARM's nodes and the servers the files report, the newer observation
+    winning for each."""
+    rows = _host_rows(evidence)
+    names = [(node.name, _short(node.name)) for node in facts.nodes]
+    known = {key for _, key in names}
+    names += sorted(((row.computer_name, key) for key, (row, _) in rows.items() if key not in known),
+                    key=lambda item: item[1])
     verdicts = []
-    seen = set()
-    for node in facts.nodes:
-        key = _short(node.name)
-        seen.add(key)
-        if key in rows:
-            verdicts.append(server_status_from_host(rows[key], facts.last_sync, legacy.value))
-        else:
-            verdicts.append(server_status_from_arm(facts, node.name, legacy.value, now))
-    for key, row in rows.items():
-        if key not in seen:
-            verdicts.append(server_status_from_host(row, facts.last_sync, legacy.value))
+    for name, key in names:
+        row, document = rows.get(key, (None, None))
+        legacy = _server_legacy(row, document, evidence, arm_legacy)
+        arm = srv.from_arm(arm_host, facts, name, legacy, now) if key in known else None
+        host = srv.from_host(row, document, evidence.is_stale(document), facts.last_sync, legacy, now) \
+            if row is not None else None
+        verdicts.append(srv.newer(arm, host))
     return verdicts
 
 
-def host_facts_for_cluster(facts, host_facts):
-    """The host-facts documents that speak of this cluster's servers (by computer name, domain
-    ignored). Used when one command judges several clusters; with one cluster every file applies."""
-    nodes = {_short(node.name) for node in facts.nodes}
-    chosen = []
-    for document in host_facts:
-        names = {_short(document.computer_name)} | {_short(row.computer_name) for row in document.attestation}
-        if nodes & names:
-            chosen.append(document)
-    return chosen
-
+# ----------------------------------------------------------------------------------- the cluster
 
 @dataclass(frozen=True)
 class ClusterVerdict:
@@ -259,82 +225,98 @@ class ClusterVerdict:
     expires_on: object
     findings: tuple
     evaluated_at: object
-    host_facts: tuple               # the HostFacts documents the verdict was made with
+    evidence: object = NO_EVIDENCE   # hostevidence.HostEvidence
+    conflicts: tuple = ()
+
+    @property
+    def host_facts(self):
+        """The host-facts documents the verdict was made with."""
+        return self.evidence.documents
 
 
-def evaluate_cluster(facts, host_facts, now):
-    """Judge a cluster: host status, legacy OS support, every server, and the findings to act on."""
-    host = host_status(facts.imds_attestation)
-    host_reported = [document for document in host_facts if document.imds_attestation is not None]
-    if host_reported:
-        host = host_status(host_reported[0].imds_attestation)
-    legacy = legacy_os_support_from_capabilities(facts.supported_capabilities)
-    from_hosts = legacy_os_support_from_hosts([row for document in host_facts for row in document.attestation])
-    if from_hosts is not None:
-        legacy = from_hosts
-    servers = tuple(evaluate_servers(facts, host_facts, legacy, now))
+def evaluate_cluster(facts, host_facts, now, evidence=None):
+    """Judge a cluster at `now`: host status, legacy OS support, every server, and the findings.
+
+    `host_facts`: HostFacts documents; only the ones of this cluster are used (the others become
+    findings). `evidence`: an already bound HostEvidence (hostevidence.bind_host_facts), instead."""
+    if evidence is None:
+        evidence = select_host_facts(facts, host_facts, now)
+    arm_host = host_status_from_arm(facts)
+    files_host, file_conflicts = _host_status_from_files(evidence)
+    host, host_conflicts = _newer_host_status(arm_host, files_host)
+    arm_legacy = legacy_os_support_from_capabilities(facts.supported_capabilities)
+    servers = tuple(evaluate_servers(facts, arm_host, evidence, arm_legacy, now))
+    legacy = _legacy_for_cluster(servers, arm_legacy)
     expires_on = facts.last_sync + v.CERTIFICATE_LIFETIME if facts.last_sync else None
-    return ClusterVerdict(
-        facts=facts, host=host, legacy=legacy, servers=servers, expires_on=expires_on,
-        findings=tuple(_findings(facts, host, legacy, servers, now)),
-        evaluated_at=now, host_facts=tuple(host_facts))
+    verdict = ClusterVerdict(facts=facts, host=host, legacy=legacy, servers=servers, expires_on=expires_on,
+                             findings=(), evaluated_at=now, evidence=evidence,
+                             conflicts=tuple(file_conflicts) + tuple(host_conflicts))
+    return ClusterVerdict(**dict(verdict.__dict__, findings=tuple(_findings(verdict, now))))
 
 
-def _finding(severity, code, reason, action=None, command=None):
-    return {"severity": severity, "reasonCode": code, "reason": reason, "action": action, "command": command}
+def finding(scope, name, severity, code, reason, action=None, command=None):
+    return {"scope": scope, "name": name, "severity": severity, "reasonCode": code, "reason": reason,
+            "action": action, "command": command}
 
 
-def _findings(facts, host, legacy, servers, now):
-    if not is_registered(facts):
-        yield _finding(v.SEVERITY_WARNING, "cluster-not-registered",
-                       "The cluster is not registered with Azure (status '{}'); Azure verification for VMs "
-                       "starts once it is registered and deployed.".format(facts.registration_status or "unknown"))
-    elif host.value == v.OFF:
-        yield _finding(v.SEVERITY_ERROR, host.reason_code, host.reason, host.action, host.command)
-    elif host.value == v.UNKNOWN:
-        yield _finding(v.SEVERITY_WARNING, host.reason_code, host.reason)
-    for server in servers:
-        if server.status in (v.SERVER_EXPIRED, v.SERVER_INACTIVE, v.SERVER_ERROR):
-            yield _finding(v.SEVERITY_ERROR, server.reason_code,
-                           "{}: {} ({})".format(server.name, server.status, server.reason),
-                           server.action, server.command)
-        elif server.status == v.SERVER_ACTIVE and server.expires_on is not None \
-                and server.expires_on - now <= v.EXPIRY_WARNING_WINDOW:
-            yield _finding(v.SEVERITY_WARNING, "attestation-expiring",
-                           "{}: attestation expires {} (in {} days) unless the cluster syncs with Azure."
-                           .format(server.name, format_timestamp(server.expires_on),
-                                   whole_days(server.expires_on - now)), v.ACTION_SYNC, v.COMMAND_SYNC)
-    if is_registered(facts) and not facts.nodes and not servers:
-        yield _finding(v.SEVERITY_WARNING, "no-servers-reported", "The cluster reports no servers.")
+def _host_finding(verdict):
+    host = verdict.host
+    if host.value == v.ON:
+        return None
+    severity = v.SEVERITY_ERROR if host.value == v.OFF or host.reason_code in (
+        v.REASON_CLUSTER_NOT_REGISTERED, "host-attestation-not-reported") else v.SEVERITY_WARNING
+    return finding("cluster", verdict.facts.name, severity, host.reason_code, host.reason, host.action, host.command)
+
+
+def _server_findings(verdict, now):
+    for server in verdict.servers:
+        if server.status != v.SERVER_ACTIVE:
+            if server.reason_code == verdict.host.reason_code and server.status_source == v.SOURCE_ARM:
+                continue            # the cluster-level finding already says it
+            severity = v.SEVERITY_ERROR if server.status in srv._NOT_ACTIVE else v.SEVERITY_WARNING  # noqa
+            yield finding("server", server.name, severity, server.reason_code,
+                          "{}: {}. {}".format(server.name, server.status, server.reason),
+                          server.action, server.command)
+        elif server.expires_on is not None and server.expires_on - now <= v.EXPIRY_WARNING_WINDOW:
+            yield finding("server", server.name, v.SEVERITY_WARNING, "attestation-expiring",
+                          "{}: attestation expires {} (in {}) unless the cluster syncs with Azure.".format(
+                              server.name, format_timestamp(server.expires_on),
+                              srv.describe_age(server.expires_on - now)), *_sync())
+
+
+def _findings(verdict, now):
+    facts = verdict.facts
+    host = _host_finding(verdict)
+    if host:
+        yield host
+    yield from _server_findings(verdict, now)
+    if is_registered(facts) and not facts.problems and not verdict.servers:
+        yield finding("cluster", facts.name, v.SEVERITY_WARNING, "no-servers-reported",
+                      "The cluster reports no servers; they are listed after a sync with Azure.", *_sync())
     connectivity = facts.connectivity_status
     if is_registered(facts) and connectivity and connectivity.lower() != "connected":
-        yield _finding(v.SEVERITY_WARNING, "not-connected",
-                       "Connectivity status is '{}'; attestation renews only when the cluster syncs with Azure."
-                       .format(connectivity), v.ACTION_SYNC, v.COMMAND_SYNC)
-    if legacy.value == v.UNKNOWN:
-        yield _finding(v.SEVERITY_INFO, legacy.reason_code,
-                       legacy.reason + " Legacy OS support is needed only by VMs that use v1 (REST) access; "
-                       "run `az stack-hci vm-verification probe` on a host and pass --host-facts to know.")
+        yield finding("cluster", facts.name, v.SEVERITY_WARNING, "not-connected",
+                      "Connectivity status is '{}'; attestation renews only when the cluster syncs with Azure."
+                      .format(connectivity), *_sync())
+    legacy = verdict.legacy
+    if legacy.value == v.OFF:
+        yield finding("cluster", facts.name, v.SEVERITY_WARNING, legacy.reason_code,
+                      legacy.reason + " VMs that use v1 (Windows 10 multi-session, ESU) need it.",
+                      legacy.action, legacy.command)
+    elif legacy.value == v.UNKNOWN:
+        yield finding("cluster", facts.name, v.SEVERITY_INFO, legacy.reason_code,
+                      legacy.reason + " Only VMs that use v1 (Windows 10 multi-session, ESU) need it.",
+                      legacy.action, legacy.command)
+    yield from verdict.evidence.ignored
+    yield from verdict.evidence.findings
 
 
 # ----------------------------------------------------------------------------------- views
 
-def server_view(server):
-    return {
-        "name": server.name,
-        "status": server.status,
-        "statusSource": server.status_source,
-        "legacyOsSupport": server.legacy_os_support,
-        "lastSync": format_timestamp(server.last_sync),
-        "expiresOn": format_timestamp(server.expires_on),
-        "action": server.action,
-        "command": server.command,
-        "reasonCode": server.reason_code,
-        "reason": server.reason,
-    }
+server_view = srv.server_view
 
 
-def cluster_view(verdict, vm_summary=None):
+def cluster_view(verdict, vm_summary=None, extra_findings=()):
     facts = verdict.facts
     days = whole_days(verdict.expires_on - verdict.evaluated_at) if verdict.expires_on else None
     return {
@@ -351,9 +333,12 @@ def cluster_view(verdict, vm_summary=None):
         "lastSync": format_timestamp(facts.last_sync),
         "attestationExpiresOn": format_timestamp(verdict.expires_on),
         "daysUntilExpiry": days,
+        "reasonCode": verdict.host.reason_code,
+        "reason": verdict.host.reason,
         "servers": [server_view(server) for server in verdict.servers],
         "vmSummary": vm_summary,
-        "findings": list(verdict.findings),
-        "hostFacts": [document.source for document in verdict.host_facts],
+        "findings": list(verdict.findings) + list(extra_findings),
+        "conflicts": [dict(conflict) for conflict in verdict.conflicts],
+        "hostFacts": [document.source for document in verdict.evidence.documents],
         "evaluatedAt": format_timestamp(verdict.evaluated_at),
     }

@@ -8,9 +8,9 @@ hosts reported, and the verdict on each. Pure."""
 import dataclasses
 from typing import NamedTuple, Optional
 
-from . import vocabulary as v
-from .vms import (arm_vm_keys, evaluate_vm, find_host_vm, host_context_from_cluster, merge_vm_facts,
-                  powershell_literal, summarize, vm_view)
+from .vmfacts import arm_vm_keys, find_host_vm, merge_vm_facts
+from .vmverdict import evaluate_vm, host_context
+from .vmviews import summarize, vm_view
 
 AZURE_LOCAL_VM_KIND = "hci"
 
@@ -25,19 +25,15 @@ class ArmVm(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class JudgedVm:
-    facts: object               # vms.VmFacts
-    verdict: object             # vms.VmVerdict
+    facts: object               # vmfacts.VmFacts
+    verdict: object             # vmverdict.VmVerdict
     machine_id: Optional[str]
     arm_error: Optional[str]
 
     def view(self, detail=False):
-        view = vm_view(self.facts, self.verdict, detail=detail)
-        if self.arm_error:
-            view["reason"] = "{} The Azure Local VM instance could not be read: {}.".format(
-                view["reason"], self.arm_error)
-        if detail:
-            view["armResourceId"] = self.machine_id
-        return view
+        errors = ["The Azure Local VM instance could not be read: {}.".format(self.arm_error)] if self.arm_error \
+            else []
+        return vm_view(self.facts, self.verdict, detail=detail, machine_id=self.machine_id, read_errors=errors)
 
 
 def _lower(value):
@@ -56,65 +52,42 @@ def is_cluster_vm(machine, cluster):
             and _lower(machine.get("id")) not in node_ids)
 
 
-# Windows Update through its CIM provider (Windows Server 2019 / Windows 10 1809 and later, which
-# every guest with a minimum build in the eligibility table is), run in the guest over PowerShell
-# Direct from the host.
-_WINDOWS_UPDATE_IN_GUEST = (
-    "$u = (Invoke-CimMethod -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperations "
-    "-MethodName ScanForUpdates -Arguments @{SearchCriteria='IsInstalled=0'}).Updates; "
-    "Invoke-CimMethod -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperations "
-    "-MethodName InstallUpdates -Arguments @{Updates=$u}")
-
-
-def install_updates_command(machine_id, facts=None):
-    """The command that installs updates in a VM: Azure Update Manager (free for Azure Local VMs)
-    through its Arc machine when ARM knows it, else Windows Update over PowerShell Direct on the host."""
-    parts = (machine_id or "").split("/")
-    if len(parts) >= 9:
-        # -SubscriptionId: a fleet spans subscriptions, and the cmdlet otherwise uses the current context's.
-        return ("Install-AzConnectedMachinePatch -ResourceGroupName {} -Name {} -MaximumDuration PT4H "
-                "-RebootSetting IfRequired -WindowParameterClassificationsToInclude Critical,Security "
-                "-SubscriptionId {}"
-                .format(powershell_literal(parts[4]), powershell_literal(parts[8]), powershell_literal(parts[2])))
-    if facts is None or not (facts.vm_id or facts.name):
-        return None
-    target = ("-VMId {}".format(powershell_literal(facts.vm_id)) if facts.vm_id
-              else "-VMName {}".format(powershell_literal(facts.name)))
-    return "Invoke-Command {} -Credential (Get-Credential) -ScriptBlock {{ {} }}".format(
-        target, _WINDOWS_UPDATE_IN_GUEST)
-
-
-def judge_vms(cluster_verdict, arm_vms, host_facts):
+def judge_vms(cluster_verdict, arm_vms, host_facts=None):
     """Every VM the cluster has, in ARM or on a host, with its facts merged and its verdict.
 
-    ARM VMs are paired with host-reported VMs by Hyper-V id, else by name; host VMs that ARM does
-    not know (VMs not projected to Azure) are judged on the host's facts alone."""
+    The host facts are the ones the cluster verdict was made with (`host_facts`, when given, must
+    be those). ARM VMs are paired with host-reported VMs by Hyper-V id, else by name; host VMs that
+    ARM does not know (VMs not projected to Azure) are judged on the host's facts alone. Files are
+    taken newest first, so the newest report of a VM is the one used."""
+    evidence = cluster_verdict.evidence
+    documents = sorted(host_facts if host_facts is not None else evidence.documents,
+                       key=lambda doc: (doc.collected_at is None, -(doc.collected_at.timestamp())
+                                        if doc.collected_at else 0, doc.source or ""))
     judged, used = [], set()
     for arm in arm_vms:
         vm_id, name = arm_vm_keys(arm.machine, arm.instance)
-        host_vm, host_name = None, None
-        for document in host_facts:
-            candidates = [entry for entry in document.vms if id(entry) not in used]
-            found = find_host_vm(candidates, vm_id=vm_id, name=name)
+        host_vm, document = None, None
+        for candidate in documents:
+            found = find_host_vm([entry for entry in candidate.vms if id(entry) not in used], vm_id=vm_id, name=name)
             if found is not None:
-                host_vm, host_name = found, document.computer_name
+                host_vm, document = found, candidate
                 used.add(id(found))
                 break
-        facts = merge_vm_facts(arm.machine, arm.instance, host_vm, host_name=host_name)
-        judged.append(_judge(cluster_verdict, facts, arm.machine.get("id"), arm.error))
-    for document in host_facts:
+        judged.append(_judge(cluster_verdict, arm.machine, arm.instance, host_vm, document, arm.error))
+    for document in documents:
         for entry in document.vms:
             if id(entry) not in used:
                 used.add(id(entry))
-                facts = merge_vm_facts(None, None, entry, host_name=document.computer_name)
-                judged.append(_judge(cluster_verdict, facts, None, None))
+                judged.append(_judge(cluster_verdict, None, None, entry, document, None))
     return sorted(judged, key=lambda item: ((item.facts.name or "").lower(), item.facts.server or ""))
 
 
-def _judge(cluster_verdict, facts, machine_id, arm_error):
-    verdict = evaluate_vm(facts, host_context_from_cluster(cluster_verdict, facts.server))
-    if verdict.action == v.ACTION_INSTALL_UPDATES and not verdict.command:
-        verdict = dataclasses.replace(verdict, command=install_updates_command(machine_id, facts))
+def _judge(cluster_verdict, machine, instance, host_vm, document, arm_error):
+    stale = document is not None and cluster_verdict.evidence.is_stale(document)
+    facts = merge_vm_facts(machine, instance, host_vm, host_name=document.computer_name if document else None,
+                           host_stale=stale)
+    machine_id = machine.get("id") if isinstance(machine, dict) else None
+    verdict = evaluate_vm(facts, host_context(cluster_verdict, facts.server), machine_id)
     return JudgedVm(facts, verdict, machine_id, arm_error)
 
 

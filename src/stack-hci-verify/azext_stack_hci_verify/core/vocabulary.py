@@ -51,6 +51,10 @@ ACTION_SET_UP_LEGACY_NETWORKING = "Set up legacy OS networking"
 ACTION_TURN_ON_LEGACY_OS_SUPPORT = "Turn on legacy OS support"
 ACTION_TURN_ON_DATA_EXCHANGE = "Turn on Hyper-V data exchange"
 ACTION_SYNC = "Sync with Azure"
+# Where the seed has no action of its own.
+ACTION_REGISTER = "Register with Azure"
+ACTION_COLLECT_HOST_FACTS = "Collect host facts"
+ACTION_UPDATE_EXTENSION = "Update the extension"
 
 COMMAND_SYNC = "Sync-AzureStackHCI"
 COMMAND_ENABLE_LEGACY_OS_SUPPORT = "Enable-AzStackHCIAttestation"
@@ -64,6 +68,14 @@ SECURITY_TRUSTED_LAUNCH = "TrustedLaunch"
 SECURITY_CONFIDENTIAL = "ConfidentialVM"
 SECURITY_STANDARD = "Standard"
 
+# reasonCodes shared by every level (cluster, server, VM).
+REASON_UNRECOGNIZED_VALUE = "unrecognized-value"      # a value a newer API returns that this version does not know
+REASON_MALFORMED_RESOURCE = "malformed-resource"      # an ARM document with a field of the wrong type
+REASON_HOST_FACTS_NEEDED = "host-facts-needed"        # a deciding fact only a host probe can see
+REASON_HOST_FACTS_STALE = "host-facts-stale"          # host facts older than the certificate lifetime
+REASON_CLOCK_SKEW = "clock-skew"                      # a timestamp later than the reference time
+REASON_CLUSTER_NOT_REGISTERED = "cluster-not-registered"
+
 # Finding severities, most severe first.
 SEVERITY_ERROR = "error"
 SEVERITY_WARNING = "warning"
@@ -72,6 +84,12 @@ SEVERITY_INFO = "info"
 # Attestation certificates are renewed at every sync with Azure and are valid for 30 days
 # (seed 000: "if the system disconnects for more than 30 days ... shows as Expired").
 CERTIFICATE_LIFETIME = timedelta(days=30)
+
+# Host facts collected longer ago than this cannot make anything green (DESIGN: facts have an age).
+HOST_FACTS_MAX_AGE = timedelta(days=30)
+
+# A timestamp later than the reference time by more than this is a clock problem, not a fresh sync.
+CLOCK_SKEW_TOLERANCE = timedelta(minutes=5)
 
 # A server whose certificate expires within this window gets a warning finding.
 EXPIRY_WARNING_WINDOW = timedelta(days=7)

@@ -26,7 +26,9 @@ from azext_stack_hci_verify.adapters.powershell import (
 from azext_stack_hci_verify.core import vocabulary as v
 from azext_stack_hci_verify.core.hostprobe import PROBE_NAMES
 from azext_stack_hci_verify.core.hostfacts import host_facts_from_document
-from azext_stack_hci_verify.core.vms import HostContext, evaluate_vm, merge_vm_facts, vm_view
+from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm, evaluate_cluster
+from azext_stack_hci_verify.core.hostfacts import host_facts_from_document
+from azext_stack_hci_verify.core.inventory import judge_vms
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 HOSTILE = "x'; Remove-VM *; '"
@@ -80,95 +82,28 @@ def _scenario(name):
         return json.load(handle)
 
 
-def _context(document, server):
-    """HostContext for VMs on `server` as the host-facts document tells it (what custom.py does with ARM)."""
-    imds = ((document.get("cluster") or {}).get("imdsAttestation") or "").lower()
-    host_status = {"enabled": v.ON, "disabled": v.OFF}.get(imds, v.UNKNOWN)
-    row = next((row for row in document.get("attestation") or () if row["computerName"] == server), None)
-    if row is None:
-        return HostContext(host_status, v.UNKNOWN, v.UNKNOWN, server)
-    legacy = {"Enabled": v.ON, "Disabled": v.OFF}.get(row["legacyOsSupport"], v.UNKNOWN)
-    return HostContext(host_status, row["status"] or v.UNKNOWN, legacy, server)
-
-
 def _verdicts(document):
-    result = {}
-    for entry in document["vms"]:
-        vm = merge_vm_facts(host_vm=entry, host_name=document["computerName"])
-        result[entry["name"]] = (vm, evaluate_vm(vm, _context(document, vm.server)))
-    return result
-
-
-def _without_durations(document):
-    copy = json.loads(json.dumps(document))
-    for probe in copy["probes"]:
-        probe.pop("durationMs")
-    copy.pop("powerShell")
-    return copy
-
-
-# ----------------------------------------------------------------------------- scenarios end to end
-
-@needs_fake
-@pytest.mark.parametrize("scenario", ["ps7", "ps51", "ps51-legacy-off", "ps7-expired", "hostile-names"])
-def test_every_vm_gets_the_expected_verdict(fake, scenario):
-    document = collect_host_facts(fake(scenario), now=NOW)
-    assert document["probeStatus"] == "Succeeded", document["probes"]
-    expected = _scenario(scenario)["expected"]
-    verdicts = _verdicts(document)
-    assert set(verdicts) == set(expected)
-    for name, want in expected.items():
-        _, verdict = verdicts[name]
-        got = {"benefitStatus": verdict.benefit_status, "reasonCode": verdict.reason_code, "action": verdict.action,
-               "accessMethod": verdict.access_method, "eligibleBenefit": verdict.eligible_benefit}
-        assert got == want, name
-
-
-@needs_fake
-def test_both_dialects_give_the_same_document(fake):
-    windows_powershell = collect_host_facts(fake("ps51"), now=NOW)
-    powershell7 = collect_host_facts(fake("ps7"), now=NOW)
-    assert windows_powershell["powerShell"] == {"version": "5.1.20348.2849", "edition": "Desktop"}
-    assert powershell7["powerShell"] == {"version": "7.4.6", "edition": "Core"}
-    assert _without_durations(windows_powershell) == _without_durations(powershell7)
-
-
-@needs_fake
-def test_document_is_schema_1(fake):
-    document = collect_host_facts(fake("ps51"), now=NOW)
-    assert list(document)[:8] == ["schemaVersion", "collectedAt", "computerName", "cluster", "attestation",
-                                  "hostImdsSwitchPresent", "vms", "powerShell"]
-    assert document["schemaVersion"] == 1 and document["collectedAt"] == "2026-11-22T12:00:00Z"
-    assert document["computerName"] == "AZL-PROD-01-N1"
-    assert document["cluster"]["name"] == "hci-prod-01"
-    assert {key: document["cluster"][key] for key in ("registrationStatus", "connectionStatus", "imdsAttestation")} \
-        == {"registrationStatus": "Registered", "connectionStatus": "Connected", "imdsAttestation": "Enabled"}
-    assert document["attestation"][0] == {"computerName": "AZL-PROD-01-N1", "status": "Active",
-                                          "expiration": "2026-12-22T08:15:42Z", "legacyOsSupport": "Enabled"}
-    assert document["hostImdsSwitchPresent"] is True
-    first = document["vms"][0]
-    assert list(first)[:8] == ["name", "vmId", "generation", "state", "guestServiceInterface", "dataExchange",
-                               "legacyNetworking", "guestOs"]
-    assert first["guestOs"]["name"] == "Windows Server 2022 Datacenter: Azure Edition"
-    assert first["guestOs"]["version"] == "10.0.20348"
-    assert [probe["probe"] for probe in document["probes"]] == [probe.name for probe in PROBES]
-    # The extension's own reader accepts it.
-    facts = host_facts_from_document(json.loads(json.dumps(document)), "AZL-PROD-01-N1.json")
-    assert facts.computer_name == "AZL-PROD-01-N1" and facts.attestation[0].status == v.SERVER_ACTIVE
-    assert facts.attestation[0].legacy_os_support == v.ON and len(facts.vms) == 11
+    """{vm name: JudgedVm} for the VMs of a probed host, judged with the host facts alone (an ARM
+    cluster that names the host's cluster and server and reports nothing else)."""
+    facts = host_facts_from_document(json.loads(json.dumps(document)), "probe.json")
+    cluster = cluster_facts_from_arm({
+        "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.AzureStackHCI/clusters/" + facts.cluster_name,
+        "name": facts.cluster_name, "properties": {"status": "ConnectedRecently", "reportedProperties": {
+            "nodes": [{"name": row.computer_name} for row in facts.attestation] or [facts.computer_name]}}})
+    verdict = evaluate_cluster(cluster, [facts], NOW)
+    return {judged.facts.name: judged for judged in judge_vms(verdict, [])}
 
 
 @needs_fake
 def test_kvp_off_and_stopped_vms(fake):
     verdicts = _verdicts(collect_host_facts(fake("ps7"), now=NOW))
-    vm, verdict = verdicts["app-kvp-off"]
-    assert vm.data_exchange is False and vm.guest_os_name is None
-    assert verdict.command == "Enable-VMIntegrationService -VMName 'app-kvp-off' -Name \"Key-Value Pair Exchange\""
-    vm, verdict = verdicts["avd-w10-02"]
-    assert vm.generation == 1 and any("Generation 1" in note for note in verdict.notes)
-    vm, verdict = verdicts["avd-w11-01"]
-    assert verdict.minimum_build == "22631.3447 (KB5036893)"
-    view = vm_view(*verdicts["ae-web-01"])
+    judged = verdicts["app-kvp-off"]
+    assert judged.facts.data_exchange is False and judged.facts.guest_os_name is None
+    assert judged.verdict.command == \
+        "Enable-VMIntegrationService -VMName 'app-kvp-off' -Name \"Key-Value Pair Exchange\""
+    judged = verdicts["avd-w11-01"]
+    assert judged.verdict.minimum_build == "22631.3447 (KB5036893)"
+    view = verdicts["ae-web-01"].view()
     assert view["osBuild"] == "20348" and "revision could not be read" in view["reason"]
 
 
@@ -199,8 +134,7 @@ def test_vm_names_travel_as_data(fake):
     assert all(call["data"] is None for call in calls if call not in vm_calls)
     assert [entry["name"] for entry in document["vms"]] == [HOSTILE]
     assert document["vmNames"] == [HOSTILE]
-    vm = merge_vm_facts(host_vm=document["vms"][0], host_name=document["computerName"])
-    verdict = evaluate_vm(vm, _context(document, vm.server))
+    verdict = _verdicts(document)[HOSTILE].verdict
     assert verdict.command == "Enable-VMIntegrationService -VMName 'x''; Remove-VM `*; ''' -Name \"Guest Service " \
                               "Interface\""
 
@@ -241,10 +175,13 @@ def test_one_probe_timing_out_leaves_the_others(fake):
     assert len(document["vms"]) == 11
     assert all(entry["guestOs"] is None for entry in document["vms"])
     assert all(entry["guestServiceInterface"] is not None for entry in document["vms"])
-    # Without the guest OS every VM is Unknown, and only the VM whose data exchange is off gets that action.
+    # Without the guest OS every VM is Unknown: the VM whose data exchange is off is told to turn it on,
+    # the others (data exchange on, no OS reported) to collect the facts again.
     verdicts = _verdicts(document)
-    assert {verdict.benefit_status for _, verdict in verdicts.values()} == {v.BENEFITS_UNKNOWN}
-    assert verdicts["app-kvp-off"][1].action == v.ACTION_TURN_ON_DATA_EXCHANGE
+    assert {judged.verdict.benefit_status for judged in verdicts.values()} == {v.BENEFITS_UNKNOWN}
+    assert verdicts["app-kvp-off"].verdict.action == v.ACTION_TURN_ON_DATA_EXCHANGE
+    assert {judged.verdict.action for name, judged in verdicts.items() if name != "app-kvp-off"} == {
+        v.ACTION_COLLECT_HOST_FACTS}
 
 
 @needs_fake

@@ -1,0 +1,149 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""The exact commands that perform each action, with names quoted so that they stay data. Pure.
+
+Names come from ARM documents and host-facts files, so nothing in them is trusted: a name is always
+written as a PowerShell literal that keeps the command on one line (control characters become
+`[char]` codes, never raw line breaks) and that `-VMName` does not read as a wildcard pattern.
+"""
+
+import re
+import unicodedata
+
+from . import vocabulary as v
+
+COMMAND_SYNC = v.COMMAND_SYNC
+COMMAND_ENABLE_LEGACY_OS_SUPPORT = v.COMMAND_ENABLE_LEGACY_OS_SUPPORT
+COMMAND_UPDATE_EXTENSION = "az extension update --name stack-hci-verify"
+COMMAND_PROBE = "az stack-hci vm-verification probe"
+
+_PS_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+_PS_WILDCARDS = "*?[]"
+
+
+def _is_control(char):
+    """Characters that must never appear raw in a command: C0/C1 controls, format characters, line
+    and paragraph separators (each can end a line or hide text in a terminal or a TSV cell)."""
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def powershell_literal(text):
+    """`text` as one PowerShell expression whose value is exactly `text`, on one line.
+
+    Plain text is a single-quoted literal (a quote, including the typographic ones PowerShell also
+    ends strings at, is doubled). Text with control characters is a parenthesised concatenation of
+    such literals and `[char]0xNN` codes, which Windows PowerShell 5.1 and PowerShell 7 both read.
+    """
+    text = str(text)
+    parts, current = [], []
+    for char in text:
+        if _is_control(char):
+            if current:
+                parts.append(_single_quoted("".join(current)))
+                current = []
+            parts.append("[char]0x{:04X}".format(ord(char)))
+        else:
+            current.append(char)
+    if current or not parts:
+        parts.append(_single_quoted("".join(current)))
+    return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
+
+
+def _single_quoted(text):
+    return "'" + "".join(char * 2 if char in _PS_SINGLE_QUOTES else char for char in text) + "'"
+
+
+def vm_name_argument(name):
+    """A VM name for `-VMName` / `-Name`: a literal that is also no wildcard pattern.
+
+    `-VMName` takes wildcards, so a name with * ? [ ] would act on other VMs: those characters
+    (and the backtick, the wildcard escape) are escaped with a backtick when the name has any.
+    """
+    name = str(name)
+    if any(char in _PS_WILDCARDS for char in name):
+        name = "".join("`" + char if char in _PS_WILDCARDS + "`" else char for char in name)
+    return powershell_literal(name)
+
+
+def _vm(name):
+    return vm_name_argument(name if name is not None else "<vm>")
+
+
+def enable_guest_service_interface(vm_name):
+    return 'Enable-VMIntegrationService -VMName {} -Name "Guest Service Interface"'.format(_vm(vm_name))
+
+
+def enable_data_exchange(vm_name):
+    return 'Enable-VMIntegrationService -VMName {} -Name "Key-Value Pair Exchange"'.format(_vm(vm_name))
+
+
+def set_up_legacy_networking(vm_name, generation=None, state=None):
+    """Add-AzStackHCIVMAttestation; a Generation 1 VM that is not off is stopped first and started after
+    (seed 000: the NIC can be added to a Generation 1 VM only while it is powered off)."""
+    add = "Add-AzStackHCIVMAttestation -VMName {}".format(_vm(vm_name))
+    if generation == 1 and vm_name is not None and (state or "").lower() != "off":
+        name = vm_name_argument(vm_name)
+        return "Stop-VM -Name {0}; {1}; Start-VM -Name {0}".format(name, add)
+    return add
+
+
+def enable_legacy_os_support(server=None):
+    """Enable-AzStackHCIAttestation, on one server when only that one is off (seed 000, FAQ)."""
+    if server:
+        return "{} -ComputerName {}".format(COMMAND_ENABLE_LEGACY_OS_SUPPORT, powershell_literal(server))
+    return COMMAND_ENABLE_LEGACY_OS_SUPPORT
+
+
+def sync_with_azure():
+    return COMMAND_SYNC
+
+
+def update_extension():
+    return COMMAND_UPDATE_EXTENSION
+
+
+def probe_command(server=None):
+    """The probe that collects host facts, run on `server`; its output file is named after the server
+    (letters, digits, '-', '_' and '.' kept; anything else becomes '_')."""
+    label = re.sub(r"[^A-Za-z0-9._-]", "_", str(server).split(".", maxsplit=1)[0]) if server else "host"
+    return "{} -o json > host-facts-{}.json".format(COMMAND_PROBE, label or "host")
+
+
+def register_with_azure(subscription_id=None, resource_group=None, region=None):
+    """Registration of a system's machines with Azure Arc, run on each machine (then the system is
+    deployed): Invoke-AzStackHciArcInitialization with the cluster's subscription, group and region."""
+    return ("Invoke-AzStackHciArcInitialization -SubscriptionID {} -ResourceGroup {} -TenantID "
+            "(Get-AzContext).Tenant.Id -Region {} -Cloud AzureCloud".format(
+                powershell_literal(subscription_id or "<subscription>"),
+                powershell_literal(resource_group or "<resource-group>"),
+                powershell_literal(region or "<region>")))
+
+
+# Windows Update through its CIM provider (Windows Server 2019 / Windows 10 1809 and later, which
+# every guest with a minimum build in the eligibility table is), run in the guest over PowerShell
+# Direct from the host.
+_WINDOWS_UPDATE_IN_GUEST = (
+    "$u = (Invoke-CimMethod -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperations "
+    "-MethodName ScanForUpdates -Arguments @{SearchCriteria='IsInstalled=0'}).Updates; "
+    "Invoke-CimMethod -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperations "
+    "-MethodName InstallUpdates -Arguments @{Updates=$u}")
+
+
+def install_updates(machine_id=None, vm_id=None, vm_name=None):
+    """The command that installs updates in a VM: Azure Update Manager (free for Azure Local VMs)
+    through its Arc machine when ARM knows it, else Windows Update over PowerShell Direct on the host."""
+    parts = (machine_id or "").split("/")
+    if len(parts) >= 9:
+        # -SubscriptionId: a fleet spans subscriptions, and the cmdlet otherwise uses the current context's.
+        return ("Install-AzConnectedMachinePatch -ResourceGroupName {} -Name {} -MaximumDuration PT4H "
+                "-RebootSetting IfRequired -WindowParameterClassificationsToInclude Critical,Security "
+                "-SubscriptionId {}"
+                .format(powershell_literal(parts[4]), powershell_literal(parts[8]), powershell_literal(parts[2])))
+    if not (vm_id or vm_name):
+        return None
+    target = ("-VMId {}".format(powershell_literal(vm_id)) if vm_id
+              else "-VMName {}".format(powershell_literal(vm_name)))
+    return "Invoke-Command {} -Credential (Get-Credential) -ScriptBlock {{ {} }}".format(
+        target, _WINDOWS_UPDATE_IN_GUEST)

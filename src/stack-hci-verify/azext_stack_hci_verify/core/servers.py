@@ -1,0 +1,175 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""Each server's Azure verification status, from ARM and from the host's own report. Pure.
+
+Certificates are renewed at every sync and are valid for 30 days (seed 000): ARM's
+lastSyncTimestamp bounds a server's status, and a host row whose `expiration` has passed is
+Expired whatever its `status` string says. Where ARM and a host file disagree, the newer
+observation wins (ARM's lastSyncTimestamp against the file's collectedAt) and the disagreement is
+kept. A stale file never makes a server Active.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Optional
+
+from . import fixes
+from . import vocabulary as v
+from .timeutil import format_timestamp, whole_days
+
+_NOT_ACTIVE = (v.SERVER_EXPIRED, v.SERVER_INACTIVE, v.SERVER_ERROR)
+
+
+@dataclass(frozen=True)
+class ServerVerdict:
+    name: str
+    status: str
+    status_source: str
+    legacy_os_support: str
+    last_sync: object
+    expires_on: object
+    reason_code: str
+    reason: str
+    action: Optional[str] = None
+    command: Optional[str] = None
+    observed_at: object = None
+    conflicts: tuple = ()
+
+
+def _sync():
+    return v.ACTION_SYNC, fixes.sync_with_azure()
+
+
+def _collect(server):
+    return v.ACTION_COLLECT_HOST_FACTS, fixes.probe_command(server)
+
+
+def _update():
+    return v.ACTION_UPDATE_EXTENSION, fixes.update_extension()
+
+
+def describe_age(delta):
+    """'3 days', '30 days and 2 hours', '45 minutes': never rounds a passed limit back onto it."""
+    days = whole_days(delta)
+    hours = int((delta.total_seconds() - days * 86400) // 3600)
+    if days and hours:
+        return "{} day{} and {} hour{}".format(days, "" if days == 1 else "s", hours, "" if hours == 1 else "s")
+    if days:
+        return "{} day{}".format(days, "" if days == 1 else "s")
+    if hours:
+        return "{} hour{}".format(hours, "" if hours == 1 else "s")
+    return "{} minutes".format(max(int(delta.total_seconds() // 60), 0))
+
+
+def from_arm(cluster_host, facts, node_name, legacy, now):
+    """A server's status as far as ARM can tell. `cluster_host` is the cluster's ARM host verdict
+    (clusters.host_status_from_arm); a cluster-level cause is every server's cause."""
+    expires_on = facts.last_sync + v.CERTIFICATE_LIFETIME if facts.last_sync else None
+
+    def verdict(status, code, reason, fix=(None, None)):
+        return ServerVerdict(node_name, status, v.SOURCE_ARM, legacy, facts.last_sync, expires_on, code, reason,
+                             fix[0], fix[1], facts.last_sync)
+
+    if cluster_host.value == v.OFF:
+        return verdict(v.SERVER_INACTIVE, cluster_host.reason_code, cluster_host.reason, _sync())
+    if cluster_host.value != v.ON:
+        status = v.SERVER_INACTIVE if cluster_host.reason_code == v.REASON_CLUSTER_NOT_REGISTERED else v.UNKNOWN
+        return verdict(status, cluster_host.reason_code, cluster_host.reason,
+                       (cluster_host.action, cluster_host.command))
+    if facts.last_sync is None:
+        reason = ("The cluster reports no lastSyncTimestamp" if facts.last_sync_raw is None else
+                  "The cluster's lastSyncTimestamp {!r} cannot be read".format(facts.last_sync_raw))
+        return verdict(v.UNKNOWN, "last-sync-unknown",
+                       "{}, so the expiry of {}'s certificate cannot be told; the host's own report says.".format(
+                           reason, node_name), _collect(node_name))
+    if facts.last_sync - now > v.CLOCK_SKEW_TOLERANCE:
+        return verdict(v.UNKNOWN, v.REASON_CLOCK_SKEW,
+                       "The cluster's last sync {} is {} after the reference time {}: a clock is wrong, so the expiry "
+                       "cannot be told; the host's own report says.".format(
+                           format_timestamp(facts.last_sync), describe_age(facts.last_sync - now),
+                           format_timestamp(now)), _collect(node_name))
+    if now > expires_on:
+        return verdict(v.SERVER_EXPIRED, "not-synced-30-days",
+                       "Last sync with Azure was {} ago ({}), more than the 30 days an attestation certificate is "
+                       "valid.".format(describe_age(now - facts.last_sync), format_timestamp(facts.last_sync)),
+                       _sync())
+    return verdict(v.SERVER_ACTIVE, "active",
+                   "Synced with Azure {} ago; attestation is valid until {}.".format(
+                       describe_age(max(now - facts.last_sync, timedelta(0))), format_timestamp(expires_on)))
+
+
+def from_host(row, document, stale, last_sync, legacy, now):
+    """A server's status as the host's Get-AzureStackHCIAttestation reported it, judged at `now`."""
+    def verdict(status, code, reason, fix=(None, None)):
+        return ServerVerdict(row.computer_name, status, v.SOURCE_HOST, legacy, last_sync, row.expiration, code,
+                             reason, fix[0], fix[1], document.collected_at)
+
+    said = "The host-facts file '{}' reports {}".format(document.source, _quoted(row.raw_status))
+    if row.status == v.UNKNOWN:
+        if row.raw_status is None:
+            return verdict(v.UNKNOWN, "host-status-not-reported", "{} with no status.".format(
+                "The host-facts file '{}' lists {}".format(document.source, row.computer_name)),
+                _collect(row.computer_name))
+        return verdict(v.UNKNOWN, v.REASON_UNRECOGNIZED_VALUE,
+                       "{}, a status this version does not know.".format(said), _update())
+    if row.expiration is not None and now > row.expiration and row.status in (v.SERVER_ACTIVE, v.SERVER_EXPIRED):
+        return verdict(v.SERVER_EXPIRED, "certificate-expired",
+                       "{}, but its certificate expired at {} ({} ago); a sync renews it.".format(
+                           said, format_timestamp(row.expiration), describe_age(now - row.expiration)), _sync())
+    if row.status in _NOT_ACTIVE:
+        return verdict(row.status, "host-reports-" + row.status.lower(),
+                       "{}; a sync with Azure renews the certificate.".format(said), _sync())
+    if stale:
+        return verdict(v.UNKNOWN, v.REASON_HOST_FACTS_STALE,
+                       "{}, but the file is stale (see its finding), so it cannot vouch that the server is Active "
+                       "now.".format(said), _collect(row.computer_name))
+    until = " until {}".format(format_timestamp(row.expiration)) if row.expiration else ""
+    return verdict(v.SERVER_ACTIVE, "active", "{}, valid{}.".format(said, until))
+
+
+def _quoted(raw):
+    return "status '{}'".format(raw) if raw is not None else "no status"
+
+
+def newer(arm, host):
+    """The verdict of the newer observation (ties go to the host, which sees itself); the other's
+    disagreement, if any, is kept in `conflicts`."""
+    if host is None:
+        return arm
+    if arm is None:
+        return host
+    host_time, arm_time = host.observed_at, arm.observed_at
+    if host_time is None and arm_time is not None:
+        chosen, other = arm, host
+    elif arm_time is None or host_time >= arm_time:
+        chosen, other = host, arm
+    else:
+        chosen, other = arm, host
+    if chosen.status == other.status:
+        return chosen
+    conflict = {"fact": "status", "arm": arm.status, "host": host.status,
+                "armObservedAt": format_timestamp(arm_time), "hostObservedAt": format_timestamp(host_time),
+                "chosen": chosen.status_source}
+    return replace(chosen, conflicts=chosen.conflicts + (conflict,))
+
+
+def is_active(server):
+    return server.status == v.SERVER_ACTIVE
+
+
+def server_view(server):
+    return {
+        "name": server.name,
+        "status": server.status,
+        "statusSource": server.status_source,
+        "legacyOsSupport": server.legacy_os_support,
+        "lastSync": format_timestamp(server.last_sync),
+        "expiresOn": format_timestamp(server.expires_on),
+        "action": server.action,
+        "command": server.command,
+        "reasonCode": server.reason_code,
+        "reason": server.reason,
+        "conflicts": [dict(conflict) for conflict in server.conflicts],
+    }
