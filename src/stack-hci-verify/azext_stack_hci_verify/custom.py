@@ -204,6 +204,26 @@ def _attestation_view(result, source, trust, reference_time):
     }
 
 
+def _vm_views(cmd, verdict, detail=False):
+    """The views of the cluster's VMs. When ARM's list of its VMs could not be read, the VMs the
+    host facts give still come back, each saying so in its reason, with a warning on stderr; the
+    failure is returned for when there is nothing else to report."""
+    from knack.log import get_logger
+    judged, read = _judge_vms(cmd, verdict)
+    for failure in (read.machines_failure, read.instances_failure):
+        if failure:
+            get_logger(__name__).warning("Cluster '%s': %s %s", verdict.facts.name, failure.reason,
+                                         failure.recommendation)
+    views = []
+    for item in judged:
+        view = item.view(detail=detail)
+        if read.machines_failure and item.machine_id is None:
+            view["reason"] = "{} ARM's Azure Local VMs could not be read, so this rests on host facts only: {}".format(
+                view["reason"], read.machines_failure.reason)
+        views.append((item, view))
+    return views, read.machines_failure
+
+
 def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None, status=None):
     """One row per VM of the cluster: eligible benefit, benefit status, action and the command."""
     now = _now()
