@@ -206,7 +206,7 @@ def _attestation_view(result, source, trust, reference_time):
 
 def _vm_views(cmd, verdict, detail=False):
     """The views of the cluster's VMs. When ARM's list of its VMs could not be read, the VMs the
-    host facts give still come back, each saying so in its reason, with a warning on stderr; the
+    host facts give still come back, each saying so in its readErrors, with a warning on stderr; the
     failure is returned for when there is nothing else to report."""
     from knack.log import get_logger
     judged, read = _judge_vms(cmd, verdict)
@@ -218,8 +218,9 @@ def _vm_views(cmd, verdict, detail=False):
     for item in judged:
         view = item.view(detail=detail)
         if read.machines_failure and item.machine_id is None:
-            view["reason"] = "{} ARM's Azure Local VMs could not be read, so this rests on host facts only: {}".format(
-                view["reason"], read.machines_failure.reason)
+            view.setdefault("readErrors", []).append(
+                "ARM's Azure Local VMs could not be read, so this verdict rests on host facts only: {}".format(
+                    read.machines_failure.reason))
         views.append((item, view))
     return views, read.machines_failure
 

@@ -159,6 +159,15 @@ def read_cluster_vms(cli_ctx, cluster):
     return ClusterVms(vms, instances_failure=_instances_failure(failed, len(vms)) if failed else None)
 
 
+def list_cluster_vms(cli_ctx, cluster):
+    """The cluster's ArmVms, for callers that have nothing to report without them: a list of
+    machines that cannot be read raises its error."""
+    read = read_cluster_vms(cli_ctx, cluster)
+    if read.machines_failure:
+        raise read.machines_failure.error
+    return read.vms
+
+
 def _instance_error(failure):
     """One VM's instance error, short: it goes into that VM's reason."""
     message = failure.reason.rstrip(".")

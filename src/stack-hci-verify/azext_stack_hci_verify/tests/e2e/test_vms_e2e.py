@@ -192,7 +192,8 @@ def test_vm_list_without_the_machines_list_keeps_the_host_facts_vms(fleet):
     result = fleet.run(*VM, "list", *PROD, "--host-facts", N1, "-o", "json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert rows and all("Microsoft.HybridCompute/machines/read" in row["reason"] for row in rows)
+    assert rows and all(any("Microsoft.HybridCompute/machines/read" in error for error in row["readErrors"])
+                        for row in rows)
     assert "Microsoft.HybridCompute/machines/read" in result.stderr and "clusters/read" not in result.stderr
     assert "Traceback" not in result.stderr
 
