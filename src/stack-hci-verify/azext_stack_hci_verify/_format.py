@@ -98,3 +98,27 @@ def _endpoint_as_check(endpoint):
 def transform_probe(result):
     checks = list(result.get("probes") or []) + [_endpoint_as_check(e) for e in result.get("endpoints") or []]
     return [_row(check, _PROBE_COLUMNS) for check in checks]
+
+
+_TRUSTED_LAUNCH_COLUMNS = (
+    ("Name", "name"), ("SecurityType", "securityType"), ("SecureBoot", "secureBoot"), ("vTPM", "vtpm"),
+    ("StateTransfer", "vtpmStateTransfer"),
+    ("Attestation", lambda row: (row.get("guestAttestation") or {}).get("healthStatus")),
+    ("ImageSource", "imageSource"), ("Status", "status"), ("Action", "action"), ("Command", "command"),
+)
+_TRUSTED_LAUNCH_CHECK_COLUMNS = (
+    ("Check", "check"), ("Status", "status"), ("ReasonCode", "reasonCode"), ("Action", "action"),
+    ("Command", "command"),
+)
+
+
+def transform_trusted_launch_list(result):
+    return [_row(row, _TRUSTED_LAUNCH_COLUMNS) for row in result or []]
+
+
+def transform_trusted_launch_show(result):
+    """One row per check of the VM, then the cluster's checks (prefixed 'cluster:')."""
+    checks = list(result.get("checks") or [])
+    cluster = (result.get("clusterChecks") or {}).get("checks") or []
+    checks += [dict(check, check="cluster:{}".format(check.get("check"))) for check in cluster]
+    return [_row(check, _TRUSTED_LAUNCH_CHECK_COLUMNS) for check in checks]

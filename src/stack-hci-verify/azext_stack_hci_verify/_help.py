@@ -164,4 +164,53 @@ examples:
     text: az stack-hci vm-verification probe -o json > node1.json
   - name: See which probes could not report, and why.
     text: az stack-hci vm-verification probe --query "probes[?status!='Succeeded']" -o table
+  - name: Inside a VM, collect what the guest sees of secure boot, its vTPM and VBS.
+    text: az stack-hci vm-verification probe --guest -o json > vm01.guest.json
+"""
+
+helps['stack-hci vm-verification trusted-launch'] = """
+type: group
+short-summary: Trusted launch posture of Azure Local VMs and of the system they run on.
+long-summary: >
+    Trusted launch for Azure Arc VMs on Azure Local enables secure boot, installs a vTPM, transfers the vTPM
+    state when the VM migrates or fails over, and supports attesting that the VM started in a known good state.
+    These commands say, per VM and per system, whether each of those holds, with the command or document
+    section that fixes what does not. Checks are Passed, Failed, Warning, Unknown (cannot be told) or
+    NotAvailable (guest boot integrity verification, which Azure Local does not offer).
+"""
+
+helps['stack-hci vm-verification trusted-launch list'] = """
+type: command
+short-summary: List a cluster's Azure Local VMs with their Trusted launch posture.
+long-summary: >
+    Reads each VM's virtualMachineInstances/default (securityType, enableTPM, secureBootEnabled, imageReference),
+    its attestationStatus/default (a 404 means not reported: Unknown, not Failed) and its gallery image, and
+    judges: TrustedLaunch with enableTPM or secureBootEnabled off is Failed (both must be true for securityType
+    to take effect); a custom image, or a marketplace image that is not Windows 11, is a Warning; vTPM state
+    transfer needs IgvmAgent running on every machine; VM state files must be in locations only host
+    administrators can reach; live migration traffic should be protected with IPsec. The host-side checks need
+    host facts (`probe` on each machine, then --host-facts); --guest-facts adds what the guest sees. A VM's
+    status is its most severe check: Failed, then Warning, then Unknown, then Passed.
+examples:
+  - name: Every VM of a cluster, as a table.
+    text: az stack-hci vm-verification trusted-launch list -n LocalCluster -g local-rg -o table
+  - name: With facts collected on the machines and inside one VM.
+    text: az stack-hci vm-verification trusted-launch list -n LocalCluster -g local-rg --host-facts node1.json node2.json --guest-facts vm01.guest.json
+  - name: Trusted launch VMs that are not Passed, with the first thing to do.
+    text: az stack-hci vm-verification trusted-launch list -n LocalCluster -g local-rg --query "[?securityType=='TrustedLaunch' && status!='Passed'].{vm:name, status:status, action:action, command:command}"
+"""
+
+helps['stack-hci vm-verification trusted-launch show'] = """
+type: command
+short-summary: Show one VM's Trusted launch checks, and the system-level checks they depend on.
+long-summary: >
+    Every check with {check, status, reasonCode, reason, expected, found, action, command}: security-type,
+    secure-boot, vtpm, vtpm-state-transfer, guest-attestation, guest-image, boot-integrity (NotAvailable),
+    vm-state-files, live-migration-protection and, with guest facts of a Windows VM, vbs. clusterChecks holds
+    attestation-configuration, igvm-agent, vm-state-files and live-migration-protection for the whole system.
+examples:
+  - name: One VM.
+    text: az stack-hci vm-verification trusted-launch show -n LocalCluster -g local-rg --vm-name vm01
+  - name: Only the checks that are not Passed.
+    text: az stack-hci vm-verification trusted-launch show -n LocalCluster -g local-rg --vm-name vm01 --host-facts node1.json --query "checks[?status!='Passed'].{check:check, status:status, reason:reason, command:command}"
 """

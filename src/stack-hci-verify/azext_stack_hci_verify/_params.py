@@ -71,3 +71,13 @@ def load_arguments(self, _):
         c.argument('vm_names', options_list=['--vm-name'], nargs='+',
                    help='Probe only these VMs (names are matched exactly). Default: every VM on the host.')
         c.argument('timeout', type=float, help='Seconds each probe may take; the probes run at once. Default: 60.')
+        c.argument('guest', action='store_true',
+                   help='Probe the VM this runs in instead of the host: secure boot, the vTPM, VBS (Windows) and the '
+                        'Hyper-V VMBus devices (Linux). Prints a guest-facts document for --guest-facts. On Linux '
+                        'the setting STACK_HCI_VERIFY_GUEST_ROOT reads sysfs under another root.')
+
+    with self.argument_context('stack-hci vm-verification trusted-launch') as c:
+        c.argument('vm_name', options_list=['--vm-name'], help='Name of the Azure Local VM.')
+        c.argument('guest_facts', options_list=['--guest-facts'], nargs='+', action='append',
+                   help='Guest-facts file written by `az stack-hci vm-verification probe --guest -o json` inside a '
+                        'VM. Repeatable, one file per VM; matched to VMs by SMBIOS UUID, else by computer name.')

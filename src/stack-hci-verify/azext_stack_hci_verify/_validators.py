@@ -120,3 +120,26 @@ def validate_probe(cmd, namespace):
     del cmd
     if namespace.timeout is not None and not 0 < namespace.timeout <= 600:
         raise InvalidArgumentValueError("--timeout must be between 0 and 600 seconds.")
+
+
+def validate_guest_facts(cmd, namespace):
+    """Read and check every --guest-facts file now, so a bad file fails before any ARM call."""
+    del cmd
+    paths = getattr(namespace, "guest_facts", None)
+    if not paths:
+        return
+    flat = []
+    for item in paths:
+        flat.extend(item if isinstance(item, list) else [item])
+    from azext_stack_hci_verify.adapters.files import load_guest_facts
+    namespace.guest_facts = load_guest_facts(flat)
+
+
+def validate_guest_probe(cmd, namespace):
+    """--guest probes the VM this runs in: --vm-name (host VMs) does not go with it."""
+    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError
+    del cmd
+    if getattr(namespace, "guest", False) and getattr(namespace, "vm_names", None):
+        raise MutuallyExclusiveArgumentError(
+            "--vm-name selects VMs on a host; --guest probes the VM this runs in.",
+            recommendation="Run `az stack-hci vm-verification probe --guest` inside each VM, without --vm-name.")

@@ -3,9 +3,11 @@
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
 
+from azext_stack_hci_verify._format import transform_trusted_launch_list, transform_trusted_launch_show
 from azext_stack_hci_verify._format import (
     transform_attestation, transform_cluster_list, transform_cluster_show, transform_probe, transform_server_list,
     transform_vm_list, transform_vm_show)
+from azext_stack_hci_verify._validators import validate_guest_facts, validate_guest_probe
 from azext_stack_hci_verify._validators import (
     validate_attest, validate_cluster_reference, validate_host_facts, validate_probe, validate_vm_status)
 
@@ -19,7 +21,8 @@ def load_command_table(self, _):
                          table_transformer=transform_cluster_list)
         g.custom_command('attest', 'attest_document', validator=validate_attest,
                          table_transformer=transform_attestation)
-        g.custom_command('probe', 'probe_host', validator=validate_probe, table_transformer=transform_probe)
+        g.custom_command('probe', 'probe_host', validator=_all(validate_probe, validate_guest_probe),
+                         table_transformer=transform_probe)
 
     with self.command_group('stack-hci vm-verification server', is_preview=True) as g:
         g.custom_command('list', 'list_server_verification',
@@ -33,6 +36,14 @@ def load_command_table(self, _):
         g.custom_show_command('show', 'show_vm_verification',
                               validator=_all(validate_cluster_reference, validate_host_facts),
                               table_transformer=transform_vm_show)
+
+    with self.command_group('stack-hci vm-verification trusted-launch', is_preview=True) as g:
+        g.custom_command('list', 'list_trusted_launch',
+                         validator=_all(validate_cluster_reference, validate_host_facts, validate_guest_facts),
+                         table_transformer=transform_trusted_launch_list)
+        g.custom_show_command('show', 'show_trusted_launch',
+                              validator=_all(validate_cluster_reference, validate_host_facts, validate_guest_facts),
+                              table_transformer=transform_trusted_launch_show)
 
 
 def _all(*validators):

@@ -285,17 +285,24 @@ def _trusted_launch_cluster(cmd, ref, host_facts, guest_facts):
     """(ClusterTrustedLaunch, VM verdicts) of one cluster: ARM's cluster, its VMs with their instances,
     attestation statuses and images, judged with the host and guest facts given."""
     from azext_stack_hci_verify.adapters import arm, arm_trusted_launch
-    from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm
     from azext_stack_hci_verify.core.trusted_launch import vm_facts_from_arm
     from azext_stack_hci_verify.core.trusted_launch_checks import judge_vms
     from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster as evaluate_tl_cluster
     subscription_id, resource_group, name = ref
     facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name))
     context = evaluate_tl_cluster(facts, host_facts or [])
-    vms = [vm_facts_from_arm(item.machine, item.instance, item.error)
-           for item in arm.list_cluster_vms(cmd.cli_ctx, facts)]
+    vms = [vm_facts_from_arm(item.machine, item.instance, item.error) for item in _arm_vms(cmd, facts)]
     attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, subscription_id, vms)
     return context, judge_vms(vms, attestations, images, context, guest_facts or [])
+
+
+def _arm_vms(cmd, facts):
+    """The cluster's ArmVms; a machines list ARM refuses ends the command with its error."""
+    from azext_stack_hci_verify.adapters import arm
+    read = arm.read_cluster_vms(cmd.cli_ctx, facts)
+    if read.machines_failure is not None:
+        raise read.machines_failure.error
+    return read.vms
 
 
 def list_trusted_launch(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,

@@ -36,6 +36,25 @@ def load_host_facts(paths):
     return documents
 
 
+def load_guest_facts(paths):
+    """Parse each guest-facts file; a missing or malformed one raises an error naming the file."""
+    from azure.cli.core.azclierror import InvalidArgumentValueError
+    from azext_stack_hci_verify.core.guestfacts import GuestFactsError, parse_guest_facts
+    documents = []
+    for path in paths:
+        data = read_small_file(path, "Guest facts file", recommendation="Give the path of a file written by "
+                               "`az stack-hci vm-verification probe --guest -o json > FILE` inside the VM.")
+        try:
+            text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
+            documents.append(parse_guest_facts(text, source=os.path.basename(path)))
+        except UnicodeDecodeError:
+            raise InvalidArgumentValueError("Guest facts file '{}' is not UTF-8 or UTF-16 text.".format(path)) \
+                from None
+        except GuestFactsError as ex:
+            raise InvalidArgumentValueError("Guest facts file '{}' {}.".format(path, ex)) from None
+    return documents
+
+
 def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES, recommendation=None):
     """The bytes of a user-given file (host facts, an attested document, a PEM bundle), with errors
     that name it; `recommendation` says what file to give instead."""

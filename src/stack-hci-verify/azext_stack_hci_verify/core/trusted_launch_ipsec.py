@@ -1,0 +1,96 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""Seed 002: VM live migration network traffic is not encrypted; protect it with a network layer
+encryption technology such as IPsec. Pure.
+
+An IPsec rule of the host facts (`trustedLaunch.ipsecRules[]`, from Get-NetIPsecRule with its
+port filter): `{"name", "displayName", "enabled", "inboundSecurity", "outboundSecurity",
+"protocol", "localPorts", "remotePorts"}`. Live migration uses TCP 6600, or SMB (TCP 445) when
+the host's migration performance option is SMB. A rule covers it when it is enabled, its protocol
+is TCP or Any, and its local or remote ports include that port (or Any).
+"""
+
+from .values import bool_value as _bool, get_path as _get, int_value as _int, text_value as _text
+
+LIVE_MIGRATION_TCP_PORT = 6600
+SMB_PORT = 445
+# Get-NetIPsecRule's SecurityPolicy values as PowerShell 5.1 writes them (numbers).
+_SECURITY_POLICY = {0: "None", 1: "Request", 2: "Require"}
+_PROTOCOL_NUMBERS = {"6": "tcp"}
+
+
+def security(value):
+    """InboundSecurity / OutboundSecurity as None / Request / Require (or the text as written)."""
+    number = _int(value)
+    if number is not None:
+        return _SECURITY_POLICY.get(number, str(number))
+    text = _text(value)
+    if text is None:
+        return None
+    return next((name for name in _SECURITY_POLICY.values() if name.lower() == text.lower()), text)
+
+
+def _ports(value):
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    result = []
+    for item in items:
+        result.extend(part.strip() for part in str(item).split(",") if part.strip())
+    return result
+
+
+def port_matches(spec, port):
+    """True when a port filter entry ('Any', '6600', '6600-6610') includes `port`."""
+    text = str(spec).strip().lower()
+    if text == "any":
+        return True
+    if "-" in text:
+        low, _, high = text.partition("-")
+        return low.strip().isdigit() and high.strip().isdigit() and int(low) <= port <= int(high)
+    return text.isdigit() and int(text) == port
+
+
+def migration_ports(live_migration):
+    option = (_text(_get(live_migration, "performanceOption")) or "").lower()
+    return (SMB_PORT,) if option == "smb" else (LIVE_MIGRATION_TCP_PORT,) if option else \
+        (LIVE_MIGRATION_TCP_PORT, SMB_PORT)
+
+
+def covers(rule, ports):
+    """True when an enabled rule matches TCP traffic to or from one of `ports`."""
+    if _bool(_get(rule, "enabled")) is False:
+        return False
+    protocol = (_text(_get(rule, "protocol")) or "any").lower()
+    if _PROTOCOL_NUMBERS.get(protocol, protocol) not in ("tcp", "any"):
+        return False
+    specs = _ports(_get(rule, "localPorts")) + _ports(_get(rule, "remotePorts"))
+    if not specs:
+        return True          # no port filter: the rule matches every port
+    return any(port_matches(spec, port) for spec in specs for port in ports)
+
+
+def ipsec_state(machine):
+    """(state, names of the rules that count): 'required', 'requested', 'none' or 'unseen'."""
+    if machine.ipsec_rules is None:
+        return "unseen", []
+    ports = migration_ports(machine.live_migration)
+    covering = [rule for rule in machine.ipsec_rules if covers(rule, ports)]
+    required = [rule for rule in covering if security(_get(rule, "inboundSecurity")) == "Require"
+                and security(_get(rule, "outboundSecurity")) == "Require"]
+    names = [_text(_get(rule, "displayName")) or _text(_get(rule, "name")) for rule in required or covering]
+    if required:
+        return "required", names
+    if covering:
+        return "requested", names
+    return "none", []
+
+
+def live_migration_command():
+    """Two IPsec rules (inbound to and outbound from TCP 6600) that require protection."""
+    return ("New-NetIPsecRule -DisplayName 'Live migration in (TCP {0})' -Protocol TCP -LocalPort {0} "
+            "-InboundSecurity Require -OutboundSecurity Require; "
+            "New-NetIPsecRule -DisplayName 'Live migration out (TCP {0})' -Protocol TCP -RemotePort {0} "
+            "-InboundSecurity Require -OutboundSecurity Require".format(LIVE_MIGRATION_TCP_PORT))
