@@ -162,9 +162,10 @@ class PkiRepository:
             revocation_time=now - dt.timedelta(days=3) if status == ocsp.OCSPCertStatus.REVOKED else None,
             revocation_reason=x509.ReasonFlags.key_compromise if status == ocsp.OCSPCertStatus.REVOKED else None,
         ).responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if mode == "wrong-key" else issuer.key
-        response = builder.sign(key, hashes.SHA256())
-        return Answer(200, response.public_bytes(serialization.Encoding.DER), "application/ocsp-response")
+        der = builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+        if mode == "wrong-key":
+            der = _signed_by_another_key(der)
+        return Answer(200, der, "application/ocsp-response")
 
     def _issuer_for(self, request):
         for credential in self.responders:
@@ -178,6 +179,23 @@ class PkiRepository:
     def _unsuccessful(status) -> Answer:
         response = ocsp.OCSPResponseBuilder.build_unsuccessful(status)
         return Answer(200, response.public_bytes(serialization.Encoding.DER), "application/ocsp-response")
+
+
+def _signed_by_another_key(der: bytes) -> bytes:
+    """The same response (naming the issuer as responder) with its signature made by a fresh key:
+    cryptography refuses to sign for a responder with a key that is not its own, so the
+    BasicOCSPResponse is re-assembled with asn1crypto."""
+    from asn1crypto import ocsp as asn1_ocsp
+    from cryptography.hazmat.primitives.asymmetric import padding
+    response = asn1_ocsp.OCSPResponse.load(der)
+    basic = response["response_bytes"]["response"].parsed
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signature = key.sign(basic["tbs_response_data"].dump(), padding.PKCS1v15(), hashes.SHA256())
+    forged = asn1_ocsp.BasicOCSPResponse({"tbs_response_data": basic["tbs_response_data"],
+                                          "signature_algorithm": basic["signature_algorithm"],
+                                          "signature": signature})
+    return asn1_ocsp.OCSPResponse({"response_status": "successful", "response_bytes": {
+        "response_type": "basic_ocsp_response", "response": forged}}).dump()
 
 
 def _key_bits(cert) -> bytes:

@@ -83,7 +83,7 @@ def _judge(response, cert, issuer, at, skew, expected):
         return passed(CHECK, expected, f"good ({window}), signed by '{subject_text(_signer_of(response, issuer))}'")
     if status == ocsp.OCSPCertStatus.REVOKED:
         when = _utc(single, "revocation_time")
-        reason = single.revocation_reason.name if single.revocation_reason is not None else "unspecified"
+        reason = single.revocation_reason.value if single.revocation_reason is not None else "unspecified"
         found = f"revoked {format_timestamp(when)} (reason {reason}; {window})"
         return failed(CHECK, Reason.CERTIFICATE_REVOKED, expected, found,
                       f"the signer certificate was revoked {format_timestamp(when)} ({reason}): do not trust "
