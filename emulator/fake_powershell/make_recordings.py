@@ -347,3 +347,5 @@ def main():
 
 if __name__ == "__main__":
     main()
+    import trusted_launch_recordings  # the Trusted launch probes' recordings, into the same scenarios
+    trusted_launch_recordings.main()

@@ -23,6 +23,7 @@ from .values import get_path as _get, text_value as _text
 ATTESTATION_HEALTHY = "healthy"
 ATTESTATION_UNHEALTHY = "unhealthy"
 ATTESTATION_PENDING = ("pending", "unknown")
+ATTESTATION_API = "2025-06-01-preview"
 
 VBS_RUNNING = "Running"
 VBS_ENABLED_NOT_RUNNING = "EnabledNotRunning"
@@ -155,10 +156,10 @@ def check_guest_attestation(vm, reading, cluster):
                            "virtualMachineInstances/read", "az role assignment list --assignee <you> --scope {}"
                            .format(_quote(vm.machine_id)))
     summary = attestation_summary(reading)
-    return _judge_attestation(name, expected, summary, note)
+    return _judge_attestation(name, expected, summary, note, vm.machine_id)
 
 
-def _judge_attestation(name, expected, summary, note):
+def _judge_attestation(name, expected, summary, note, machine_id=None):
     health = (summary.get("healthStatus") or "").lower()
     problems = []
     if (summary.get("attestSecureBootEnabled") or "").lower() == "disabled":
@@ -180,8 +181,10 @@ def _judge_attestation(name, expected, summary, note):
         return CheckResult(name, UNKNOWN, "attestation-pending",
                            "Attestation has not concluded (healthStatus {}).{}".format(
                                summary.get("healthStatus") or "absent", note), expected, summary,
-                           "Wait for the VM to attest, then look again", "az stack-hci vm-verification trusted-launch "
-                           "show -n <cluster> -g <resource group> --vm-name <vm>")
+                           "Wait for the VM to attest, then read its attestation status again",
+                           "az rest --method get --url {}".format(_quote(
+                               "{}/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default/"
+                               "attestationStatus/default?api-version={}".format(machine_id, ATTESTATION_API))))
     return CheckResult(name, UNKNOWN, "unrecognized-value",
                        "healthStatus is '{}', a value this version does not know.{}".format(
                            summary.get("healthStatus"), note), expected, summary,
