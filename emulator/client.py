@@ -155,7 +155,11 @@ class EmulatorHandle:
         return self._imds("POST", "/_emulator/pki/mode", body)
 
     def imds_requests(self):
+        """What the IMDS server saw (attested documents, AIA and OCSP), in arrival order."""
         return self._imds("GET", "/_emulator/imds/requests")
+
+    def clear_imds_requests(self):
+        self._imds("DELETE", "/_emulator/imds/requests")
 
     def _imds(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
