@@ -104,7 +104,7 @@ def trusted_launch_outputs(spec, dialect):
 
 def host_spec(host, igvm="Running", ipsec=False, extra=()):
     vms = [(item["name"], item["id"]) for item in host["vms"]] if host else []
-    return {"igvm": igvm, "ipsec": ipsec, "migration": "SMB" if ipsec else "TCPIP",
+    return {"igvm": igvm, "ipsec": ipsec, "migration": "TCPIP",
             "locations": [("C:\\ClusterStorage\\UserStorage_1\\Hyper-V", vms, extra)]}
 
 
@@ -123,7 +123,8 @@ def write_files(scenario, files, failures=None):
 
 def guest_outputs(vbs=2):
     return {"guest-info": mr.to_json([{"ComputerName": "TL-W11-01", "Caption": "Microsoft Windows 11 Enterprise",
-                                       "Version": "10.0.26100", "UUID": "7C3E0001-51A2-4B8E-9D07-3F6A2C8E0001"}], "5.1"),
+                                       "Version": "10.0.26100",
+                                       "UUID": "7C3E0001-51A2-4B8E-9D07-3F6A2C8E0001"}], "5.1"),
             "guest-secureboot": mr.to_json([{"SecureBoot": True, "NotSupported": False}], "5.1"),
             "guest-tpm": mr.to_json([{"TpmPresent": True, "TpmReady": True, "SpecVersion": "2.0, 0, 1.59"}], "5.1"),
             "guest-vbs": mr.to_json([{"VirtualizationBasedSecurityStatus": vbs}], "5.1")}

@@ -8,8 +8,9 @@ encryption technology such as IPsec. Pure.
 An IPsec rule of the host facts (`trustedLaunch.ipsecRules[]`, from Get-NetIPsecRule with its
 port filter): `{"name", "displayName", "enabled", "inboundSecurity", "outboundSecurity",
 "protocol", "localPorts", "remotePorts"}`. Live migration uses TCP 6600, or SMB (TCP 445) when
-the host's migration performance option is SMB. A rule covers it when it is enabled, its protocol
-is TCP or Any, and its local or remote ports include that port (or Any).
+the host's migration performance option is SMB. The traffic is protected when enabled TCP (or Any)
+rules that require protection cover both directions: local port 6600 from any remote port (the
+receiving machine) and any local port to remote port 6600 (the sending one).
 """
 
 from .values import bool_value as _bool, get_path as _get, int_value as _int, text_value as _text
@@ -54,38 +55,57 @@ def port_matches(spec, port):
 
 
 def migration_ports(live_migration):
-    option = (_text(_get(live_migration, "performanceOption")) or "").lower()
+    raw = _get(live_migration, "performanceOption")
+    option = {0: "tcpip", 1: "compression", 2: "smb"}.get(_int(raw), (_text(raw) or "").lower())
     return (SMB_PORT,) if option == "smb" else (LIVE_MIGRATION_TCP_PORT,) if option else \
         (LIVE_MIGRATION_TCP_PORT, SMB_PORT)
 
 
-def covers(rule, ports):
-    """True when an enabled rule matches TCP traffic to or from one of `ports`."""
+def _matches(specs, port):
+    """A port filter side: no entry, or 'Any', matches every port."""
+    return not specs or any(port_matches(spec, port) for spec in specs)
+
+
+def _is_any(specs):
+    return not specs or any(str(spec).strip().lower() == "any" for spec in specs)
+
+
+def covers(rule, port, direction):
+    """True when an enabled rule matches live migration TCP traffic on `port`: "in" on the machine that
+    receives (local port `port`, any remote port), "out" on the one that sends (the reverse)."""
     if _bool(_get(rule, "enabled")) is False:
         return False
     protocol = (_text(_get(rule, "protocol")) or "any").lower()
     if _PROTOCOL_NUMBERS.get(protocol, protocol) not in ("tcp", "any"):
         return False
-    specs = _ports(_get(rule, "localPorts")) + _ports(_get(rule, "remotePorts"))
-    if not specs:
-        return True          # no port filter: the rule matches every port
-    return any(port_matches(spec, port) for spec in specs for port in ports)
+    local, remote = _ports(_get(rule, "localPorts")), _ports(_get(rule, "remotePorts"))
+    if direction == "in":
+        return _matches(local, port) and _is_any(remote)
+    return _is_any(local) and _matches(remote, port)
+
+
+def _required(rule):
+    return security(_get(rule, "inboundSecurity")) == "Require" and \
+        security(_get(rule, "outboundSecurity")) == "Require"
 
 
 def ipsec_state(machine):
-    """(state, names of the rules that count): 'required', 'requested', 'none' or 'unseen'."""
+    """(state, names of the rules that count): 'required' (both directions of the migration port covered
+    by rules that require protection), 'requested' (covered, some only requesting it), 'none' or 'unseen'."""
     if machine.ipsec_rules is None:
         return "unseen", []
-    ports = migration_ports(machine.live_migration)
-    covering = [rule for rule in machine.ipsec_rules if covers(rule, ports)]
-    required = [rule for rule in covering if security(_get(rule, "inboundSecurity")) == "Require"
-                and security(_get(rule, "outboundSecurity")) == "Require"]
-    names = [_text(_get(rule, "displayName")) or _text(_get(rule, "name")) for rule in required or covering]
-    if required:
-        return "required", names
-    if covering:
-        return "requested", names
-    return "none", []
+    best = ("none", [])
+    for port in migration_ports(machine.live_migration):
+        sides = [[rule for rule in machine.ipsec_rules if covers(rule, port, direction)]
+                 for direction in ("in", "out")]
+        if not all(sides):
+            continue
+        names = sorted({_text(_get(rule, "displayName")) or _text(_get(rule, "name"))
+                        for side in sides for rule in side})
+        if all(any(_required(rule) for rule in side) for side in sides):
+            return "required", names
+        best = ("requested", names)
+    return best
 
 
 def live_migration_command():
