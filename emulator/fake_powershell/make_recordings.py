@@ -100,16 +100,16 @@ PROD = {
     ],
     "expected": {
         "ae-web-01": expect(ACTIVE, "active", None, "v2", AE),
-        "ae-web-02": expect(INACTIVE, "guest-service-interface-off", "Turn on Guest Service Interface", "none", AE),
+        "ae-web-02": expect(INACTIVE, "guest-service-interface-off", "Turn on Guest Service Interface", "v2", AE),
         "avd-w11-01": expect(ACTIVE, "active", None, "v2", AVD),
-        "avd-w10-01": expect(ACTIVE, "active", None, "v2+v1", AVD),
-        "avd-w10-02": expect(INACTIVE, "legacy-networking-missing", "Set up legacy OS networking", "none", AVD),
-        "avd-w10-20h2": expect(INACTIVE, "build-below-minimum", "Install updates", "v2+v1", AVD),
+        "avd-w10-01": expect(ACTIVE, "active", None, "v1", AVD),
+        "avd-w10-02": expect(INACTIVE, "legacy-networking-missing", "Set up legacy OS networking", "v1", AVD),
+        "avd-w10-20h2": expect(INACTIVE, "feature-update-needed", "Install updates", "v1", AVD),
         "esu-sql-2012r2": expect(ACTIVE, "active", None, "v1", ESU),
-        "app-2019-01": expect(NONE, "no-applicable-benefit", None, "v2", None),
+        "app-2019-01": expect(NONE, "no-applicable-benefit", None, "none", None),
         "linux-web-01": expect(NONE, "no-applicable-benefit", None, "none", None),
-        "app-kvp-off": expect("Unknown", "guest-os-unknown", "Turn on Hyper-V data exchange", "v2", None),
-        "ae-stopped-01": expect("Unknown", "guest-os-not-reported", None, "v2", None),
+        "app-kvp-off": expect("Unknown", "guest-os-unknown", "Turn on Hyper-V data exchange", None, None),
+        "ae-stopped-01": expect("Unknown", "guest-os-not-reported", "Collect host facts", None, None),
     },
 }
 
@@ -131,8 +131,8 @@ STORE = {
         vm("ae-store-01", 23, AZURE_EDITION, gsi=True, kvp=True, nic=False),
     ],
     "expected": {
-        "pos-w10-01": expect(INACTIVE, "legacy-os-support-off", "Turn on legacy OS support", "v2", AVD),
-        "esu-2008r2-01": expect(INACTIVE, "legacy-os-support-off", "Turn on legacy OS support", "none", ESU),
+        "pos-w10-01": expect(INACTIVE, "legacy-os-support-off", "Turn on legacy OS support", "v1", AVD),
+        "esu-2008r2-01": expect(INACTIVE, "legacy-os-support-off", "Turn on legacy OS support", "v1", ESU),
         "ae-store-01": expect(ACTIVE, "active", None, "v2", AE),
     },
 }
@@ -155,7 +155,7 @@ DEV = {
     ],
     "expected": {
         "dev-ae-01": expect(INACTIVE, "server-not-active", "Sync with Azure", "v2", AE),
-        "dev-w10-01": expect(INACTIVE, "server-not-active", "Sync with Azure", "v2+v1", AVD),
+        "dev-w10-01": expect(INACTIVE, "server-not-active", "Sync with Azure", "v1", AVD),
         "dev-linux-01": expect(NONE, "no-applicable-benefit", None, "none", None),
     },
 }
@@ -170,11 +170,11 @@ HOSTILE = dict(PROD, description="AZL-PROD-01-N1 with VM names that are PowerShe
                ],
                expected={
                    HOSTILE_NAME: expect(INACTIVE, "guest-service-interface-off", "Turn on Guest Service Interface",
-                                        "none", AE),
+                                        "v2", AE),
                    "web[1]": expect(INACTIVE, "guest-service-interface-off", "Turn on Guest Service Interface",
-                                    "none", AE),
+                                    "v2", AE),
                    "o\u2019brien-$(Stop-Computer)": expect(INACTIVE, "guest-service-interface-off",
-                                                           "Turn on Guest Service Interface", "none", AE),
+                                                           "Turn on Guest Service Interface", "v2", AE),
                    "kvp-entity-bomb": expect(ACTIVE, "active", None, "v2", AE),
                })
 

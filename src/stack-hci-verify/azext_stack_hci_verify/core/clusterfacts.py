@@ -99,13 +99,13 @@ def _kind(value):
 def _nodes(reader, reported):
     """Nodes as ARM lists them: objects with a name, or plain server names. Anything else is junk."""
     nodes, junk = [], 0
-    for index, node in enumerate(reader.items(reported, "nodes", label="reportedProperties.nodes") or []):
+    for node in (reader.items(reported, "nodes", label="reportedProperties.nodes") or []):
         if isinstance(node, str) and node.strip():
             nodes.append(NodeFacts(name=node.strip()))
-        elif isinstance(node, dict) and (_get(node, "name") is None or isinstance(_get(node, "name"), str)):
+        elif isinstance(node, dict) and isinstance(_get(node, "name"), str) and _get(node, "name").strip():
             arc_id = _get(node, "ehcResourceId")
             nodes.append(NodeFacts(
-                name=(_get(node, "name") or "").strip() or "node{}".format(index + 1),
+                name=_get(node, "name").strip(),
                 node_id=_get(node, "id"),
                 arc_resource_id=arc_id if isinstance(arc_id, str) else None,
                 os_name=_get(node, "osName") if isinstance(_get(node, "osName"), str) else None,

@@ -60,7 +60,8 @@ def test_list_follows_every_page(az):
              if r["path"].lower().endswith("/providers/microsoft.azurestackhci/clusters")]
     assert len(pages) == 3   # six clusters, two a page
     by_name = {view["name"]: view for view in views}
-    assert by_name["other-1"]["legacyOsSupport"] == "Off"
+    # supportedCapabilities without a known legacy OS token proves nothing: Unknown, never Off.
+    assert by_name["other-1"]["legacyOsSupport"] == "Unknown"
     assert by_name["stale"]["daysUntilExpiry"] < 0
 
 
@@ -90,8 +91,9 @@ def test_server_list(az):
                                                     "ExpiresOn", "Action", "Command"]
 
 
-def test_server_list_with_host_facts(az, tmp_path):
-    facts = {"schemaVersion": 1, "computerName": "NODE2", "collectedAt": "2026-11-20T10:00:00Z",
+def test_server_list_with_host_facts(az, tmp_path, now):
+    # Collected after ARM's last sync (two days ago), so the host's own report is the newer one.
+    facts = {"schemaVersion": 1, "computerName": "NODE2", "collectedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
              "attestation": {"computerName": "NODE2", "status": 3, "expiration": "\\/Date(1765792800000)\\/",
                              "legacyOsSupport": 0}}
     path = tmp_path / "node2.json"

@@ -18,6 +18,8 @@ HOST_FACTS = os.path.join(REPO_ROOT, "emulator", "fixtures", "host-facts")
 FAKE_POWERSHELL = os.path.join(REPO_ROOT, "emulator", "fake_powershell")
 PROD = ("-n", "hci-prod-01", "-g", "rg-hci-prod-eastus")
 N1 = os.path.join(HOST_FACTS, "AZL-PROD-01-N1.json")
+# The fixtures' reference time: the emulator moves the fleet from it to now, and `rebased` the files.
+FIXTURE_TIME = "2026-11-22T12:00:00+00:00"
 VM = ("stack-hci", "vm-verification", "vm")
 
 
@@ -36,6 +38,25 @@ def fleet(tmp_path_factory):
     handle.stop()
 
 
+def rebased(path, directory):
+    """A copy of a host-facts fixture with its timestamps moved as the emulator moves the fleet's,
+    so that the file is as fresh against now as it was against the fixtures' reference time."""
+    from datetime import datetime, timezone
+    from emulator.store import rebase_document
+    seconds = round((datetime.now(timezone.utc) - datetime.fromisoformat(FIXTURE_TIME)).total_seconds())
+    with open(path, encoding="utf-8") as handle:
+        document = rebase_document(json.load(handle), seconds)
+    target = os.path.join(str(directory), os.path.basename(path))
+    with open(target, "w", encoding="utf-8") as handle:
+        json.dump(document, handle)
+    return target
+
+
+@pytest.fixture(scope="module")
+def n1(tmp_path_factory):
+    return rebased(N1, tmp_path_factory.mktemp("host-facts"))
+
+
 def by_name(rows):
     return {row["name"]: row for row in rows}
 
@@ -45,15 +66,17 @@ def expected_verdicts(scenario):
         return json.load(handle)["expected"]
 
 
-def test_vm_list_with_host_facts_gives_every_recorded_verdict(fleet):
-    rows = by_name(fleet.json(*VM, "list", *PROD, "--host-facts", N1))
+def test_vm_list_with_host_facts_gives_every_recorded_verdict(fleet, n1):
+    rows = by_name(fleet.json(*VM, "list", *PROD, "--host-facts", n1))
     for name, expected in expected_verdicts("ps7").items():
         for key, value in expected.items():
             assert rows[name][key] == value, (name, key, rows[name])
     assert rows["ae-web-02"]["command"] == \
         "Enable-VMIntegrationService -VMName 'ae-web-02' -Name \"Guest Service Interface\""
-    assert rows["avd-w10-02"]["command"] == "Add-AzStackHCIVMAttestation -VMName 'avd-w10-02'"
-    assert "powered off" in rows["avd-w10-02"]["reason"] or "Stop-VM" in rows["avd-w10-02"]["reason"]
+    # A running Generation 1 VM is stopped while the adapter is added, then started again.
+    assert rows["avd-w10-02"]["command"] == ("Stop-VM -Name 'avd-w10-02'; Add-AzStackHCIVMAttestation -VMName "
+                                             "'avd-w10-02'; Start-VM -Name 'avd-w10-02'")
+    assert "powered off" in rows["avd-w10-02"]["reason"]
     assert {"fact": "guestServiceInterface", "source": "host"} in rows["ae-web-01"]["sources"]
 
 
@@ -65,14 +88,15 @@ def test_vm_list_from_arm_alone(fleet):
                                                    "'rg-hci-prod-eastus' -Name 'ae-sql-01'")
     assert rows["lnx-db-01"]["benefitStatus"] == "No applicable benefits"
     assert rows["ae-web-01"]["benefitStatus"] == "Unknown"            # Guest Service Interface is not in ARM
-    assert "probe" in rows["ae-web-01"]["reason"]
-    assert rows["ae-web-03"]["benefitStatus"] == "Unknown" and "could not be read" in rows["ae-web-03"]["reason"]
+    assert rows["ae-web-01"]["action"] == "Collect host facts" and "probe" in rows["ae-web-01"]["command"]
+    assert rows["ae-web-03"]["benefitStatus"] == "Unknown"
+    assert any("could not be read" in error for error in rows["ae-web-03"]["readErrors"])
 
 
-def test_status_filter_and_table(fleet):
-    rows = fleet.json(*VM, "list", *PROD, "--host-facts", N1, "--status", "inactive benefits")
+def test_status_filter_and_table(fleet, n1):
+    rows = fleet.json(*VM, "list", *PROD, "--host-facts", n1, "--status", "inactive benefits")
     assert rows and {row["benefitStatus"] for row in rows} == {"Inactive benefits"}
-    table = fleet.run(*VM, "list", *PROD, "--host-facts", N1, "-o", "table")
+    table = fleet.run(*VM, "list", *PROD, "--host-facts", n1, "-o", "table")
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines()[0].split() == ["Name", "Server", "GuestOs", "OsBuild", "EligibleBenefit",
                                                     "BenefitStatus", "Action", "Access", "Command"]
@@ -80,8 +104,8 @@ def test_status_filter_and_table(fleet):
     assert bad.returncode != 0 and "is not a benefit status" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_vm_show_with_facts_and_sources(fleet):
-    view = fleet.json(*VM, "show", *PROD, "--vm-name", "avd-w11-01", "--host-facts", N1)
+def test_vm_show_with_facts_and_sources(fleet, n1):
+    view = fleet.json(*VM, "show", *PROD, "--vm-name", "avd-w11-01", "--host-facts", n1)
     assert view["benefitStatus"] == "Active benefits" and view["accessMethod"] == "v2"
     assert view["vmId"] and view["securityType"] == "TrustedLaunch"
     assert view["armResourceId"].endswith("/machines/avd-w11-01")
@@ -90,9 +114,9 @@ def test_vm_show_with_facts_and_sources(fleet):
     assert missing.returncode == 3 and "vm list" in missing.stderr
 
 
-def test_show_vm_summary(fleet):
-    summary = fleet.json("stack-hci", "vm-verification", "show", *PROD, "--host-facts", N1)["vmSummary"]
-    rows = fleet.json(*VM, "list", *PROD, "--host-facts", N1)
+def test_show_vm_summary(fleet, n1):
+    summary = fleet.json("stack-hci", "vm-verification", "show", *PROD, "--host-facts", n1)["vmSummary"]
+    rows = fleet.json(*VM, "list", *PROD, "--host-facts", n1)
     counts = {status: sum(1 for row in rows if row["benefitStatus"] == status)
               for status in ("Active benefits", "Inactive benefits", "Unknown", "No applicable benefits")}
     assert summary == {"activeBenefits": counts["Active benefits"], "inactiveBenefits": counts["Inactive benefits"],
@@ -187,9 +211,9 @@ def error_lines(result):
     return [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
 
 
-def test_vm_list_without_the_machines_list_keeps_the_host_facts_vms(fleet):
+def test_vm_list_without_the_machines_list_keeps_the_host_facts_vms(fleet, n1):
     fleet.emulator.add_fault(MACHINES_LIST, status=403)
-    result = fleet.run(*VM, "list", *PROD, "--host-facts", N1, "-o", "json")
+    result = fleet.run(*VM, "list", *PROD, "--host-facts", n1, "-o", "json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert rows and all(any("Microsoft.HybridCompute/machines/read" in error for error in row["readErrors"])
@@ -217,9 +241,9 @@ def test_show_without_the_machines_list_says_what_to_grant(fleet):
     assert finding["command"].startswith("az role assignment create ") and "--role Reader" in finding["command"]
 
 
-def test_show_counts_the_instances_it_could_not_read(fleet):
+def test_show_counts_the_instances_it_could_not_read(fleet, n1):
     fleet.emulator.add_fault(INSTANCES, status=403)
-    view = fleet.json("stack-hci", "vm-verification", "show", *PROD, "--host-facts", N1)
+    view = fleet.json("stack-hci", "vm-verification", "show", *PROD, "--host-facts", n1)
     findings = [f for f in view["findings"] if f["reasonCode"] == "vm-instances-not-readable"]
     assert len(findings) == 1
     reason = findings[0]["reason"]
