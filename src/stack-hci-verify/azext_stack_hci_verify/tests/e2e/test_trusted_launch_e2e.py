@@ -1,0 +1,160 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""`trusted-launch list/show`, `probe` with its Trusted launch facts and `probe --guest`, through the real az,
+on the sample fleet's Trusted launch cluster hci-tl-01 (its VMs cover every verdict) and the fake PowerShell."""
+
+import json
+import os
+
+import pytest
+
+from .conftest import AzRunner, REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+SAMPLE_FLEET = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet")
+HOST_FACTS = os.path.join(REPO_ROOT, "emulator", "fixtures", "host-facts")
+FAKE_POWERSHELL = os.path.join(REPO_ROOT, "emulator", "fake_powershell")
+TL = ("stack-hci", "vm-verification", "trusted-launch")
+CLUSTER = ("-n", "hci-tl-01", "-g", "rg-hci-trusted")
+N1, N2, N2_DEGRADED = (os.path.join(HOST_FACTS, name) for name in (
+    "AZL-TL-01-N1.json", "AZL-TL-01-N2.json", "AZL-TL-01-N2-degraded.json"))
+
+# The verdict of every VM with the host facts of both machines (hand-written, from the fixtures).
+EXPECTED = {
+    "tl-w11-01": ("Passed", None),
+    "tl-w11-02": ("Passed", None),
+    "tl-tpm-off": ("Failed", "vtpm"),
+    "tl-sb-off": ("Failed", "secure-boot"),
+    "tl-attest-bad": ("Failed", "guest-attestation"),
+    "tl-custom-image": ("Warning", "guest-image"),
+    "tl-ws2022": ("Warning", "guest-image"),
+    "std-w11-01": ("Warning", "security-type"),
+    "tl-image-gone": ("Unknown", "guest-image"),
+    "tl-no-attest": ("Unknown", "guest-attestation"),
+    "tl-attest-pending": ("Unknown", "guest-attestation"),
+}
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    from emulator import azenv
+    from emulator.client import start_emulator
+    handle = start_emulator(SAMPLE_FLEET, str(tmp_path_factory.mktemp("tl-emulator")), rebase_to="now")
+    az_path = azenv.find_az(REPO_ROOT)
+    env = azenv.prepare_az_home(handle, str(tmp_path_factory.mktemp("tl-home")), az_path, login="profile")
+    azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
+                            os.path.join(REPO_ROOT, ".cache"))
+    env["STACK_HCI_VERIFY_POWERSHELL"] = os.path.join(FAKE_POWERSHELL, "fake-powershell")
+    env["FAKE_POWERSHELL_DATA"] = os.path.join(FAKE_POWERSHELL, "recordings", "tl-n1")
+    yield AzRunner(az_path, env, handle)
+    handle.stop()
+
+
+def by_name(rows):
+    return {row["name"]: row for row in rows}
+
+
+def test_every_verdict_with_the_facts_of_both_machines(fleet):
+    rows = by_name(fleet.json(*TL, "list", *CLUSTER, "--host-facts", N1, N2))
+    assert set(rows) == set(EXPECTED)
+    for name, (status, check) in EXPECTED.items():
+        row = rows[name]
+        assert row["status"] == status, (name, row)
+        if check is None:
+            assert row["findings"] == [] and row["action"] is None
+        else:
+            assert row["findings"][0]["check"] == check and row["action"] and row["command"], (name, row)
+    assert rows["tl-w11-01"]["vtpmStateTransfer"] == "Passed"
+    assert rows["tl-w11-01"]["guestAttestation"]["healthStatus"] == "Healthy"
+    assert rows["tl-custom-image"]["imageSource"] == "Custom" and "w11-golden-2026-10" in \
+        rows["tl-custom-image"]["findings"][0]["reason"]
+    assert "enableTPM and secureBootEnabled must both be true" in rows["tl-tpm-off"]["findings"][0]["reason"]
+    assert rows["std-w11-01"]["securityType"] == "Standard" and rows["std-w11-01"]["vtpmStateTransfer"] is None
+
+
+def test_arm_alone_never_passes_what_only_hosts_can_tell(fleet):
+    rows = by_name(fleet.json(*TL, "list", *CLUSTER))
+    assert rows["tl-w11-01"]["status"] == "Warning"          # live migration protection cannot be seen
+    checks = {finding["check"]: finding for finding in rows["tl-w11-01"]["findings"]}
+    assert checks["vtpm-state-transfer"]["status"] == "Unknown"
+    assert checks["vm-state-files"]["status"] == "Unknown"
+    assert checks["live-migration-protection"]["reasonCode"] == "live-migration-protection-unseen"
+    assert rows["tl-tpm-off"]["status"] == "Failed"
+
+
+def test_a_degraded_machine(fleet):
+    view = fleet.json(*TL, "show", *CLUSTER, "--vm-name", "tl-w11-02", "--host-facts", N1, N2_DEGRADED)
+    checks = {check["check"]: check for check in view["checks"]}
+    assert view["status"] == "Failed"
+    assert checks["vtpm-state-transfer"]["reasonCode"] == "igvm-agent-not-running"
+    assert "Start-Service -Name IgvmAgent" in checks["vtpm-state-transfer"]["command"]
+    assert checks["vm-state-files"]["status"] == "Failed" and "*S-1-5-11" in checks["vm-state-files"]["command"]
+    assert checks["live-migration-protection"]["reasonCode"] == "live-migration-not-protected"
+    assert checks["boot-integrity"]["status"] == "NotAvailable"
+    cluster = {check["check"]: check["status"] for check in view["clusterChecks"]["checks"]}
+    assert cluster == {"attestation-configuration": "Passed", "igvm-agent": "Failed", "vm-state-files": "Failed",
+                       "live-migration-protection": "Warning"}
+    assert [machine["igvmAgent"] for machine in view["clusterChecks"]["machines"]] == ["Running", "Stopped"]
+
+
+def test_show_table_query_and_missing_vm(fleet):
+    table = fleet.run(*TL, "show", *CLUSTER, "--vm-name", "tl-sb-off", "-o", "table")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split() == ["Check", "Status", "ReasonCode", "Action", "Command"]
+    assert "cluster:igvm-agent" in table.stdout
+    failed = fleet.json(*TL, "show", *CLUSTER, "--vm-name", "TL-SB-OFF", "--query", "checks[?status=='Failed'].check")
+    assert failed == ["secure-boot"]
+    listed = fleet.run(*TL, "list", *CLUSTER, "-o", "table")
+    assert listed.returncode == 0 and listed.stdout.splitlines()[0].split()[:3] == ["Name", "SecurityType",
+                                                                                    "SecureBoot"]
+    missing = fleet.run(*TL, "show", *CLUSTER, "--vm-name", "nope")
+    assert missing.returncode == 3 and "trusted-launch list" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_host_probe_then_host_facts(fleet, tmp_path):
+    result = fleet.run("stack-hci", "vm-verification", "probe", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["trustedLaunch"]["igvmAgent"]["status"] == "Running"
+    assert document["probeStatus"] == "Succeeded"
+    assert {"tl-igvmagent", "tl-vm-state-acl", "tl-ipsec", "tl-live-migration"} <= \
+        {probe["probe"] for probe in document["probes"]}
+    path = tmp_path / "n1.json"
+    path.write_text(result.stdout, encoding="utf-8")
+    rows = by_name(fleet.json(*TL, "list", *CLUSTER, "--host-facts", str(path), N2))
+    assert rows["tl-w11-01"]["status"] == "Passed"
+
+
+def test_guest_probe_on_a_fake_tree_then_guest_facts(fleet, tmp_path):
+    root = tmp_path / "root"
+    efivars = root / "sys" / "firmware" / "efi" / "efivars"
+    efivars.mkdir(parents=True)
+    (efivars / "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c").write_bytes(b"\x06\x00\x00\x00\x00")
+    (root / "sys" / "class" / "tpm" / "tpm0").mkdir(parents=True)
+    (root / "sys" / "class" / "tpm" / "tpm0" / "tpm_version_major").write_text("2\n")
+    (root / "etc").mkdir()
+    (root / "etc" / "hostname").write_text("tl-w11-01\n")
+    env = dict(fleet.env, STACK_HCI_VERIFY_GUEST_ROOT=str(root))
+    from emulator import azenv
+    result = azenv.run_az(fleet.az_path, ["stack-hci", "vm-verification", "probe", "--guest", "-o", "json"], env,
+                          timeout=120)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["kind"] == "guestFacts" and document["secureBoot"] is False
+    assert document["tpm"]["version"] == "2.0"
+    path = tmp_path / "guest.json"
+    path.write_text(result.stdout, encoding="utf-8")
+    view = fleet.json(*TL, "show", *CLUSTER, "--vm-name", "tl-w11-01", "--host-facts", N1, N2,
+                      "--guest-facts", str(path))
+    checks = {check["check"]: check for check in view["checks"]}
+    assert view["status"] == "Failed" and view["guestFacts"] == "guest.json"
+    assert checks["secure-boot"]["reasonCode"] == "secure-boot-off" and "guest" in checks["secure-boot"]["reason"]
+
+
+def test_bad_guest_facts_and_guest_with_vm_names(fleet, tmp_path):
+    host = fleet.run(*TL, "list", *CLUSTER, "--guest-facts", N1)
+    assert host.returncode != 0 and "pass it with --host-facts" in host.stderr and "Traceback" not in host.stderr
+    both = fleet.run("stack-hci", "vm-verification", "probe", "--guest", "--vm-name", "x")
+    assert both.returncode != 0 and "--guest" in both.stderr and "Traceback" not in both.stderr
