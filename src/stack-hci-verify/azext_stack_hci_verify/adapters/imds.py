@@ -28,7 +28,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timezone
-from typing import Optional
+from typing import Callable, Optional
 from urllib.parse import urlencode, urlsplit
 
 HOST_IMDS_URL = "http://127.0.0.1:42542"  # the Azure Local host's attestation endpoint
@@ -132,7 +132,26 @@ def _target(base_url, api_version, nonce):
     return host, port, parts.path.rstrip("/") + ATTESTED_PATH + "?" + urlencode(query)
 
 
-def fetch_attested_document(base_url, *, nonce=None, api_version=DEFAULT_API_VERSION,
+@dataclass
+class _Clocks:
+    monotonic: Callable[[], float]
+    wall: Callable[[], float]
+    sleep: Callable[[float], None]
+    deadline: float = 0.0
+
+    def left(self):
+        return self.deadline - self.monotonic()
+
+
+@dataclass
+class _Target:
+    host: str
+    port: int
+    path: str  # the request target: path and query
+    max_bytes: int
+
+
+def fetch_attested_document(base_url, *, nonce=None, api_version=DEFAULT_API_VERSION,  # pylint: disable=too-many-locals
                             connect_timeout=DEFAULT_CONNECT_TIMEOUT, timeout=DEFAULT_TIMEOUT,
                             max_attempts=DEFAULT_MAX_ATTEMPTS, max_bytes=MAX_RESPONSE_BYTES,
                             nonce_length=DEFAULT_NONCE_LENGTH, _sleep=time.sleep, _clock=time.monotonic,
@@ -144,8 +163,9 @@ def fetch_attested_document(base_url, *, nonce=None, api_version=DEFAULT_API_VER
     Retry-After waits included; ``connect_timeout`` bounds each TCP connect. ``_clock`` (monotonic)
     measures the budget, ``_wall_clock`` (seconds since the epoch) reads an HTTP-date Retry-After.
     """
+    clocks = _Clocks(_clock, _wall_clock, _sleep)
     start = _clock()
-    deadline = start + max(0.0, float(timeout))
+    clocks.deadline = start + max(0.0, float(timeout))
     if nonce is None:
         nonce = new_nonce(nonce_length)
     nonce = nonce or None
@@ -157,96 +177,64 @@ def fetch_attested_document(base_url, *, nonce=None, api_version=DEFAULT_API_VER
             reason_code=attempt.reason_code, reason=attempt.reason)
 
     try:
-        host, port, target = _target(base_url, api_version, nonce)
+        host, port, path = _target(base_url, api_version, nonce)
     except ValueError as exc:
         return result(0, _Attempt(reason_code="invalid-url", reason=str(exc)), None)
-    url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}{target}"
-
-    attempts = 0
-    attempt = _Attempt(reason_code="timed-out", reason="the time budget was spent before the first attempt")
-    while True:
-        remaining = deadline - _clock()
-        if remaining <= 0:
-            if attempts:
-                break
-            return result(0, attempt, url)
-        attempts += 1
-        attempt = _request_once(host, port, target, min(connect_timeout, remaining), deadline, max_bytes,
-                                (_clock, _wall_clock))
-        if attempt.reason_code not in ("throttled", "gone", "server-error") or attempts >= max(1, max_attempts):
-            break
-        delay = attempt.retry_after if attempt.retry_after is not None else min(
-            _MAX_BACKOFF, _MIN_BACKOFF * (2 ** (attempts - 1)))
-        remaining = deadline - _clock()
-        if delay >= remaining:
-            attempt.reason = (attempt.reason or "") + (
-                f"; not retried: waiting {delay:g} s would exceed the {timeout:g} s budget")
-            break
-        _sleep(delay)
+    url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}{path}"
+    attempts, attempt = _with_retries(_Target(host, port, path, max_bytes), clocks, connect_timeout,
+                                      max(1, max_attempts), timeout)
     return result(attempts, attempt, url)
 
 
-def _request_once(host, port, target, connect_timeout, deadline, max_bytes, clocks):
-    clock, wall_clock = clocks
+def _with_retries(target, clocks, connect_timeout, max_attempts, timeout):
+    """(attempts made, last attempt): retry throttling, 410 and 5xx while the budget allows."""
+    attempts = 0
+    attempt = _Attempt(reason_code="timed-out", reason="the time budget was spent before the first attempt")
+    while clocks.left() > 0:
+        attempts += 1
+        attempt = _request_once(target, min(connect_timeout, clocks.left()), clocks)
+        if attempt.reason_code not in ("throttled", "gone", "server-error") or attempts >= max_attempts:
+            break
+        delay = attempt.retry_after if attempt.retry_after is not None else min(
+            _MAX_BACKOFF, _MIN_BACKOFF * (2 ** (attempts - 1)))
+        if delay >= clocks.left():
+            attempt.reason = (attempt.reason or "") + (
+                f"; not retried: waiting {delay:g} s would exceed the {timeout:g} s budget")
+            break
+        clocks.sleep(delay)
+    return attempts, attempt
+
+
+def _connect(conn, host, port, connect_timeout):
+    """None once connected, else the failed attempt."""
+    try:
+        conn.connect()
+    except (socket.timeout, TimeoutError):
+        return _Attempt(reason_code="connect-timeout",
+                        reason=f"no TCP connection to {host}:{port} within {connect_timeout:g} s")
+    except ConnectionRefusedError:
+        return _Attempt(reason_code="connection-refused",
+                        reason=f"{host}:{port} refused the connection: nothing listens there")
+    except OSError as exc:
+        if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
+            return _Attempt(reason_code="unreachable", reason=f"{host}:{port} is unreachable: {exc.strerror or exc}")
+        return _Attempt(reason_code="connection-failed", reason=f"could not connect to {host}:{port}: {exc}")
+    return None
+
+
+def _request_once(target, connect_timeout, clocks):
+    host, port = target.host, target.port
     conn = http.client.HTTPConnection(host, port, timeout=max(0.001, connect_timeout))
     try:
-        try:
-            conn.connect()
-        except (socket.timeout, TimeoutError):
-            return _Attempt(reason_code="connect-timeout",
-                            reason=f"no TCP connection to {host}:{port} within {connect_timeout:g} s")
-        except ConnectionRefusedError:
-            return _Attempt(reason_code="connection-refused",
-                            reason=f"{host}:{port} refused the connection: nothing listens there")
-        except OSError as exc:
-            if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
-                return _Attempt(reason_code="unreachable",
-                                reason=f"{host}:{port} is unreachable: {exc.strerror or exc}")
-            return _Attempt(reason_code="connection-failed", reason=f"could not connect to {host}:{port}: {exc}")
-
+        failed = _connect(conn, host, port, connect_timeout)
+        if failed is not None:
+            return failed
         # Kept here: http.client hands the socket to the response (and drops conn.sock) when the
         # server will close the connection.
         sock = conn.sock
-        conn.sock = _DeadlineSocket(sock, deadline, clock)
-
-        def arm():
-            left = deadline - clock()
-            if left <= 0:
-                raise socket.timeout("time budget spent")
-            sock.settimeout(left)
-
+        conn.sock = _DeadlineSocket(sock, clocks.deadline, clocks.monotonic)
         try:
-            arm()
-            conn.putrequest("GET", target, skip_accept_encoding=True)
-            conn.putheader("Metadata", "true")
-            conn.putheader("Accept", "application/json")
-            conn.putheader("User-Agent", USER_AGENT)
-            conn.putheader("Connection", "close")
-            conn.endheaders()
-            arm()
-            response = conn.getresponse()
-            status = response.status
-            if 300 <= status < 400:
-                location = _CONTROL.sub("?", response.getheader("Location") or "?")[:200]
-                return _Attempt(status=status, reason_code="redirect-refused",
-                                reason=f"HTTP {status} redirect to {location} was not followed (IMDS never redirects)")
-            declared = response.getheader("Content-Length")
-            if declared and declared.strip().isdigit() and int(declared) > max_bytes:
-                return _Attempt(status=status, reason_code="response-too-large",
-                                reason=f"the response declares {int(declared)} bytes; the cap is {max_bytes}")
-            chunks, size = [], 0
-            while not response.isclosed():  # closed once a Content-Length body is complete
-                arm()
-                chunk = response.read(min(_CHUNK, max_bytes + 1 - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > max_bytes:
-                    return _Attempt(status=status, reason_code="response-too-large",
-                                    reason=f"the response is larger than the {max_bytes}-byte cap")
-            body = b"".join(chunks)
-            return _classify(status, body, response, wall_clock())
+            return _exchange(conn, sock, target, clocks)
         except (socket.timeout, TimeoutError):
             return _Attempt(reason_code="timed-out", reason=f"{host}:{port} did not answer within the time budget")
         except http.client.IncompleteRead:
@@ -260,6 +248,53 @@ def _request_once(host, port, target, connect_timeout, deadline, max_bytes, cloc
             return _Attempt(reason_code="connection-failed", reason=f"connection to {host}:{port} failed: {exc}")
     finally:
         conn.close()
+
+
+def _exchange(conn, sock, target, clocks):
+    def arm():
+        left = clocks.left()
+        if left <= 0:
+            raise socket.timeout("time budget spent")
+        sock.settimeout(left)
+
+    arm()
+    conn.putrequest("GET", target.path, skip_accept_encoding=True)
+    conn.putheader("Metadata", "true")
+    conn.putheader("Accept", "application/json")
+    conn.putheader("User-Agent", USER_AGENT)
+    conn.putheader("Connection", "close")
+    conn.endheaders()
+    arm()
+    response = conn.getresponse()
+    status = response.status
+    if 300 <= status < 400:
+        location = _CONTROL.sub("?", response.getheader("Location") or "?")[:200]
+        return _Attempt(status=status, reason_code="redirect-refused",
+                        reason=f"HTTP {status} redirect to {location} was not followed (IMDS never redirects)")
+    declared = response.getheader("Content-Length")
+    if declared and declared.strip().isdigit() and int(declared) > target.max_bytes:
+        return _Attempt(status=status, reason_code="response-too-large",
+                        reason=f"the response declares {int(declared)} bytes; the cap is {target.max_bytes}")
+    body = _read_body(response, target.max_bytes, arm)
+    if body is None:
+        return _Attempt(status=status, reason_code="response-too-large",
+                        reason=f"the response is larger than the {target.max_bytes}-byte cap")
+    return _classify(status, body, response, clocks.wall())
+
+
+def _read_body(response, max_bytes, arm):
+    """The body, or None past ``max_bytes``."""
+    chunks, size = [], 0
+    while not response.isclosed():  # closed once a Content-Length body is complete
+        arm()
+        chunk = response.read(min(_CHUNK, max_bytes + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            return None
+    return b"".join(chunks)
 
 
 class _DeadlineReader(io.RawIOBase):

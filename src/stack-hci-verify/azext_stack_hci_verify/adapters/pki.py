@@ -216,12 +216,7 @@ def _exchange(conn, url, settings, request, deadline, clock):
     method, body, content_type = request
     conn.connect()
     conn.sock = deadline_socket(conn.sock, deadline, clock)
-    parts = urlsplit(url)
-    target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-    headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"}
-    if content_type:
-        headers["Content-Type"] = content_type
-    conn.request(method, target, body=body, headers=headers)
+    conn.request(method, _request_target(url), body=body, headers=_headers(content_type))
     response = conn.getresponse()
     if 300 <= response.status < 400:
         location = response.getheader("Location")
@@ -238,6 +233,18 @@ def _exchange(conn, url, settings, request, deadline, clock):
         return _Reply(response.status, data, url, "http-error",
                       f"{http_error_text(response.status, response.reason, excerpt)} (from {url})")
     return _Reply(response.status, data, url)
+
+
+def _request_target(url):
+    parts = urlsplit(url)
+    return (parts.path or "/") + ("?" + parts.query if parts.query else "")
+
+
+def _headers(content_type):
+    headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    return headers
 
 
 def _read_capped(response, max_bytes):
