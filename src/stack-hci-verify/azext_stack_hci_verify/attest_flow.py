@@ -7,6 +7,7 @@ stops at a missing issuer fetch that issuer from the AIA URL the certificate nam
 rules of ``adapters/pki.py``) and verify again; with revocation asked for, fetch the OCSP answer
 for the signer and verify once more. Every fetch is reported in the result."""
 
+import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -18,6 +19,119 @@ from azext_stack_hci_verify.attestation.verify import verify_attested_document
 
 # A path needs at most a few missing intermediates; each is one fetch.
 MAX_ISSUER_FETCHES = 4
+TRUST_BUNDLE_ENV = "STACK_HCI_VERIFY_TRUST_BUNDLE"
+INTERMEDIATES_ENV = "STACK_HCI_VERIFY_INTERMEDIATES"
+
+
+@dataclass
+class AttestRequest:
+    """The options of `attest`, as the command received them."""
+
+    target: str = "host"
+    endpoint: Optional[str] = None
+    nonce: Optional[str] = None
+    document: Optional[str] = None
+    trust_bundle: Optional[str] = None
+    intermediates: Optional[str] = None
+    allowed_signers: Optional[list] = None
+    at: object = None
+    timeout: float = 10.0
+    no_fetch: bool = False
+    check_revocation: bool = False
+
+
+def attest(cli_ctx, request, now):
+    """The attest command: the result view; the process exits 1 after printing it unless Passed."""
+    from azext_stack_hci_verify._exit_status import exit_after_output
+    from azext_stack_hci_verify.attestation.result import exit_code
+    reference_time = request.at or now
+    trust = load_trust(request.trust_bundle, request.intermediates, request.allowed_signers)
+    settings = pki_settings(cli_ctx.config.config_dir, request.no_fetch)
+    body, expected_nonce, source, failure = attested_body(request)
+    if failure is not None:
+        view = attestation_view(failure, source, trust, reference_time)
+    else:
+        result, reports = verify_with_pki(
+            Verification(body, expected_nonce or None, reference_time, now, request.check_revocation), trust, settings)
+        view = attestation_view(result.to_dict(), source, trust, reference_time)
+        view["pki"] = pki_view(settings, reports, request.check_revocation)
+    exit_after_output(cli_ctx, exit_code(view["status"]))
+    return view
+
+
+def _certificate_files(value, what):
+    """Certificates of one file, or of several separated by the path separator (':' or ';')."""
+    from azext_stack_hci_verify.adapters.files import load_certificate_file
+    certs = []
+    for path in (item for item in value.split(os.pathsep) if item.strip()):
+        certs.extend(load_certificate_file(path.strip(), what))
+    return certs
+
+
+def load_trust(trust_bundle, intermediates, allowed_signers):
+    """Trust roots and intermediates: the options, else their environment settings, else the
+    CA bundle that ships with the environment (certifi) and no intermediates. A setting may name
+    several files separated by the path separator."""
+    from azext_stack_hci_verify.attestation.verify import DEFAULT_ALLOWED_SIGNERS
+    trust_bundle = trust_bundle or os.environ.get(TRUST_BUNDLE_ENV) or None
+    intermediates = intermediates or os.environ.get(INTERMEDIATES_ENV) or None
+    if trust_bundle:
+        roots, roots_source = _certificate_files(trust_bundle, "Trust bundle"), trust_bundle
+    else:
+        import certifi
+        roots, roots_source = _certificate_files(certifi.where(), "CA bundle"), "certifi"
+    extra = _certificate_files(intermediates, "Intermediates file") if intermediates else []
+    signers = tuple(allowed_signers) if allowed_signers else tuple(DEFAULT_ALLOWED_SIGNERS)
+    return Trust(roots, roots_source, extra, signers)
+
+
+def pki_settings(config_dir, no_fetch):
+    """The PKI fetch rules from the settings; the issuer cache lives in the az configuration directory."""
+    from azure.cli.core.azclierror import InvalidArgumentValueError
+    try:
+        return pki.settings_from_environment(cache_dir=pki.default_cache_dir(config_dir), no_fetch=no_fetch)
+    except ValueError as ex:
+        raise InvalidArgumentValueError(
+            str(ex), recommendation="Fix or unset the setting: {} takes a base URL such as "
+                                    "http://pki-mirror.example:8080, {} comma-separated host names.".format(
+                                        pki.MIRROR_ENV, pki.HOSTS_ENV)) from None
+
+
+def attested_body(request):
+    """(body, expected nonce, source, failure result or None): the saved document, or one fetched."""
+    from azext_stack_hci_verify.adapters import imds
+    from azext_stack_hci_verify.adapters.files import read_small_file
+    target = "vm" if str(request.target) == "vm" else "host"  # a plain string, not az's default-value wrapper
+    source = {"target": target, "endpoint": None, "document": request.document, "httpStatus": None,
+              "latencyMs": None, "attempts": None, "nonceSent": None}
+    if request.document:
+        return read_small_file(request.document, "Attested document file"), request.nonce, source, None
+    url = request.endpoint or imds.default_endpoints()[target]
+    fetched = imds.fetch_attested_document(url, nonce=request.nonce, timeout=request.timeout)
+    source.update({"endpoint": url, "httpStatus": fetched.status, "latencyMs": round(fetched.latency_ms, 1),
+                   "attempts": fetched.attempts, "nonceSent": fetched.nonce})
+    if not fetched.ok:
+        failure = {"status": "Unknown", "reasonCode": fetched.reason_code,
+                   "reason": "The attested document could not be fetched from {}: {}".format(url, fetched.reason),
+                   "document": None, "signer": None, "checks": []}
+        return None, None, source, failure
+    return fetched.body, fetched.nonce, source, None
+
+
+def attestation_view(result, source, trust, reference_time):
+    from azext_stack_hci_verify.core.timeutil import format_timestamp
+    return {
+        "status": result.get("status"),
+        "reasonCode": result.get("reasonCode"),
+        "reason": result.get("reason"),
+        "source": source,
+        "trust": {"roots": trust.roots_source, "allowedSigners": list(trust.allowed_signers)},
+        "document": result.get("document"),
+        "signer": result.get("signer"),
+        "checks": result.get("checks") or [],
+        "pki": None,
+        "evaluatedAt": format_timestamp(reference_time),
+    }
 
 
 @dataclass

@@ -285,24 +285,23 @@ def _trusted_launch_cluster(cmd, ref, host_facts, guest_facts):
     """(ClusterTrustedLaunch, VM verdicts) of one cluster: ARM's cluster, its VMs with their instances,
     attestation statuses and images, judged with the host and guest facts given."""
     from azext_stack_hci_verify.adapters import arm, arm_trusted_launch
-    from azext_stack_hci_verify.core.trusted_launch import vm_facts_from_arm
     from azext_stack_hci_verify.core.trusted_launch_checks import judge_vms
     from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster as evaluate_tl_cluster
-    subscription_id, resource_group, name = ref
-    facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name))
+    facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, *ref))
     context = evaluate_tl_cluster(facts, host_facts or [])
-    vms = [vm_facts_from_arm(item.machine, item.instance, item.error) for item in _arm_vms(cmd, facts)]
-    attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, subscription_id, vms)
+    vms = _arm_vms(cmd, facts)
+    attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, ref[0], vms)
     return context, judge_vms(vms, attestations, images, context, guest_facts or [])
 
 
 def _arm_vms(cmd, facts):
-    """The cluster's ArmVms; a machines list ARM refuses ends the command with its error."""
+    """The cluster's VMs as TrustedLaunchVms; a machines list ARM refuses ends the command with its error."""
     from azext_stack_hci_verify.adapters import arm
+    from azext_stack_hci_verify.core.trusted_launch import vm_facts_from_arm
     read = arm.read_cluster_vms(cmd.cli_ctx, facts)
     if read.machines_failure is not None:
         raise read.machines_failure.error
-    return read.vms
+    return [vm_facts_from_arm(item.machine, item.instance, item.error) for item in read.vms]
 
 
 def list_trusted_launch(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
@@ -320,7 +319,6 @@ def list_trusted_launch(cmd, cluster_name=None, resource_group_name=None, ids=No
 def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                         guest_facts=None):
     """One VM with every check, and the cluster-level checks it depends on."""
-    from azure.cli.core.azclierror import ResourceNotFoundError
     from azext_stack_hci_verify.core.trusted_launch import vm_detail
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
     for ref in refs:
@@ -328,8 +326,13 @@ def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=Non
         for verdict in verdicts:
             if (verdict.vm.name or "").lower() == vm_name.lower():
                 return vm_detail(verdict, context.to_dict())
-    _, resource_group, name = refs[0]
-    raise ResourceNotFoundError(
+    raise _no_such_vm(vm_name, refs[0])
+
+
+def _no_such_vm(vm_name, ref):
+    from azure.cli.core.azclierror import ResourceNotFoundError
+    _, resource_group, name = ref
+    return ResourceNotFoundError(
         "VM '{}' is not an Azure Local VM of cluster '{}' (resource group '{}').".format(vm_name, name, resource_group),
         recommendation="List the cluster's VMs with `az stack-hci vm-verification trusted-launch list -n {} -g {}`."
         .format(name, resource_group))
