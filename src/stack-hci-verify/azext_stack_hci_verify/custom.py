@@ -95,113 +95,17 @@ def list_server_verification(cmd, cluster_name=None, resource_group_name=None, i
     return rows
 
 
-TRUST_BUNDLE_ENV = "STACK_HCI_VERIFY_TRUST_BUNDLE"
-INTERMEDIATES_ENV = "STACK_HCI_VERIFY_INTERMEDIATES"
-
-
-def _certificate_files(value, what):
-    """Certificates of one file, or of several separated by the path separator (':' or ';')."""
-    import os
-    from azext_stack_hci_verify.adapters.files import load_certificate_file
-    certs = []
-    for path in (item for item in value.split(os.pathsep) if item.strip()):
-        certs.extend(load_certificate_file(path.strip(), what))
-    return certs
-
-
-def _trust(trust_bundle, intermediates):
-    """Trust roots and intermediates: the options, else their environment settings, else the
-    CA bundle that ships with the environment (certifi) and no intermediates. A setting may name
-    several files separated by the path separator."""
-    import os
-    trust_bundle = trust_bundle or os.environ.get(TRUST_BUNDLE_ENV) or None
-    intermediates = intermediates or os.environ.get(INTERMEDIATES_ENV) or None
-    if trust_bundle:
-        roots, roots_source = _certificate_files(trust_bundle, "Trust bundle"), trust_bundle
-    else:
-        import certifi
-        roots, roots_source = _certificate_files(certifi.where(), "CA bundle"), "certifi"
-    extra = _certificate_files(intermediates, "Intermediates file") if intermediates else []
-    return roots, roots_source, extra
-
-
-def _pki_settings(cmd, no_fetch):
-    """The PKI fetch rules from the settings; the issuer cache lives in the az configuration directory."""
-    from azure.cli.core.azclierror import InvalidArgumentValueError
-    from azext_stack_hci_verify.adapters import pki
-    try:
-        return pki.settings_from_environment(cache_dir=pki.default_cache_dir(cmd.cli_ctx.config.config_dir),
-                                             no_fetch=no_fetch)
-    except ValueError as ex:
-        raise InvalidArgumentValueError(
-            str(ex), recommendation="Fix or unset the setting: {} takes a base URL such as "
-                                    "http://pki-mirror.example:8080, {} comma-separated host names.".format(
-                                        pki.MIRROR_ENV, pki.HOSTS_ENV)) from None
-
-
 def attest_document(cmd, target="host", endpoint=None, nonce=None, document=None, trust_bundle=None,
                     intermediates=None, allowed_signers=None, at=None, timeout=10.0, no_fetch=False,
                     check_revocation=False):
     """Fetch (or read) an attested document and verify it: signature, signer, chain, nonce, expiry and,
     when asked, revocation. Exits 0 only when the result is Passed (the result is printed either way)."""
-    from azext_stack_hci_verify._exit_status import exit_after_output
-    from azext_stack_hci_verify.attest_flow import Trust, Verification, pki_view, verify_with_pki
-    from azext_stack_hci_verify.attestation.result import exit_code
-    from azext_stack_hci_verify.attestation.verify import DEFAULT_ALLOWED_SIGNERS
-
-    now = _now()
-    reference_time = at or now
-    roots, roots_source, extra = _trust(trust_bundle, intermediates)
-    signers = tuple(allowed_signers) if allowed_signers else tuple(DEFAULT_ALLOWED_SIGNERS)
-    trust = Trust(roots, roots_source, extra, signers)
-    settings = _pki_settings(cmd, no_fetch)
-    body, expected_nonce, source, failure = _attested_body(target, endpoint, nonce, document, timeout)
-    if failure is not None:
-        view = _attestation_view(failure, source, trust, reference_time)
-    else:
-        result, reports = verify_with_pki(
-            Verification(body, expected_nonce or None, reference_time, now, check_revocation), trust, settings)
-        view = _attestation_view(result.to_dict(), source, trust, reference_time)
-        view["pki"] = pki_view(settings, reports, check_revocation)
-    exit_after_output(cmd.cli_ctx, exit_code(view["status"]))
-    return view
-
-
-def _attested_body(target, endpoint, nonce, document, timeout):
-    """(body, expected nonce, source, failure result or None): the saved document, or one fetched."""
-    from azext_stack_hci_verify.adapters import imds
-    from azext_stack_hci_verify.adapters.files import read_small_file
-    target = "vm" if str(target) == "vm" else "host"  # a plain string, not az's default-value wrapper
-    source = {"target": target, "endpoint": None, "document": document, "httpStatus": None, "latencyMs": None,
-              "attempts": None, "nonceSent": None}
-    if document:
-        return read_small_file(document, "Attested document file"), nonce, source, None
-    url = endpoint or imds.default_endpoints()[target]
-    fetched = imds.fetch_attested_document(url, nonce=nonce, timeout=timeout)
-    source.update({"endpoint": url, "httpStatus": fetched.status, "latencyMs": round(fetched.latency_ms, 1),
-                   "attempts": fetched.attempts, "nonceSent": fetched.nonce})
-    if not fetched.ok:
-        failure = {"status": "Unknown", "reasonCode": fetched.reason_code,
-                   "reason": "The attested document could not be fetched from {}: {}".format(url, fetched.reason),
-                   "document": None, "signer": None, "checks": []}
-        return None, None, source, failure
-    return fetched.body, fetched.nonce, source, None
-
-
-def _attestation_view(result, source, trust, reference_time):
-    from azext_stack_hci_verify.core.timeutil import format_timestamp
-    return {
-        "status": result.get("status"),
-        "reasonCode": result.get("reasonCode"),
-        "reason": result.get("reason"),
-        "source": source,
-        "trust": {"roots": trust.roots_source, "allowedSigners": list(trust.allowed_signers)},
-        "document": result.get("document"),
-        "signer": result.get("signer"),
-        "checks": result.get("checks") or [],
-        "pki": None,
-        "evaluatedAt": format_timestamp(reference_time),
-    }
+    from azext_stack_hci_verify import attest_flow
+    request = attest_flow.AttestRequest(
+        target=target, endpoint=endpoint, nonce=nonce, document=document, trust_bundle=trust_bundle,
+        intermediates=intermediates, allowed_signers=allowed_signers, at=at, timeout=timeout, no_fetch=no_fetch,
+        check_revocation=check_revocation)
+    return attest_flow.attest(cmd.cli_ctx, request, _now())
 
 
 def _vm_views(cmd, verdict, detail=False):
