@@ -41,26 +41,26 @@ def _judge_vms(cmd, verdict):
     return judge_vms(verdict, read.vms, verdict.host_facts), read
 
 
-def _read_finding(code, reason, failure):
+def _read_finding(verdict, code, reason, failure):
     from azext_stack_hci_verify.core.vocabulary import SEVERITY_WARNING
-    return {"severity": SEVERITY_WARNING, "reasonCode": code, "reason": reason, "action": failure.action,
-            "command": failure.command}
+    return {"scope": "cluster", "name": verdict.facts.name, "severity": SEVERITY_WARNING, "reasonCode": code,
+            "reason": reason, "action": failure.action, "command": failure.command}
 
 
 def _cluster_view_with_vms(cmd, verdict):
     """The cluster's view with its VM summary. VM reads that failed are findings on it: without the
     list of Arc machines there is no summary; unreadable instances are counted."""
-    from azext_stack_hci_verify.core.inventory import vm_summary
+    from azext_stack_hci_verify.core.inventory import vm_findings, vm_summary
     judged, read = _judge_vms(cmd, verdict)
     if read.machines_failure:
-        view = cluster_view(verdict)
+        view = cluster_view(verdict, extra_findings=vm_findings(judged))
         view["findings"].append(_read_finding(
-            "vms-not-readable", "The VM summary is missing: {}".format(read.machines_failure.reason),
+            verdict, "vms-not-readable", "The VM summary is missing: {}".format(read.machines_failure.reason),
             read.machines_failure))
     else:
-        view = cluster_view(verdict, vm_summary=vm_summary(judged))
+        view = cluster_view(verdict, vm_summary=vm_summary(judged), extra_findings=vm_findings(judged))
     if read.instances_failure:
-        view["findings"].append(_read_finding("vm-instances-not-readable", read.instances_failure.reason,
+        view["findings"].append(_read_finding(verdict, "vm-instances-not-readable", read.instances_failure.reason,
                                               read.instances_failure))
     return view
 

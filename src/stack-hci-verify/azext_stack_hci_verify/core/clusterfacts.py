@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from .timeutil import parse_timestamp
-from .values import get_path as _get
+from .values import get_path as _get, json_kind as _kind
 
 _RESOURCE_ID = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/[^/]+/[^/]+/(?P<name>[^/]+)",
@@ -80,20 +80,6 @@ class _Reader:
             return value
         self.problems.append("{} is {}, not a list".format(label or ".".join(path), _kind(value)))
         return None
-
-
-def _kind(value):
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "null"
 
 
 def _nodes(reader, reported):

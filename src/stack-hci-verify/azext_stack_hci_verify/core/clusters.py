@@ -9,7 +9,7 @@ Every status other than On / Active carries an action and a command, and a findi
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from . import fixes
@@ -38,14 +38,6 @@ class Verdict:
     observed_at: object = None
 
 
-def _sync():
-    return v.ACTION_SYNC, fixes.sync_with_azure()
-
-
-def _update():
-    return v.ACTION_UPDATE_EXTENSION, fixes.update_extension()
-
-
 # ----------------------------------------------------------------------------------- host status
 
 def host_status(imds_attestation, where="imdsAttestation", observed_at=None):
@@ -53,7 +45,7 @@ def host_status(imds_attestation, where="imdsAttestation", observed_at=None):
     if imds_attestation is None:
         return Verdict(v.UNKNOWN, "host-attestation-not-reported",
                        "No {} was reported; it arrives with the cluster's next sync with Azure.".format(where),
-                       *_sync(), observed_at=observed_at)
+                       *fixes.sync_fix(), observed_at=observed_at)
     text = str(imds_attestation).strip()
     if text.lower() == v.IMDS_ENABLED.lower():
         return Verdict(v.ON, "host-attestation-on",
@@ -62,11 +54,11 @@ def host_status(imds_attestation, where="imdsAttestation", observed_at=None):
         return Verdict(v.OFF, "host-attestation-off",
                        "Azure verification for VMs is off ({} is Disabled). It is on by default on a registered, "
                        "deployed system: check the host prerequisites (seed: all machines online, registered, "
-                       "deployed; Hyper-V installed), then sync with Azure.".format(where), *_sync(),
+                       "deployed; Hyper-V installed), then sync with Azure.".format(where), *fixes.sync_fix(),
                        observed_at=observed_at)
     return Verdict(v.UNKNOWN, v.REASON_UNRECOGNIZED_VALUE,
                    "{} is '{}', a value this version does not know; a newer version of the extension may.".format(
-                       where, text), *_update(), observed_at=observed_at)
+                       where, text), *fixes.update_fix(), observed_at=observed_at)
 
 
 def is_registered(facts):
@@ -79,7 +71,7 @@ def host_status_from_arm(facts):
     if facts.problems:
         return Verdict(v.UNKNOWN, v.REASON_MALFORMED_RESOURCE,
                        "ARM's document of this cluster cannot be read as this version expects ({}).".format(
-                           "; ".join(facts.problems)), *_update(), observed_at=facts.last_sync)
+                           "; ".join(facts.problems)), *fixes.update_fix(), observed_at=facts.last_sync)
     if not is_registered(facts):
         return Verdict(v.UNKNOWN, v.REASON_CLUSTER_NOT_REGISTERED,
                        "The system is not registered with Azure (registration status '{}'); Azure verification for "
@@ -195,22 +187,28 @@ def _server_legacy(row, document, evidence, arm_legacy):
     return row.legacy_os_support
 
 
-def evaluate_servers(facts, arm_host, evidence, arm_legacy, now):
-    """One verdict per server: ARM's nodes and the servers the files report, the newer observation
-    winning for each."""
-    rows = _host_rows(evidence)
+def _server_names(facts, rows):
+    """(name, key) of every server: ARM's nodes in ARM's order, then the ones only the files report."""
     names = [(node.name, _short(node.name)) for node in facts.nodes]
     known = {key for _, key in names}
     names += sorted(((row.computer_name, key) for key, (row, _) in rows.items() if key not in known),
                     key=lambda item: item[1])
+    return names, known
+
+
+def evaluate_servers(facts, arm_host, evidence, arm_legacy, now):
+    """One verdict per server: ARM's nodes and the servers the files report, the newer observation
+    winning for each."""
+    rows = _host_rows(evidence)
+    names, known = _server_names(facts, rows)
     verdicts = []
     for name, key in names:
         row, document = rows.get(key, (None, None))
         legacy = _server_legacy(row, document, evidence, arm_legacy)
-        arm = srv.from_arm(arm_host, facts, name, legacy, now) if key in known else None
-        host = srv.from_host(row, document, evidence.is_stale(document), facts.last_sync, legacy, now) \
-            if row is not None else None
-        verdicts.append(srv.newer(arm, host))
+        host = None
+        if row is not None:
+            host = srv.from_host(row, document, evidence.is_stale(document), facts.last_sync, legacy, now)
+        verdicts.append(srv.newer(srv.from_arm(arm_host, facts, name, legacy, now) if key in known else None, host))
     return verdicts
 
 
@@ -251,7 +249,7 @@ def evaluate_cluster(facts, host_facts, now, evidence=None):
     verdict = ClusterVerdict(facts=facts, host=host, legacy=legacy, servers=servers, expires_on=expires_on,
                              findings=(), evaluated_at=now, evidence=evidence,
                              conflicts=tuple(file_conflicts) + tuple(host_conflicts))
-    return ClusterVerdict(**dict(verdict.__dict__, findings=tuple(_findings(verdict, now))))
+    return replace(verdict, findings=tuple(_findings(verdict, now)))
 
 
 def finding(scope, name, severity, code, reason, action=None, command=None):
@@ -273,7 +271,7 @@ def _server_findings(verdict, now):
         if server.status != v.SERVER_ACTIVE:
             if server.reason_code == verdict.host.reason_code and server.status_source == v.SOURCE_ARM:
                 continue            # the cluster-level finding already says it
-            severity = v.SEVERITY_ERROR if server.status in srv._NOT_ACTIVE else v.SEVERITY_WARNING  # noqa
+            severity = v.SEVERITY_ERROR if server.status in srv.NOT_ACTIVE else v.SEVERITY_WARNING
             yield finding("server", server.name, severity, server.reason_code,
                           "{}: {}. {}".format(server.name, server.status, server.reason),
                           server.action, server.command)
@@ -281,7 +279,7 @@ def _server_findings(verdict, now):
             yield finding("server", server.name, v.SEVERITY_WARNING, "attestation-expiring",
                           "{}: attestation expires {} (in {}) unless the cluster syncs with Azure.".format(
                               server.name, format_timestamp(server.expires_on),
-                              srv.describe_age(server.expires_on - now)), *_sync())
+                              srv.describe_age(server.expires_on - now)), *fixes.sync_fix())
 
 
 def _findings(verdict, now):
@@ -292,12 +290,12 @@ def _findings(verdict, now):
     yield from _server_findings(verdict, now)
     if is_registered(facts) and not facts.problems and not verdict.servers:
         yield finding("cluster", facts.name, v.SEVERITY_WARNING, "no-servers-reported",
-                      "The cluster reports no servers; they are listed after a sync with Azure.", *_sync())
+                      "The cluster reports no servers; they are listed after a sync with Azure.", *fixes.sync_fix())
     connectivity = facts.connectivity_status
     if is_registered(facts) and connectivity and connectivity.lower() != "connected":
         yield finding("cluster", facts.name, v.SEVERITY_WARNING, "not-connected",
                       "Connectivity status is '{}'; attestation renews only when the cluster syncs with Azure."
-                      .format(connectivity), *_sync())
+                      .format(connectivity), *fixes.sync_fix())
     legacy = verdict.legacy
     if legacy.value == v.OFF:
         yield finding("cluster", facts.name, v.SEVERITY_WARNING, legacy.reason_code,

@@ -51,6 +51,13 @@ def powershell_literal(text):
     return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
 
 
+def display_name(name):
+    """A name for prose (reasons, findings): as it is when it is plain, else as its PowerShell literal,
+    so that a name never breaks a line or hides text in a terminal."""
+    text = str(name) if name is not None else "(unnamed)"
+    return powershell_literal(text) if any(_is_control(char) for char in text) else text
+
+
 def _single_quoted(text):
     return "'" + "".join(char * 2 if char in _PS_SINGLE_QUOTES else char for char in text) + "'"
 
@@ -147,3 +154,17 @@ def install_updates(machine_id=None, vm_id=None, vm_name=None):
               else "-VMName {}".format(powershell_literal(vm_name)))
     return "Invoke-Command {} -Credential (Get-Credential) -ScriptBlock {{ {} }}".format(
         target, _WINDOWS_UPDATE_IN_GUEST)
+
+
+# (action, command) pairs for the fixes that verdicts at several levels share.
+
+def sync_fix():
+    return v.ACTION_SYNC, sync_with_azure()
+
+
+def collect_fix(server=None):
+    return v.ACTION_COLLECT_HOST_FACTS, probe_command(server)
+
+
+def update_fix():
+    return v.ACTION_UPDATE_EXTENSION, update_extension()

@@ -14,7 +14,7 @@ from typing import Optional, Tuple
 
 from . import vocabulary as v
 from .timeutil import parse_timestamp
-from .values import text_value as _text
+from .values import json_kind as _json_kind, text_value as _text
 
 SCHEMA_VERSION = 1
 
@@ -176,17 +176,3 @@ def _optional(document, key, kind):
 
 
 _KIND_NAMES = {dict: "an object", list: "a list", str: "a string"}
-
-
-def _json_kind(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"

@@ -8,6 +8,8 @@ hosts reported, and the verdict on each. Pure."""
 import dataclasses
 from typing import NamedTuple, Optional
 
+from . import vocabulary as v
+from .fixes import display_name
 from .vmfacts import arm_vm_keys, find_host_vm, merge_vm_facts
 from .vmverdict import evaluate_vm, host_context
 from .vmviews import summarize, vm_view
@@ -94,3 +96,19 @@ def _judge(cluster_verdict, machine, instance, host_vm, document, arm_error):
 def vm_summary(judged):
     """The counts of Windows Admin Center's VMs dashboard."""
     return summarize([item.verdict for item in judged])
+
+
+def vm_findings(judged):
+    """A finding for each VM whose verdict is not green: Inactive benefits is an error, Unknown a
+    warning; each carries the VM's action and command."""
+    severities = {v.BENEFITS_INACTIVE: v.SEVERITY_ERROR, v.BENEFITS_UNKNOWN: v.SEVERITY_WARNING}
+    findings = []
+    for item in judged:
+        severity = severities.get(item.verdict.benefit_status)
+        if severity:
+            findings.append({"scope": "vm", "name": item.facts.name, "severity": severity,
+                             "reasonCode": item.verdict.reason_code,
+                             "reason": "{}: {}. {}".format(display_name(item.facts.name), item.verdict.benefit_status,
+                                                           item.verdict.reason),
+                             "action": item.verdict.action, "command": item.verdict.command})
+    return findings

@@ -19,7 +19,7 @@ from . import fixes
 from . import vocabulary as v
 from .timeutil import format_timestamp, whole_days
 
-_NOT_ACTIVE = (v.SERVER_EXPIRED, v.SERVER_INACTIVE, v.SERVER_ERROR)
+NOT_ACTIVE = (v.SERVER_EXPIRED, v.SERVER_INACTIVE, v.SERVER_ERROR)
 
 
 @dataclass(frozen=True)
@@ -32,22 +32,10 @@ class ServerVerdict:
     expires_on: object
     reason_code: str
     reason: str
+    observed_at: object = None      # when the observation behind it was made (ARM's last sync, a file's collectedAt)
     action: Optional[str] = None
     command: Optional[str] = None
-    observed_at: object = None
     conflicts: tuple = ()
-
-
-def _sync():
-    return v.ACTION_SYNC, fixes.sync_with_azure()
-
-
-def _collect(server):
-    return v.ACTION_COLLECT_HOST_FACTS, fixes.probe_command(server)
-
-
-def _update():
-    return v.ACTION_UPDATE_EXTENSION, fixes.update_extension()
 
 
 def describe_age(delta):
@@ -70,10 +58,10 @@ def from_arm(cluster_host, facts, node_name, legacy, now):
 
     def verdict(status, code, reason, fix=(None, None)):
         return ServerVerdict(node_name, status, v.SOURCE_ARM, legacy, facts.last_sync, expires_on, code, reason,
-                             fix[0], fix[1], facts.last_sync)
+                             facts.last_sync, *fix)
 
     if cluster_host.value == v.OFF:
-        return verdict(v.SERVER_INACTIVE, cluster_host.reason_code, cluster_host.reason, _sync())
+        return verdict(v.SERVER_INACTIVE, cluster_host.reason_code, cluster_host.reason, fixes.sync_fix())
     if cluster_host.value != v.ON:
         status = v.SERVER_INACTIVE if cluster_host.reason_code == v.REASON_CLUSTER_NOT_REGISTERED else v.UNKNOWN
         return verdict(status, cluster_host.reason_code, cluster_host.reason,
@@ -83,18 +71,18 @@ def from_arm(cluster_host, facts, node_name, legacy, now):
                   "The cluster's lastSyncTimestamp {!r} cannot be read".format(facts.last_sync_raw))
         return verdict(v.UNKNOWN, "last-sync-unknown",
                        "{}, so the expiry of {}'s certificate cannot be told; the host's own report says.".format(
-                           reason, node_name), _collect(node_name))
+                           reason, node_name), fixes.collect_fix(node_name))
     if facts.last_sync - now > v.CLOCK_SKEW_TOLERANCE:
         return verdict(v.UNKNOWN, v.REASON_CLOCK_SKEW,
                        "The cluster's last sync {} is {} after the reference time {}: a clock is wrong, so the expiry "
                        "cannot be told; the host's own report says.".format(
                            format_timestamp(facts.last_sync), describe_age(facts.last_sync - now),
-                           format_timestamp(now)), _collect(node_name))
+                           format_timestamp(now)), fixes.collect_fix(node_name))
     if now > expires_on:
         return verdict(v.SERVER_EXPIRED, "not-synced-30-days",
                        "Last sync with Azure was {} ago ({}), more than the 30 days an attestation certificate is "
                        "valid.".format(describe_age(now - facts.last_sync), format_timestamp(facts.last_sync)),
-                       _sync())
+                       fixes.sync_fix())
     return verdict(v.SERVER_ACTIVE, "active",
                    "Synced with Azure {} ago; attestation is valid until {}.".format(
                        describe_age(max(now - facts.last_sync, timedelta(0))), format_timestamp(expires_on)))
@@ -104,27 +92,28 @@ def from_host(row, document, stale, last_sync, legacy, now):
     """A server's status as the host's Get-AzureStackHCIAttestation reported it, judged at `now`."""
     def verdict(status, code, reason, fix=(None, None)):
         return ServerVerdict(row.computer_name, status, v.SOURCE_HOST, legacy, last_sync, row.expiration, code,
-                             reason, fix[0], fix[1], document.collected_at)
+                             reason, document.collected_at, *fix)
 
     said = "The host-facts file '{}' reports {}".format(document.source, _quoted(row.raw_status))
     if row.status == v.UNKNOWN:
         if row.raw_status is None:
             return verdict(v.UNKNOWN, "host-status-not-reported", "{} with no status.".format(
                 "The host-facts file '{}' lists {}".format(document.source, row.computer_name)),
-                _collect(row.computer_name))
+                fixes.collect_fix(row.computer_name))
         return verdict(v.UNKNOWN, v.REASON_UNRECOGNIZED_VALUE,
-                       "{}, a status this version does not know.".format(said), _update())
+                       "{}, a status this version does not know.".format(said), fixes.update_fix())
     if row.expiration is not None and now > row.expiration and row.status in (v.SERVER_ACTIVE, v.SERVER_EXPIRED):
         return verdict(v.SERVER_EXPIRED, "certificate-expired",
                        "{}, but its certificate expired at {} ({} ago); a sync renews it.".format(
-                           said, format_timestamp(row.expiration), describe_age(now - row.expiration)), _sync())
-    if row.status in _NOT_ACTIVE:
+                           said, format_timestamp(row.expiration), describe_age(now - row.expiration)),
+                       fixes.sync_fix())
+    if row.status in NOT_ACTIVE:
         return verdict(row.status, "host-reports-" + row.status.lower(),
-                       "{}; a sync with Azure renews the certificate.".format(said), _sync())
+                       "{}; a sync with Azure renews the certificate.".format(said), fixes.sync_fix())
     if stale:
         return verdict(v.UNKNOWN, v.REASON_HOST_FACTS_STALE,
                        "{}, but the file is stale (see its finding), so it cannot vouch that the server is Active "
-                       "now.".format(said), _collect(row.computer_name))
+                       "now.".format(said), fixes.collect_fix(row.computer_name))
     until = " until {}".format(format_timestamp(row.expiration)) if row.expiration else ""
     return verdict(v.SERVER_ACTIVE, "active", "{}, valid{}.".format(said, until))
 

@@ -61,3 +61,18 @@ def guid_value(value):
 def short_name(name):
     """A computer name without its DNS domain, lower case (NODE1.contoso.example -> node1)."""
     return str(name or "").split(".", maxsplit=1)[0].lower()
+
+
+def json_kind(value):
+    """What a JSON value is, in words, for messages about a value of the wrong type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"

@@ -263,5 +263,3 @@ def find_host_vm(host_vms, vm_id=None, name=None):
             if isinstance(entry.get("name"), str) and entry["name"].lower() == str(name).lower():
                 return entry
     return None
-
-

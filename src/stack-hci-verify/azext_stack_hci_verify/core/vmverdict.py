@@ -31,6 +31,7 @@ from .builds import BELOW, REVISION_UNKNOWN, compare_to_minimum, parse_build
 from .eligibility import (MINIMUM_BUILD_UNKNOWN, MINIMUM_FEATURE_UPDATE, MINIMUM_INCLUDED, MINIMUM_RELEASE_NOT_LISTED,
                           MINIMUM_SERVICING_STACK, NEEDS_V1, NEEDS_V2, eligibility)
 from .values import short_name as _short
+from .vmfacts import VmFacts
 
 REASON_GUEST_OS_UNKNOWN = "guest-os-unknown"
 REASON_GUEST_OS_NOT_REPORTED = "guest-os-not-reported"
@@ -70,9 +71,9 @@ def host_context(cluster_verdict, server_name):
         command = fixes.enable_legacy_os_support(server.name if server is not None and others_on else None)
     else:
         command = None
-    return HostContext(cluster_verdict.host, server, bool(servers) and all(item.status == v.SERVER_ACTIVE
-                                                                             for item in servers),
-                       bool(servers), legacy, command, server.name if server is not None else server_name)
+    all_active = bool(servers) and all(item.status == v.SERVER_ACTIVE for item in servers)
+    return HostContext(cluster_verdict.host, server, all_active, bool(servers), legacy, command,
+                       server.name if server is not None else server_name)
 
 
 @dataclass(frozen=True)
@@ -95,14 +96,14 @@ def _pass(note=None):
 @dataclass(frozen=True)
 class Case:
     """Everything the steps read about one VM."""
-    vm: object                        # vmfacts.VmFacts
+    vm: VmFacts
     host: HostContext
     eligibility: object
     machine_id: Optional[str] = None
 
     @property
     def label(self):
-        return self.vm.name or self.vm.vm_id or "the VM"
+        return fixes.display_name(self.vm.name) if self.vm.name else (self.vm.vm_id or "the VM")
 
     @property
     def server(self):

@@ -27,7 +27,6 @@ from azext_stack_hci_verify.core import vocabulary as v
 from azext_stack_hci_verify.core.hostprobe import PROBE_NAMES
 from azext_stack_hci_verify.core.hostfacts import host_facts_from_document
 from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm, evaluate_cluster
-from azext_stack_hci_verify.core.hostfacts import host_facts_from_document
 from azext_stack_hci_verify.core.inventory import judge_vms
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
