@@ -38,9 +38,10 @@ def machine(cluster, name, os_name, os_version, server="NODE1", vm_id=None):
             "location": "eastus",
             "properties": {"osName": os_name, "osVersion": os_version, "osType": "windows",
                            "parentClusterResourceId": cluster_id(GROUP, cluster)}}
+    vm_id = vm_id or "00000000-0000-0000-0000-{:012d}".format(zlib.crc32(name.encode()))
     instance = {"id": machine_id + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default",
                 "name": "default", "type": "Microsoft.AzureStackHCI/virtualMachineInstances",
-                "properties": {"hyperVVmId": vm_id or "00000000-0000-0000-0000-{:012d}".format(zlib.crc32(name.encode())),
+                "properties": {"hyperVVmId": vm_id,
                                "hostNodeName": server, "status": {"powerState": "Running"}}}
     return [body, instance]
 
