@@ -252,15 +252,35 @@ def test_host_row_active_but_expired_wins_even_when_the_file_is_newest():
     assert node1["status"] == v.SERVER_EXPIRED
 
 
+@pytest.mark.parametrize("collected, code", [(NOW - timedelta(days=60), v.REASON_HOST_FACTS_STALE),
+                                             (None, v.REASON_HOST_FACTS_STALE),
+                                             (NOW + timedelta(days=2), v.REASON_CLOCK_SKEW)])
 @pytest.mark.parametrize("arm", [dict(last_sync="unreadable"), dict(last_sync=None), dict(reported=False)])
-def test_a_file_collected_60_days_ago_cannot_make_a_server_active(arm):
-    stale = host_document("NODE1", status="Active", expiration=NOW + timedelta(days=5),
-                          collected=NOW - timedelta(days=60))
+def test_a_stale_file_cannot_make_a_server_active(arm, collected, code):
+    stale = host_document("NODE1", status="Active", expiration=NOW + timedelta(days=5), collected=collected)
     view = view_of(arm_cluster(**arm), [stale])
     node1 = next(s for s in view["servers"] if s["name"] == "NODE1")
     assert node1["status"] != v.SERVER_ACTIVE
     assert view["hostStatus"] != v.ON
-    assert v.REASON_HOST_FACTS_STALE in finding_codes(view["findings"])
+    assert code in finding_codes(view["findings"])
+
+
+def test_a_host_file_with_an_imds_attestation_this_version_does_not_know_raises_a_warning():
+    view = view_of(arm_cluster(), [host_document("NODE1", imds="Pending"), host_document("NODE2")])
+    assert view["hostStatus"] == v.UNKNOWN
+    assert [item for item in view["findings"] if item["scope"] == "cluster" and item["severity"] == "warning"
+            and "Pending" in item["reason"] and item["command"]]
+
+
+@pytest.mark.xfail(strict=True, reason="clusters._newer_host_status / servers.newer take a lastSyncTimestamp after the "
+                   "reference time as the newest observation: ARM's On (synced '1 year from now') beats a host file "
+                   "collected an hour ago that says Disabled, and the skewed ARM's Unknown beats the host's Active")
+def test_a_last_sync_in_the_future_is_not_a_newer_observation_than_a_fresh_host_file():
+    verdict = evaluate(arm_cluster(last_sync=NOW + timedelta(days=365)),
+                       [host_document("NODE1", imds="Disabled", status="Active")])
+    assert verdict.host.value == v.OFF
+    node1 = next(s for s in verdict.servers if s.name == "NODE1")
+    assert (node1.status, node1.status_source) == (v.SERVER_ACTIVE, v.SOURCE_HOST)
 
 
 def test_a_stale_file_can_still_show_what_is_off():

@@ -160,3 +160,14 @@ def test_install_updates_over_powershell_direct_without_an_arc_machine():
 def test_register_with_azure_quotes_every_value():
     command = fixes.register_with_azure("s'1", "rg\nx", "east us")
     assert "-SubscriptionID 's''1'" in command and "-Region 'east us'" in command and not has_control(command)
+
+
+@pytest.mark.parametrize("name, expected", [("vm01", "vm01"), ("o'brien", "o'brien"), (None, "(unnamed)"),
+                                            ("a\nb", "('a' + [char]0x000A + 'b')")])
+def test_display_name_keeps_prose_on_one_line(name, expected):
+    assert fixes.display_name(name) == expected
+
+
+@given(st.text())
+def test_display_name_never_emits_a_control_character(text):
+    assert not has_control(fixes.display_name(text))
