@@ -36,13 +36,21 @@ def _reading(read):
             status or "an error", " ({})".format(code) if code else ""))
 
 
-def _image_reader(cli_ctx, image_id):
+def _image_reader(clients, image_id):
     parts = image_id.split("/")
-    subscription, group, name = parts[2], parts[4], parts[8]
-    client = cf_azurestackhcivm(cli_ctx, subscription)
+    client, group, name = clients[parts[2].lower()], parts[4], parts[8]
     if image_type(image_id) == MARKETPLACE_IMAGE_TYPE:
         return lambda: client.marketplace_gallery_images.get(group, name, cls=_raw_body)
     return lambda: client.gallery_images.get(group, name, cls=_raw_body)
+
+
+def _clients(cli_ctx, subscriptions):
+    """One client per subscription, made before the reads start, so that the reads share them."""
+    clients = {}
+    for subscription in subscriptions:
+        if subscription.lower() not in clients:
+            clients[subscription.lower()] = cf_azurestackhcivm(cli_ctx, subscription)
+    return clients
 
 
 def read_trusted_launch(cli_ctx, subscription_id, vms):
@@ -54,14 +62,15 @@ def read_trusted_launch(cli_ctx, subscription_id, vms):
                         and len(vm.image_id.split("/")) >= 9})
     if not isolated:
         return {}, {}
-    client = cf_azurestackhcivm(cli_ctx, subscription_id)
+    clients = _clients(cli_ctx, [subscription_id] + [image_id.split("/")[2] for image_id in image_ids])
+    client = clients[subscription_id.lower()]
 
     def attestation(vm):
         uri = vm.machine_id.lstrip("/")
         return _reading(lambda: client.attestation_statuses.get(uri, cls=_raw_body))
 
     def image(image_id):
-        return _reading(_image_reader(cli_ctx, image_id))
+        return _reading(_image_reader(clients, image_id))
 
     jobs = [(attestation, vm) for vm in isolated] + [(image, image_id) for image_id in image_ids]
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(jobs))) as pool:
