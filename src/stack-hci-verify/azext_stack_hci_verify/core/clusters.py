@@ -112,13 +112,15 @@ def _host_status_from_files(evidence):
                    "Every host-facts file reports ImdsAttestation Enabled.", observed_at=observed), conflicts
 
 
-def _newer_host_status(arm, files):
-    """The newer of ARM's and the files' host status; their disagreement as a conflict."""
+def _newer_host_status(arm, files, now):
+    """The newer of ARM's and the files' host status; their disagreement as a conflict. A time after
+    the reference time is no observation time (a clock is wrong)."""
     if files is None:
         return arm, ()
+    arm_time = srv.credible(arm.observed_at, now)
     if arm.reason_code in (v.REASON_MALFORMED_RESOURCE, v.REASON_CLUSTER_NOT_REGISTERED):
         chosen = arm
-    elif arm.observed_at is None or (files.observed_at is not None and files.observed_at >= arm.observed_at):
+    elif arm_time is None or (files.observed_at is not None and files.observed_at >= arm_time):
         chosen = files
     else:
         chosen = arm
@@ -208,7 +210,8 @@ def evaluate_servers(facts, arm_host, evidence, arm_legacy, now):
         host = None
         if row is not None:
             host = srv.from_host(row, document, evidence.is_stale(document), facts.last_sync, legacy, now)
-        verdicts.append(srv.newer(srv.from_arm(arm_host, facts, name, legacy, now) if key in known else None, host))
+        arm = srv.from_arm(arm_host, facts, name, legacy, now) if key in known else None
+        verdicts.append(srv.newer(arm, host, now))
     return verdicts
 
 
@@ -241,11 +244,12 @@ def evaluate_cluster(facts, host_facts, now, evidence=None):
         evidence = select_host_facts(facts, host_facts, now)
     arm_host = host_status_from_arm(facts)
     files_host, file_conflicts = _host_status_from_files(evidence)
-    host, host_conflicts = _newer_host_status(arm_host, files_host)
+    host, host_conflicts = _newer_host_status(arm_host, files_host, now)
     arm_legacy = legacy_os_support_from_capabilities(facts.supported_capabilities)
     servers = tuple(evaluate_servers(facts, arm_host, evidence, arm_legacy, now))
     legacy = _legacy_for_cluster(servers, arm_legacy)
-    expires_on = facts.last_sync + v.CERTIFICATE_LIFETIME if facts.last_sync else None
+    credible_sync = srv.credible(facts.last_sync, now)
+    expires_on = credible_sync + v.CERTIFICATE_LIFETIME if credible_sync else None
     verdict = ClusterVerdict(facts=facts, host=host, legacy=legacy, servers=servers, expires_on=expires_on,
                              findings=(), evaluated_at=now, evidence=evidence,
                              conflicts=tuple(file_conflicts) + tuple(host_conflicts))

@@ -48,7 +48,9 @@ def powershell_literal(text):
             current.append(char)
     if current or not parts:
         parts.append(_single_quoted("".join(current)))
-    return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
+    if len(parts) == 1 and parts[0].startswith("'"):
+        return parts[0]
+    return "(" + " + ".join(parts) + ")"
 
 
 def display_name(name):
@@ -149,7 +151,7 @@ def install_updates(machine_id=None, vm_id=None, vm_name=None):
                 "-SubscriptionId {}"
                 .format(powershell_literal(parts[4]), powershell_literal(parts[8]), powershell_literal(parts[2])))
     if not (vm_id or vm_name):
-        return None
+        vm_name = "<vm>"
     target = ("-VMId {}".format(powershell_literal(vm_id)) if vm_id
               else "-VMName {}".format(powershell_literal(vm_name)))
     return "Invoke-Command {} -Credential (Get-Credential) -ScriptBlock {{ {} }}".format(

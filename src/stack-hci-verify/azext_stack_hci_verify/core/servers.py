@@ -39,22 +39,20 @@ class ServerVerdict:
 
 
 def describe_age(delta):
-    """'3 days', '30 days and 2 hours', '45 minutes': never rounds a passed limit back onto it."""
-    days = whole_days(delta)
-    hours = int((delta.total_seconds() - days * 86400) // 3600)
-    if days and hours:
-        return "{} day{} and {} hour{}".format(days, "" if days == 1 else "s", hours, "" if hours == 1 else "s")
-    if days:
-        return "{} day{}".format(days, "" if days == 1 else "s")
-    if hours:
-        return "{} hour{}".format(hours, "" if hours == 1 else "s")
-    return "{} minutes".format(max(int(delta.total_seconds() // 60), 0))
+    """'3 days', '30 days and 1 minute', '45 minutes': the largest unit and the next one that is not
+    zero, so an age past a limit never reads as the limit itself."""
+    seconds = max(int(delta.total_seconds()), 0)
+    units = [(seconds // 86400, "day"), (seconds % 86400 // 3600, "hour"), (seconds % 3600 // 60, "minute"),
+             (seconds % 60, "second")]
+    parts = ["{} {}{}".format(count, unit, "" if count == 1 else "s") for count, unit in units if count]
+    return " and ".join(parts[:2]) if parts else "0 seconds"
 
 
 def from_arm(cluster_host, facts, node_name, legacy, now):
     """A server's status as far as ARM can tell. `cluster_host` is the cluster's ARM host verdict
     (clusters.host_status_from_arm); a cluster-level cause is every server's cause."""
-    expires_on = facts.last_sync + v.CERTIFICATE_LIFETIME if facts.last_sync else None
+    sync = credible(facts.last_sync, now)
+    expires_on = sync + v.CERTIFICATE_LIFETIME if sync else None
 
     def verdict(status, code, reason, fix=(None, None)):
         return ServerVerdict(node_name, status, v.SOURCE_ARM, legacy, facts.last_sync, expires_on, code, reason,
@@ -122,14 +120,21 @@ def _quoted(raw):
     return "status '{}'".format(raw) if raw is not None else "no status"
 
 
-def newer(arm, host):
+def credible(moment, now):
+    """An observation time, or None when it is later than the reference time (a clock is wrong)."""
+    if moment is None or now is None or moment - now <= v.CLOCK_SKEW_TOLERANCE:
+        return moment
+    return None
+
+
+def newer(arm, host, now=None):
     """The verdict of the newer observation (ties go to the host, which sees itself); the other's
     disagreement, if any, is kept in `conflicts`."""
     if host is None:
         return arm
     if arm is None:
         return host
-    host_time, arm_time = host.observed_at, arm.observed_at
+    host_time, arm_time = credible(host.observed_at, now), credible(arm.observed_at, now)
     if host_time is None and arm_time is not None:
         chosen, other = arm, host
     elif arm_time is None or host_time >= arm_time:

@@ -66,11 +66,11 @@ def host_context(cluster_verdict, server_name):
     wanted = _short(server_name) if server_name else None
     server = next((item for item in servers if wanted and _short(item.name) == wanted), None)
     legacy = server.legacy_os_support if server is not None else cluster_verdict.legacy.value
+    command = None
     if legacy == v.OFF:
-        others_on = any(item.legacy_os_support == v.ON for item in servers if item is not server)
-        command = fixes.enable_legacy_os_support(server.name if server is not None and others_on else None)
-    else:
-        command = None
+        # As the cluster's fix: on this server alone unless every server has it off.
+        whole = all(item.legacy_os_support == v.OFF for item in servers)
+        command = fixes.enable_legacy_os_support(server.name if server is not None and not whole else None)
     all_active = bool(servers) and all(item.status == v.SERVER_ACTIVE for item in servers)
     return HostContext(cluster_verdict.host, server, all_active, bool(servers), legacy, command,
                        server.name if server is not None else server_name)

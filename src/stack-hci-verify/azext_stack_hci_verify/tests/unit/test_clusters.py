@@ -123,8 +123,6 @@ def test_thirty_day_boundary(age, expected):
         assert {(s.action, s.command) for s in servers} == {(v.ACTION_SYNC, v.COMMAND_SYNC)}
 
 
-@pytest.mark.xfail(strict=True, reason="servers.describe_age drops the minutes: at 30 days and a minute the reason "
-                   "says 'Last sync with Azure was 30 days ago', which reads as inside the 30-day validity (issue 7)")
 def test_thirty_days_and_a_minute_is_not_thirty_days_ago():
     servers = evaluate(arm_cluster(last_sync=NOW - timedelta(days=30, minutes=1))).servers
     assert {s.status for s in servers} == {v.SERVER_EXPIRED}
@@ -219,9 +217,6 @@ def test_last_sync_years_in_the_future_is_clock_skew():
     assert skew and {item["severity"] for item in skew} <= {"warning", "error"}
 
 
-@pytest.mark.xfail(strict=True, reason="clusters.cluster_view: with lastSyncTimestamp 70 years in the future the view "
-                   "still shows attestationExpiresOn 70 years out and daysUntilExpiry 25,000+ beside a clock-skew "
-                   "finding (issue 7: '26,000 days to expiry'); a certificate is valid 30 days at most")
 def test_last_sync_in_the_future_shows_no_expiry_beyond_the_certificate_lifetime():
     view = view_of(arm_cluster(last_sync=NOW + timedelta(days=365 * 70)))
     assert view["daysUntilExpiry"] is None or view["daysUntilExpiry"] <= 30
@@ -272,9 +267,6 @@ def test_a_host_file_with_an_imds_attestation_this_version_does_not_know_raises_
             and "Pending" in item["reason"] and item["command"]]
 
 
-@pytest.mark.xfail(strict=True, reason="clusters._newer_host_status / servers.newer take a lastSyncTimestamp after the "
-                   "reference time as the newest observation: ARM's On (synced '1 year from now') beats a host file "
-                   "collected an hour ago that says Disabled, and the skewed ARM's Unknown beats the host's Active")
 def test_a_last_sync_in_the_future_is_not_a_newer_observation_than_a_fresh_host_file():
     verdict = evaluate(arm_cluster(last_sync=NOW + timedelta(days=365)),
                        [host_document("NODE1", imds="Disabled", status="Active")])

@@ -74,16 +74,12 @@ def test_arm_last_sync_a_minute_ahead_is_tolerated():
     assert from_arm(last_sync=NOW + timedelta(minutes=1)).status == v.SERVER_ACTIVE
 
 
-@pytest.mark.xfail(strict=True, reason="servers.describe_age: 30 days and a minute reads '30 days' (the minutes are "
-                   "dropped when there are no whole hours), so an Expired reason says 'was 30 days ago' (issue 7)")
 def test_arm_30_days_and_a_minute_is_not_30_days_ago():
     verdict = from_arm(last_sync=NOW - timedelta(days=30, minutes=1))
     assert verdict.status == v.SERVER_EXPIRED
     assert "30 days ago" not in verdict.reason
 
 
-@pytest.mark.xfail(strict=True, reason="servers.describe_age(timedelta(days=30, minutes=1)) returns '30 days'; "
-                   "its docstring and issue 7 say a passed limit is never rounded back onto it")
 def test_describe_age_never_rounds_a_passed_limit_back_onto_it():
     assert servers.describe_age(timedelta(days=30, minutes=1)) != "30 days"
 

@@ -263,10 +263,6 @@ def test_step6_legacy_os_support_off_on_one_server_only_is_fixed_on_that_server(
         v.BENEFITS_ACTIVE
 
 
-@pytest.mark.xfail(strict=True, reason="vmverdict.host_context gives -ComputerName only when another server is known "
-                   "On, clusters._legacy_for_cluster whenever not every server is Off: with NODE2 Disabled and NODE1 "
-                   "not reported, the cluster finding says Enable-AzStackHCIAttestation -ComputerName 'NODE2' and the "
-                   "VM on NODE2 says Enable-AzStackHCIAttestation (system-wide) for the same fact")
 def test_step6_command_is_the_clusters_fix_for_that_server():
     verdict_of_cluster = evaluate(arm_cluster(capabilities=[]), [host_document("NODE2", legacy="Disabled")])
     verdict = judge(legacy_vm_facts(server="NODE2"), host_context(verdict_of_cluster, "NODE2"))
@@ -395,9 +391,6 @@ def test_names_with_control_characters_keep_the_reason_one_line():
         assert not has_control(judge(vm).reason)
 
 
-@pytest.mark.xfail(strict=True, reason="fixes.install_updates returns None when the VM has neither a name nor a "
-                   "vmId, so Install updates has no command (DESIGN: every action carries its command; the other "
-                   "commands write <vm>)")
 def test_install_updates_always_has_a_command():
     verdict = judge(vm_facts(name=None, vm_id=None, guest_os_version="10.0.20348.100"))
     assert verdict.action == v.ACTION_INSTALL_UPDATES and verdict.command
