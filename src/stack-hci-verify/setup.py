@@ -31,6 +31,7 @@ DEPENDENCIES = [
     'asn1crypto>=1.5.0,<2.0.0',
     'azure-mgmt-hybridcompute>=10.0.0,<11.0.0',
     'azure-mgmt-azurestackhcivm>=1.0.0b1,<2.0.0',
+    'azure-mgmt-resourcegraph>=8.0.0,<9.0.0',
 ]
 
 with open('README.md', 'r', encoding='utf-8') as f:
