@@ -207,11 +207,10 @@ def evaluate_servers(facts, arm_host, evidence, arm_legacy, now):
     for name, key in names:
         row, document = rows.get(key, (None, None))
         legacy = _server_legacy(row, document, evidence, arm_legacy)
-        host = None
-        if row is not None:
-            host = srv.from_host(row, document, evidence.is_stale(document), facts.last_sync, legacy, now)
-        arm = srv.from_arm(arm_host, facts, name, legacy, now) if key in known else None
-        verdicts.append(srv.newer(arm, host, now))
+        host = srv.from_host(row, document, evidence.is_stale(document), facts.last_sync, legacy, now) \
+            if row is not None else None
+        verdicts.append(srv.newer(srv.from_arm(arm_host, facts, name, legacy, now) if key in known else None,
+                                  host, now))
     return verdicts
 
 

@@ -17,7 +17,7 @@ from typing import Optional
 
 from . import fixes
 from . import vocabulary as v
-from .timeutil import format_timestamp, whole_days
+from .timeutil import format_timestamp
 
 NOT_ACTIVE = (v.SERVER_EXPIRED, v.SERVER_INACTIVE, v.SERVER_ERROR)
 

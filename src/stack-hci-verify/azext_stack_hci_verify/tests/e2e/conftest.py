@@ -55,6 +55,24 @@ def write_fleet(directory, now):
     return documents
 
 
+# The sample fleet's reference time: the emulator moves the fleet from it to now (rebase_to="now"),
+# and `rebased` moves host-facts fixture files the same way.
+FIXTURE_TIME = "2026-11-22T12:00:00+00:00"
+
+
+def rebased(path, directory):
+    """A copy of a host-facts fixture with its timestamps moved as the emulator moves the fleet's,
+    so that the file is as fresh against now as it was against the fixtures' reference time."""
+    from emulator.store import rebase_document
+    seconds = round((datetime.now(timezone.utc) - datetime.fromisoformat(FIXTURE_TIME)).total_seconds())
+    with open(path, encoding="utf-8") as handle:
+        document = rebase_document(json.load(handle), seconds)
+    target = os.path.join(str(directory), os.path.basename(path))
+    with open(target, "w", encoding="utf-8") as handle:
+        json.dump(document, handle)
+    return target
+
+
 class AzRunner:
     """Runs `az ...` against the emulator and decodes JSON output."""
 

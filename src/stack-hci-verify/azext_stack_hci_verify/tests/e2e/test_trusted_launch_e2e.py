@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from .conftest import AzRunner, REPO_ROOT
+from .conftest import AzRunner, REPO_ROOT, rebased
 
 pytestmark = pytest.mark.e2e
 SAMPLE_FLEET = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet")
@@ -18,8 +18,7 @@ HOST_FACTS = os.path.join(REPO_ROOT, "emulator", "fixtures", "host-facts")
 FAKE_POWERSHELL = os.path.join(REPO_ROOT, "emulator", "fake_powershell")
 TL = ("stack-hci", "vm-verification", "trusted-launch")
 CLUSTER = ("-n", "hci-tl-01", "-g", "rg-hci-trusted")
-N1, N2, N2_DEGRADED = (os.path.join(HOST_FACTS, name) for name in (
-    "AZL-TL-01-N1.json", "AZL-TL-01-N2.json", "AZL-TL-01-N2-degraded.json"))
+FILES = ("AZL-TL-01-N1.json", "AZL-TL-01-N2.json", "AZL-TL-01-N2-degraded.json")
 
 # The verdict of every VM with the host facts of both machines (hand-written, from the fixtures).
 EXPECTED = {
@@ -52,12 +51,20 @@ def fleet(tmp_path_factory):
     handle.stop()
 
 
+@pytest.fixture(scope="module")
+def facts(tmp_path_factory):
+    """The machines' host-facts files, as fresh against now as they were against the fleet's time."""
+    directory = tmp_path_factory.mktemp("tl-host-facts")
+    return tuple(rebased(os.path.join(HOST_FACTS, name), directory) for name in FILES)
+
+
 def by_name(rows):
     return {row["name"]: row for row in rows}
 
 
-def test_every_verdict_with_the_facts_of_both_machines(fleet):
-    rows = by_name(fleet.json(*TL, "list", *CLUSTER, "--host-facts", N1, N2))
+def test_every_verdict_with_the_facts_of_both_machines(fleet, facts):
+    n1, n2, n2_degraded = facts
+    rows = by_name(fleet.json(*TL, "list", *CLUSTER, "--host-facts", n1, n2))
     assert set(rows) == set(EXPECTED)
     for name, (status, check) in EXPECTED.items():
         row = rows[name]
@@ -84,8 +91,9 @@ def test_arm_alone_never_passes_what_only_hosts_can_tell(fleet):
     assert rows["tl-tpm-off"]["status"] == "Failed"
 
 
-def test_a_degraded_machine(fleet):
-    view = fleet.json(*TL, "show", *CLUSTER, "--vm-name", "tl-w11-02", "--host-facts", N1, N2_DEGRADED)
+def test_a_degraded_machine(fleet, facts):
+    n1, n2, n2_degraded = facts
+    view = fleet.json(*TL, "show", *CLUSTER, "--vm-name", "tl-w11-02", "--host-facts", n1, n2_degraded)
     checks = {check["check"]: check for check in view["checks"]}
     assert view["status"] == "Failed"
     assert checks["vtpm-state-transfer"]["reasonCode"] == "igvm-agent-not-running"
@@ -113,7 +121,8 @@ def test_show_table_query_and_missing_vm(fleet):
     assert missing.returncode == 3 and "trusted-launch list" in missing.stderr and "Traceback" not in missing.stderr
 
 
-def test_host_probe_then_host_facts(fleet, tmp_path):
+def test_host_probe_then_host_facts(fleet, tmp_path, facts):
+    n1, n2, n2_degraded = facts
     result = fleet.run("stack-hci", "vm-verification", "probe", "-o", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
@@ -123,11 +132,12 @@ def test_host_probe_then_host_facts(fleet, tmp_path):
         {probe["probe"] for probe in document["probes"]}
     path = tmp_path / "n1.json"
     path.write_text(result.stdout, encoding="utf-8")
-    rows = by_name(fleet.json(*TL, "list", *CLUSTER, "--host-facts", str(path), N2))
+    rows = by_name(fleet.json(*TL, "list", *CLUSTER, "--host-facts", str(path), n2))
     assert rows["tl-w11-01"]["status"] == "Passed"
 
 
-def test_guest_probe_on_a_fake_tree_then_guest_facts(fleet, tmp_path):
+def test_guest_probe_on_a_fake_tree_then_guest_facts(fleet, tmp_path, facts):
+    n1, n2, n2_degraded = facts
     root = tmp_path / "root"
     efivars = root / "sys" / "firmware" / "efi" / "efivars"
     efivars.mkdir(parents=True)
@@ -146,15 +156,16 @@ def test_guest_probe_on_a_fake_tree_then_guest_facts(fleet, tmp_path):
     assert document["tpm"]["version"] == "2.0"
     path = tmp_path / "guest.json"
     path.write_text(result.stdout, encoding="utf-8")
-    view = fleet.json(*TL, "show", *CLUSTER, "--vm-name", "tl-w11-01", "--host-facts", N1, N2,
+    view = fleet.json(*TL, "show", *CLUSTER, "--vm-name", "tl-w11-01", "--host-facts", n1, n2,
                       "--guest-facts", str(path))
     checks = {check["check"]: check for check in view["checks"]}
     assert view["status"] == "Failed" and view["guestFacts"] == "guest.json"
     assert checks["secure-boot"]["reasonCode"] == "secure-boot-off" and "guest" in checks["secure-boot"]["reason"]
 
 
-def test_bad_guest_facts_and_guest_with_vm_names(fleet, tmp_path):
-    host = fleet.run(*TL, "list", *CLUSTER, "--guest-facts", N1)
+def test_bad_guest_facts_and_guest_with_vm_names(fleet, tmp_path, facts):
+    n1, n2, n2_degraded = facts
+    host = fleet.run(*TL, "list", *CLUSTER, "--guest-facts", n1)
     assert host.returncode != 0 and "pass it with --host-facts" in host.stderr and "Traceback" not in host.stderr
     both = fleet.run("stack-hci", "vm-verification", "probe", "--guest", "--vm-name", "x")
     assert both.returncode != 0 and "--guest" in both.stderr and "Traceback" not in both.stderr

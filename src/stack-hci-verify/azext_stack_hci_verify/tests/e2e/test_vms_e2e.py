@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from .conftest import AzRunner, REPO_ROOT
+from .conftest import AzRunner, REPO_ROOT, rebased
 
 pytestmark = pytest.mark.e2e
 SAMPLE_FLEET = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet")
@@ -18,8 +18,6 @@ HOST_FACTS = os.path.join(REPO_ROOT, "emulator", "fixtures", "host-facts")
 FAKE_POWERSHELL = os.path.join(REPO_ROOT, "emulator", "fake_powershell")
 PROD = ("-n", "hci-prod-01", "-g", "rg-hci-prod-eastus")
 N1 = os.path.join(HOST_FACTS, "AZL-PROD-01-N1.json")
-# The fixtures' reference time: the emulator moves the fleet from it to now, and `rebased` the files.
-FIXTURE_TIME = "2026-11-22T12:00:00+00:00"
 VM = ("stack-hci", "vm-verification", "vm")
 
 
@@ -36,20 +34,6 @@ def fleet(tmp_path_factory):
     env["FAKE_POWERSHELL_DATA"] = os.path.join(FAKE_POWERSHELL, "recordings", "ps7")
     yield AzRunner(az_path, env, handle)
     handle.stop()
-
-
-def rebased(path, directory):
-    """A copy of a host-facts fixture with its timestamps moved as the emulator moves the fleet's,
-    so that the file is as fresh against now as it was against the fixtures' reference time."""
-    from datetime import datetime, timezone
-    from emulator.store import rebase_document
-    seconds = round((datetime.now(timezone.utc) - datetime.fromisoformat(FIXTURE_TIME)).total_seconds())
-    with open(path, encoding="utf-8") as handle:
-        document = rebase_document(json.load(handle), seconds)
-    target = os.path.join(str(directory), os.path.basename(path))
-    with open(target, "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
-    return target
 
 
 @pytest.fixture(scope="module")
