@@ -191,11 +191,14 @@ def _trusted_launch_cluster(cmd, ref, host_facts, guest_facts):
     from azext_stack_hci_verify.adapters import arm, arm_trusted_launch
     from azext_stack_hci_verify.core.trusted_launch_checks import judge_vms
     from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster as evaluate_tl_cluster
+    from azext_stack_hci_verify.core.hostevidence import select_host_facts
     facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, *ref))
-    context = evaluate_tl_cluster(facts, host_facts or [])
+    # Only this system's host facts, and only fresh ones: a stale file cannot vouch for a check.
+    evidence = select_host_facts(facts, host_facts or [], _now())
+    context = evaluate_tl_cluster(facts, evidence.fresh())
     vms = _arm_vms(cmd, facts)
     attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, ref[0], vms)
-    return context, judge_vms(vms, attestations, images, context, guest_facts or [])
+    return context, judge_vms(vms, attestations, images, context, guest_facts or []), evidence
 
 
 def _arm_vms(cmd, facts):
@@ -215,7 +218,7 @@ def list_trusted_launch(cmd, cluster_name=None, resource_group_name=None, ids=No
     from azext_stack_hci_verify.core.trusted_launch import vm_row
     rows = []
     for ref in _cluster_refs(cmd, cluster_name, resource_group_name, ids):
-        _, verdicts = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts)
+        _, verdicts, _ = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts)
         rows.extend(vm_row(verdict) for verdict in verdicts)
     return rows
 
@@ -226,10 +229,11 @@ def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=Non
     from azext_stack_hci_verify.core.trusted_launch import vm_detail
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
     for ref in refs:
-        context, verdicts = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts)
+        context, verdicts, evidence = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts)
         for verdict in verdicts:
             if (verdict.vm.name or "").lower() == vm_name.lower():
-                return vm_detail(verdict, context.to_dict())
+                cluster = dict(context.to_dict(), hostFactsFindings=list(evidence.ignored + evidence.findings))
+                return vm_detail(verdict, cluster)
     raise _no_such_vm(vm_name, refs[0])
 
 
