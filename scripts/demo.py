@@ -1,5 +1,7 @@
 """The body of scripts/demo: one emulator, one az home, a few commands printed as a user sees them."""
 
+import datetime
+import json
 import os
 import shlex
 import sys
@@ -10,10 +12,25 @@ sys.path.insert(0, ROOT)
 
 from emulator import azenv  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.client import start_emulator  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.store import parse_time, rebase_document  # noqa: E402  pylint: disable=wrong-import-position
 
 FIXTURES = os.path.join(ROOT, "emulator", "fixtures", "sample-fleet")
 HOST_FACTS = os.path.join(ROOT, "emulator", "fixtures", "host-facts", "AZL-PROD-01-N1.json")
 EXTENSION = os.path.join(ROOT, "src", "stack-hci-verify")
+
+
+def fresh_host_facts(directory):
+    """The sample host-facts file, moved in time as the emulator moves the fleet (to now), so that it
+    is as fresh as when it was collected beside the fixtures."""
+    with open(os.path.join(FIXTURES, "_emulator.json"), encoding="utf-8") as handle:
+        reference = parse_time(json.load(handle)["referenceTime"])
+    seconds = round((datetime.datetime.now(datetime.timezone.utc) - reference).total_seconds())
+    with open(HOST_FACTS, encoding="utf-8") as handle:
+        document = rebase_document(json.load(handle), seconds)
+    path = os.path.join(directory, os.path.basename(HOST_FACTS))
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+    return path
 
 
 def main():
@@ -35,9 +52,11 @@ def main():
             azenv.install_extension(az_path, env, EXTENSION, os.path.join(ROOT, ".cache"))
             env["AZURE_CORE_ONLY_SHOW_ERRORS"] = "true"
             name, group = pick_cluster(az_path, env)
+            facts = fresh_host_facts(scratch)
             for args in commands:
                 args = [arg.replace("{name}", name).replace("{group}", group) for arg in args]
                 shown = [os.path.relpath(arg, ROOT) if arg == HOST_FACTS else arg for arg in args]
+                args = [facts if arg == HOST_FACTS else arg for arg in args]
                 print("\n$ az " + shlex.join(shown), flush=True)
                 result = azenv.run_az(az_path, args, env, capture_output=False)
                 if result.returncode not in (0,):
