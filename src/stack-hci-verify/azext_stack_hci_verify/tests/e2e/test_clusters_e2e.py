@@ -142,7 +142,7 @@ def test_transient_server_error_then_success(az):
 def test_forbidden_names_the_scope(az):
     az.emulator.add_fault(r"/resourceGroups/rg-e2e/providers/Microsoft.AzureStackHCI/clusters/healthy$", status=403)
     result = az.run("stack-hci", "vm-verification", "show", "-n", "healthy", "-g", GROUP)
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert "/resourceGroups/rg-e2e/providers/Microsoft.AzureStackHCI/clusters/healthy" in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
     assert "Traceback" not in result.stderr and len(errors) == 1
@@ -161,7 +161,7 @@ def test_bad_host_facts_file_is_named(az, tmp_path, content, fragment):
     if content is not None:
         path.write_text(content, encoding="utf-8")
     result = az.run("stack-hci", "vm-verification", "show", "-n", "healthy", "-g", GROUP, "--host-facts", str(path))
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert str(path) in result.stderr and fragment in result.stderr and "Traceback" not in result.stderr
 
 
@@ -169,7 +169,7 @@ def test_deeply_nested_host_facts_file_is_named(az, tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 200000 + "]" * 200000, encoding="utf-8")
     result = az.run("stack-hci", "vm-verification", "show", "-n", "healthy", "-g", GROUP, "--host-facts", str(path))
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1 and str(path) in errors[0] and "nested too deeply" in errors[0]
     assert "recursion" not in result.stderr
@@ -179,7 +179,7 @@ def test_deeply_nested_host_facts_file_is_named(az, tmp_path):
 def test_forbidden_list_names_the_clusters_permission(az):
     az.emulator.add_fault(r"/resourceGroups/rg-e2e/providers/Microsoft.AzureStackHCI/clusters$", status=403)
     result = az.run("stack-hci", "vm-verification", "list", "-g", GROUP)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1 and "Microsoft.AzureStackHCI/clusters/read" in errors[0]
     assert "/subscriptions/{}/resourceGroups/{}".format(SUBSCRIPTION, GROUP) in errors[0]
@@ -189,6 +189,6 @@ def test_list_through_a_gateway_error_page(az):
     az.emulator.add_fault(r"/providers/Microsoft.AzureStackHCI/clusters$", status=502, content_type="text/html",
                           body="<html><head><title>502 Bad Gateway</title></head><body>upstream</body></html>")
     result = az.run("stack-hci", "vm-verification", "list")
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1 and "502 Bad Gateway" in errors[0] and "JSON" not in result.stderr

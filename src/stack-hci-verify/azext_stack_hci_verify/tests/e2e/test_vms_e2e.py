@@ -85,7 +85,7 @@ def test_status_filter_and_table(fleet, n1):
     assert table.stdout.splitlines()[0].split() == ["Name", "Server", "GuestOs", "OsBuild", "EligibleBenefit",
                                                     "BenefitStatus", "Action", "Access", "Command"]
     bad = fleet.run(*VM, "list", *PROD, "--status", "Broken")
-    assert bad.returncode != 0 and "is not a benefit status" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 1 and "is not a benefit status" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_vm_show_with_facts_and_sources(fleet, n1):
@@ -209,7 +209,7 @@ def test_vm_list_without_the_machines_list_keeps_the_host_facts_vms(fleet, n1):
 def test_vm_list_without_the_machines_list_or_host_facts_names_the_permission(fleet):
     fleet.emulator.add_fault(MACHINES_LIST, status=403)
     result = fleet.run(*VM, "list", *PROD)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = error_lines(result)
     assert len(errors) == 1 and "Microsoft.HybridCompute/machines/read" in errors[0]
     assert "Microsoft.AzureStackHCI/clusters/read" not in result.stderr
@@ -243,7 +243,7 @@ def test_long_retry_after_is_not_waited_for(fleet):
     fleet.emulator.clear_requests()
     fleet.emulator.add_fault(r"/clusters/hci-prod-01$", status=429, retry_after=120)
     result = fleet.run("stack-hci", "vm-verification", "show", *PROD)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = error_lines(result)
     assert len(errors) == 1 and "120 seconds" in errors[0] and "Retry-After" in errors[0]
     assert "STACK_HCI_VERIFY_ARM_TIMEOUT" in result.stderr
@@ -256,7 +256,7 @@ def test_hung_arm_ends_with_a_clear_error(fleet):
     fleet.emulator.add_fault(r"/clusters/hci-prod-01$", delay_ms=6000)
     env = dict(fleet.env, STACK_HCI_VERIFY_ARM_TIMEOUT="1")
     result = azenv.run_az(fleet.az_path, ["stack-hci", "vm-verification", "show", *PROD], env, timeout=120)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = error_lines(result)
     assert len(errors) == 1 and "no answer" in errors[0] and "1 seconds" in errors[0], result.stderr
     assert "STACK_HCI_VERIFY_ARM_TIMEOUT" in result.stderr
@@ -266,7 +266,7 @@ def test_bad_arm_timeout_setting_is_named(fleet):
     from emulator import azenv
     env = dict(fleet.env, STACK_HCI_VERIFY_ARM_TIMEOUT="soon")
     result = azenv.run_az(fleet.az_path, ["stack-hci", "vm-verification", "show", *PROD], env, timeout=120)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "STACK_HCI_VERIFY_ARM_TIMEOUT" in error_lines(result)[0] and "'soon'" in result.stderr
 
 
@@ -278,7 +278,7 @@ GATEWAY_PAGE = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>
 def test_gateway_html_page_is_reported_as_the_gateway_said(fleet, content_type):
     fleet.emulator.add_fault(r"/clusters/hci-prod-01$", status=502, body=GATEWAY_PAGE, content_type=content_type)
     result = fleet.run("stack-hci", "vm-verification", "show", *PROD)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = error_lines(result)
     assert len(errors) == 1 and "502" in errors[0] and "502 Bad Gateway" in errors[0], result.stderr
     assert "JSON" not in result.stderr and "<html>" not in result.stderr
