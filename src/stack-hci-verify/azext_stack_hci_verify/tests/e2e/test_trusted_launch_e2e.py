@@ -169,3 +169,18 @@ def test_bad_guest_facts_and_guest_with_vm_names(fleet, tmp_path, facts):
     assert host.returncode == 1 and "pass it with --host-facts" in host.stderr and "Traceback" not in host.stderr
     both = fleet.run("stack-hci", "vm-verification", "probe", "--guest", "--vm-name", "x")
     assert both.returncode == 1 and "--guest" in both.stderr and "Traceback" not in both.stderr
+
+
+def test_vm_show_and_show_findings_carry_the_configuration_checks(fleet):
+    """What ARM's instance alone decides (a Trusted launch VM with secure boot off) reaches `vm show`
+    and `show.findings` without the attestation and image reads of `trusted-launch`."""
+    vm = fleet.json("stack-hci", "vm-verification", "vm", "show", *CLUSTER, "--vm-name", "tl-sb-off")
+    summary = vm["trustedLaunch"]
+    assert (summary["securityType"], summary["secureBoot"], summary["configurationStatus"]) == (
+        "TrustedLaunch", False, "Failed")
+    assert [check["check"] for check in summary["failed"]] == ["secure-boot"]
+    assert summary["allChecks"].startswith("az stack-hci vm-verification trusted-launch show --vm-name tl-sb-off")
+    view = fleet.json("stack-hci", "vm-verification", "show", *CLUSTER)
+    trusted = [f for f in view["findings"] if f["scope"] == "trustedLaunch"]
+    assert {f["name"] for f in trusted} >= {"tl-sb-off"}
+    assert all(f["severity"] == "error" and f["command"] for f in trusted)
