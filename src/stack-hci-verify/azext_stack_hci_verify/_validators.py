@@ -17,15 +17,16 @@ def parse_cluster_ids(ids):
         for resource_id in str(value).split():
             if not is_valid_resource_id(resource_id):
                 raise InvalidArgumentValueError(
-                    "'{}' is not a resource ID. Use the cluster's full ID, e.g. /subscriptions/<sub>/resourceGroups/"
-                    "<rg>/providers/Microsoft.AzureStackHCI/clusters/<name>, or use -n and -g.".format(resource_id))
+                    "'{}' is not a resource ID.".format(resource_id),
+                    recommendation="Use the cluster's full ID, e.g. /subscriptions/<sub>/resourceGroups/<rg>/providers/"
+                                   "Microsoft.AzureStackHCI/clusters/<name>, or use -n and -g.")
             parts = parse_resource_id(resource_id)
             namespace = (parts.get("namespace") or "").lower()
             kind = (parts.get("type") or "").lower()
             if namespace != CLUSTER_NAMESPACE or kind != CLUSTER_TYPE or parts.get("child_name_1"):
                 raise InvalidArgumentValueError(
-                    "'{}' is not an Azure Local cluster ID (Microsoft.AzureStackHCI/clusters). Give a cluster's ID, "
-                    "or use -n and -g.".format(resource_id))
+                    "'{}' is not an Azure Local cluster ID (Microsoft.AzureStackHCI/clusters).".format(resource_id),
+                    recommendation="Give a cluster's ID, or use -n and -g.")
             refs.append((parts["subscription"], parts["resource_group"], parts["name"]))
     return refs
 
@@ -41,15 +42,18 @@ def validate_cluster_reference(cmd, namespace):
     if ids:
         if name or group_given:
             raise MutuallyExclusiveArgumentError(
-                "Use either --ids or --cluster-name/--resource-group, not both.")
+                "--ids and --cluster-name/--resource-group were both given.",
+                recommendation="Use either --ids or --cluster-name/--resource-group, not both.")
         parse_cluster_ids(ids)
         return
     if name and not group:
         raise RequiredArgumentMissingError(
-            "--resource-group/-g is required with --cluster-name/-n: give both, or give the cluster's ID with --ids.")
+            "--resource-group/-g is required with --cluster-name/-n.",
+            recommendation="Give both, or give the cluster's ID with --ids.")
     if not name:
         raise RequiredArgumentMissingError(
-            "Name the cluster with --cluster-name/-n and --resource-group/-g, or give its ID with --ids.")
+            "No cluster was named.",
+            recommendation="Name the cluster with --cluster-name/-n and --resource-group/-g, or give its ID with --ids.")
 
 
 def validate_host_facts(cmd, namespace):
@@ -75,7 +79,8 @@ def validate_attest(cmd, namespace):
         moment = parse_timestamp(namespace.at)
         if moment is None:
             raise InvalidArgumentValueError(
-                "--at '{}' is not a time; use ISO 8601, e.g. 2025-11-19T13:46:40Z.".format(namespace.at))
+                "--at '{}' is not a time.".format(namespace.at),
+                recommendation="Use ISO 8601, e.g. 2025-11-19T13:46:40Z.")
         namespace.at = moment
     if namespace.document and namespace.endpoint:
         raise MutuallyExclusiveArgumentError(
@@ -109,8 +114,8 @@ def validate_vm_status(cmd, namespace):
         status = by_lower.get(" ".join(str(value).split()).lower())
         if status is None:
             raise InvalidArgumentValueError(
-                "--status '{}' is not a benefit status; use one or more of: {}.".format(
-                    value, ", ".join("'{}'".format(s) for s in BENEFIT_STATUSES)))
+                "--status '{}' is not a benefit status.".format(value),
+                recommendation="Use one or more of: {}.".format(", ".join("'{}'".format(s) for s in BENEFIT_STATUSES)))
         chosen.append(status)
     namespace.status = chosen
 

@@ -96,7 +96,8 @@ def test_status_values_are_matched_in_any_case_and_spacing():
 def test_unknown_status_lists_the_choices():
     with pytest.raises(azclierror.InvalidArgumentValueError) as raised:
         val.validate_vm_status(None, SimpleNamespace(status=["Broken"]))
-    assert "'Active benefits'" in raised.value.error_msg
+    assert "is not a benefit status" in raised.value.error_msg
+    assert "'Active benefits'" in raised.value.recommendations[0]
 
 
 def attest(**values):
