@@ -99,11 +99,9 @@ def host_facts_from_document(document, source):
         raise HostFactsError("must hold a JSON object, not {}".format(_json_kind(document)))
     version = document.get("schemaVersion")
     if version is None:
-        raise HostFactsError("has no schemaVersion; it is not a host-facts document "
-                             "(create one with `az stack-hci vm-verification probe -o json` on the host)")
+        raise HostFactsError("has no schemaVersion; it is not a host-facts document")
     if isinstance(version, bool) or version != SCHEMA_VERSION:
-        raise HostFactsError("has schemaVersion {}, but this extension reads schema {}; collect it again "
-                             "with this version's `az stack-hci vm-verification probe`"
+        raise HostFactsError("has schemaVersion {}, but this extension reads schema {}"
                              .format(json.dumps(version), SCHEMA_VERSION))
     cluster = _optional(document, "cluster", dict)
     attestation = document.get("attestation")
