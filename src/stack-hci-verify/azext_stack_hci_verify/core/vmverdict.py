@@ -87,6 +87,7 @@ class Outcome:
     command: Optional[str] = None
     note: Optional[str] = None
     final: bool = False
+    short: Optional[str] = None       # the reason without its advice, for listing beside another verdict
 
 
 def _pass(note=None):
@@ -113,7 +114,7 @@ class Case:
         """Cannot tell: run the probe on the VM's server and pass its file."""
         return Outcome(CANNOT_TELL, code, "{} Run the probe on {} and pass its file with --host-facts.".format(
             reason, self.server or "the VM's server"), v.ACTION_COLLECT_HOST_FACTS,
-            fixes.probe_command(self.server), final=final)
+            fixes.probe_command(self.server), final=final, short=reason)
 
     def stale(self, fact_text, final=False):
         return self.collect(v.REASON_HOST_FACTS_STALE,
@@ -397,7 +398,8 @@ def evaluate_vm(vm, host, machine_id=None):
         decided = Outcome(PASSED, REASON_ACTIVE, reason)
     status = _STATUS.get(decided.result, v.BENEFITS_ACTIVE)
     reason = " ".join([decided.reason] + list(notes) + [
-        "Also not known: {}".format(" ".join(outcome.reason for outcome in deferred if outcome is not decided))
+        "Also not known: {}".format(" ".join(outcome.short or outcome.reason for outcome in deferred
+                                             if outcome is not decided))
     ] * bool(unknown))
     return VmVerdict(
         eligible_benefit=elig.benefit, benefit_status=status, action=decided.action, command=decided.command,
