@@ -252,6 +252,14 @@ def generic_resource(resource, expand=()):
 # -- the API ------------------------------------------------------------------------------
 
 
+#: Resource Graph settings (control API ``POST /_emulator/graph``): subscriptions and management
+#: groups whose queries are refused (403), resource types not indexed (their rows are absent, as
+#: in a Resource Graph that does not have them), a truncated answer for every query, and the
+#: management groups (name -> subscription ids; also ``managementGroups`` in ``_emulator.json``).
+GRAPH_DEFAULTS = {"forbiddenSubscriptions": [], "forbiddenManagementGroups": [],
+                  "unindexedTypes": [], "truncate": False, "managementGroups": {}}
+
+
 class ArmApi:
     """Answers ARM and Resource Graph requests from a store.
 
@@ -264,6 +272,9 @@ class ArmApi:
     def __init__(self, store, base_url, page_size=100):
         if page_size < 1:
             raise ValueError("page size must be at least 1")
+        self.graph = {"forbiddenSubscriptions": set(), "forbiddenManagementGroups": set(),
+                      "unindexedTypes": set(), "truncate": False,
+                      "managementGroups": dict(getattr(store, "management_groups", None) or {})}
         self.store = store
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
@@ -441,8 +452,9 @@ class ArmApi:
             stages = resourcegraph.parse_query(body.get("query"))
         except resourcegraph.QueryError as error:
             raise self._graph_error(f"Unsupported or invalid query: {error}. The emulator "
-                                    "supports 'resources | where ... | project ... | order by "
-                                    "... | limit N' (see emulator/resourcegraph.py).") from None
+                                    "supports 'resources | where ... | extend ... | join kind="
+                                    "leftouter (...) on key | project ... | order by ... | limit N' "
+                                    "(see emulator/resourcegraph.py).") from None
         options = body.get("options") or {}
         top = options.get("$top")
         if top is not None and (not isinstance(top, int) or top < 1):
@@ -450,19 +462,77 @@ class ArmApi:
         page = min(top or self.GRAPH_PAGE_MAX, self.GRAPH_PAGE_MAX)
         token = options.get("$skipToken")
         offset = decode_skip_token(token) if token else int(options.get("$skip") or 0)
-        wanted = {s.lower() for s in body.get("subscriptions") or []}
+        wanted = self._graph_scope(body)
+        settings = self.graph
         tenant = self.store.tenant_id
         rows = [resourcegraph.resource_row(r, tenant) for r in self.store.all()
-                if not wanted or r.subscription_id.lower() in wanted]
+                if r.subscription_id.lower() in wanted
+                and r.type_key not in settings["unindexedTypes"]]
         rows = resourcegraph.run_query(stages, rows)
         chunk = rows[offset:offset + page]
+        truncated = settings["truncate"]
         fmt = str(options.get("resultFormat") or "objectArray")
         result = {"totalRecords": len(rows), "count": len(chunk),
                   "data": resourcegraph.to_table(chunk) if fmt.lower() == "table" else chunk,
-                  "facets": [], "resultTruncated": "false"}
-        if offset + page < len(rows):
+                  "facets": [], "resultTruncated": "true" if truncated else "false"}
+        if offset + page < len(rows) and not truncated:
             result["$skipToken"] = encode_skip_token(offset + page)
         return Reply(200, result)
+
+    def _graph_scope(self, body):
+        """Lower-case ids of the subscriptions the query reads: the ones named, the ones of the
+        management groups named, or (neither) every subscription the caller may read. A named
+        subscription or management group the caller may not read is a 403 naming it."""
+        settings = self.graph
+        subscriptions = body.get("subscriptions") or []
+        groups = body.get("managementGroups") or body.get("managementGroupId") or []
+        groups = [groups] if isinstance(groups, str) else groups
+        for subscription in subscriptions:
+            if str(subscription).lower() in settings["forbiddenSubscriptions"]:
+                raise self._graph_forbidden(f"/subscriptions/{subscription}")
+        for group in groups:
+            if str(group).lower() in settings["forbiddenManagementGroups"]:
+                raise self._graph_forbidden(
+                    f"/providers/Microsoft.Management/managementGroups/{group}")
+        known = {str(name).lower(): members for name, members in
+                 settings["managementGroups"].items()}
+        wanted = {str(s).lower() for s in subscriptions}
+        for group in groups:
+            if str(group).lower() not in known:
+                raise ArmError(404, "ManagementGroupNotFound",
+                               f"The management group '{group}' was not found.")
+            wanted |= {str(s).lower() for s in known[str(group).lower()]
+                       if str(s).lower() not in settings["forbiddenSubscriptions"]}
+        if not subscriptions and not groups:
+            wanted = {sub.lower() for sub, _ in self.store.subscriptions()
+                      if sub.lower() not in settings["forbiddenSubscriptions"]}
+        return wanted
+
+    def set_graph(self, body):
+        """Change the Resource Graph settings (see GRAPH_DEFAULTS); keys left out are kept."""
+        if not isinstance(body, dict) or set(body) - set(GRAPH_DEFAULTS):
+            raise ValueError(f"graph settings take the keys {', '.join(GRAPH_DEFAULTS)}")
+        for key in ("forbiddenSubscriptions", "forbiddenManagementGroups", "unindexedTypes"):
+            if key in body:
+                self.graph[key] = {str(value).lower() for value in body[key] or []}
+        if "truncate" in body:
+            self.graph["truncate"] = bool(body["truncate"])
+        if "managementGroups" in body:
+            self.graph["managementGroups"] = dict(body["managementGroups"] or {})
+        return self.graph_settings()
+
+    def graph_settings(self):
+        return {key: sorted(value) if isinstance(value, set) else value
+                for key, value in self.graph.items()}
+
+    @staticmethod
+    def _graph_forbidden(scope):
+        return ArmError(
+            403, "AuthorizationFailed",
+            f"The client '{PRINCIPAL_OBJECT_ID}' with object id '{PRINCIPAL_OBJECT_ID}' does not "
+            "have authorization to perform action 'Microsoft.ResourceGraph/resources/read' over "
+            f"scope '{scope}' or the scope is invalid. If access was recently granted, please "
+            "refresh your credentials.")
 
     @staticmethod
     def _graph_error(detail):

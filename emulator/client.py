@@ -130,6 +130,16 @@ class EmulatorHandle:
     def clear_requests(self):
         self._control("DELETE", "/requests")
 
+    def set_graph(self, **settings):
+        """Change the Resource Graph settings (keys: forbiddenSubscriptions,
+        forbiddenManagementGroups, unindexedTypes, truncate, managementGroups); returns them all."""
+        return self._control("POST", "/graph", body=settings)
+
+    def reset_graph(self):
+        """Resource Graph as it started: every scope readable, every type indexed, no truncation."""
+        return self.set_graph(forbiddenSubscriptions=[], forbiddenManagementGroups=[],
+                              unindexedTypes=[], truncate=False)
+
     def put_resources(self, *documents):
         """Add or replace resources (ARM documents) while the emulator runs."""
         return self._control("POST", "/resources", body=list(documents))["value"]

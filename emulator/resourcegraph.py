@@ -4,28 +4,38 @@ Supported query shape (keywords are case-insensitive, column names are not, as i
 
     resources
     | where <condition> [and <condition>]...
-    | project <column> [, <alias> = <column>]...
+    | extend <name> = <expression> [, ...]
+    | join [kind=leftouter|inner] (resources | <stages>...) on <column>
+    | project <column> [, <alias> = <expression>]...
     | order by <column> [asc|desc] [, ...]        (also: sort by)
     | limit <n>                                   (also: take <n>)
 
-* table: ``resources`` only.
-* condition: ``<column> <op> <value>`` with op one of ``=~`` ``!~`` (case-insensitive equal /
+* table: ``resources`` only (also inside a join).
+* expression: a column path, a literal, or ``tolower(e)``, ``toupper(e)``, ``tostring(e)``,
+  ``strcat(e, ...)`` of expressions.
+* condition: ``<expression> <op> <value>`` with op one of ``=~`` ``!~`` (case-insensitive equal /
   not equal), ``==`` ``!=`` (case-sensitive), ``in~`` ``!in~`` ``in`` ``!in`` (value is a
   parenthesised list of strings), ``contains`` ``!contains`` ``startswith`` (case-insensitive),
-  and ``isnotnull(<column>)`` / ``isnull(<column>)`` / ``isnotempty(<column>)`` / ``isempty(<column>)``.
+  and ``isnotnull(e)`` / ``isnull(e)`` / ``isnotempty(e)`` / ``isempty(e)``.
 * column: a row column (``id``, ``name``, ``type``, ``tenantId``, ``kind``, ``location``,
   ``resourceGroup``, ``subscriptionId``, ``managedBy``, ``sku``, ``plan``, ``properties``,
-  ``tags``, ``identity``, ``zones``, ``extendedLocation``) optionally followed by ``.key`` or
-  ``['key']`` steps into dynamic values, e.g. ``properties.reportedProperties.imdsAttestation``,
-  ``tags['env']``; ``tostring(<column>)`` is accepted and means the column.
-* values: single- or double-quoted strings (no escapes), integers, ``true``/``false``.
+  ``tags``, ``identity``, ``zones``, ``extendedLocation``) or one an earlier ``extend``,
+  ``project`` or ``join`` made, optionally followed by ``.key`` or ``['key']`` steps into dynamic
+  values, e.g. ``properties.reportedProperties.imdsAttestation``, ``tags['env']``.
+* join: rows of the left side whose ``<column>`` equals (case-sensitively, as in KQL) the right
+  side's; the right side's columns are added, a name the left already has gets the suffix ``1``
+  (as KQL does); ``leftouter`` keeps unmatched left rows with nulls on the right.
+* values: single- or double-quoted strings (backslash escapes ``\\ \' \" \n \r \t``),
+  integers, ``true``/``false``.
 
-Anything else (joins, summarize, extend, functions, ``or``) is rejected with an error that
-names the unsupported part. Rows are built as Resource Graph builds them: ``type`` and
-``resourceGroup`` are lower-case, absent string columns are ``""`` and absent dynamic
-columns ``null``. Results are ordered by lower-case id unless ``order by`` says otherwise.
+Anything else (summarize, mv-expand, other functions, ``or``, other join kinds) is rejected
+with an error that names the unsupported part. Rows are built as Resource Graph builds them:
+``type`` and ``resourceGroup`` are lower-case, absent string columns are ``""`` and absent
+dynamic columns ``null``. Results are ordered by lower-case id unless ``order by`` says
+otherwise.
 """
 
+import json
 import re
 
 ROW_COLUMNS = ("id", "name", "type", "tenantId", "kind", "location", "resourceGroup",
@@ -34,7 +44,7 @@ ROW_COLUMNS = ("id", "name", "type", "tenantId", "kind", "location", "resourceGr
 
 _TOKEN = re.compile(r"""
     \s*(?:
-      (?P<string>'[^']*'|"[^"]*")
+      (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
     | (?P<number>-?\d+)
     | (?P<op>!in~|in~|!in\b|!contains\b|=~|!~|==|!=|\|)
     | (?P<punct>[(),=\[\].])
@@ -75,6 +85,15 @@ def resource_row(resource, tenant_id):
 
 # -- parsing ------------------------------------------------------------------------------
 
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", '"': '"'}
+_FUNCTIONS = ("tolower", "toupper", "tostring", "strcat")
+_JOIN_KINDS = ("leftouter", "inner")
+
+
+def _unescape(text):
+    return re.sub(r"\\(.)", lambda match: _ESCAPES.get(match.group(1), match.group(1)), text)
+
+
 
 def _tokenize(text):
     tokens, position = [], 0
@@ -86,7 +105,7 @@ def _tokenize(text):
         kind = match.lastgroup
         value = match.group(kind)
         if kind == "string":
-            value = value[1:-1]
+            value = _unescape(value[1:-1])
         tokens.append((kind, value))
         position = match.end()
         while position < len(text) and text[position].isspace():
@@ -98,6 +117,7 @@ class _Parser:
     def __init__(self, text):
         self.tokens = _tokenize(text)
         self.position = 0
+        self.columns = set(ROW_COLUMNS)  # the columns the current stage can name
 
     def peek(self, offset=0):
         index = self.position + offset
@@ -114,17 +134,25 @@ class _Parser:
 
     def expect(self, kind, value=None):
         got_kind, got_value = self.take()
-        if got_kind != kind or (value is not None and got_value.lower() != value):
+        if got_kind != kind or (value is not None and (got_value or "").lower() != value):
             wanted = value or kind
             raise QueryError(f"expected {wanted!r}, found {got_value!r}")
         return got_value
 
     def parse(self):
+        stages = self.pipeline()
+        if self.peek()[0] is not None:
+            raise QueryError(f"unexpected {self.peek()[1]!r} after the query")
+        return stages
+
+    def pipeline(self):
+        """``resources | stage | ...`` up to the end or a closing parenthesis."""
         table = self.expect("word")
         if table.lower() != "resources":
             raise QueryError(f"unsupported table {table!r}: only 'resources' is emulated")
+        self.columns = set(ROW_COLUMNS)
         stages = []
-        while self.peek()[0] is not None:
+        while self.peek()[0] is not None and self.peek() != ("punct", ")"):
             self.expect("op", "|")
             stages.append(self.stage())
         return stages
@@ -140,12 +168,13 @@ class _Parser:
             if self.at_word("or"):
                 raise QueryError("'or' is not supported; use 'in~ (...)'")
             return ("where", conditions)
-        if kind == "word" and word == "project":
-            columns = [self.projection()]
-            while self.peek() == ("punct", ","):
-                self.take()
-                columns.append(self.projection())
-            return ("project", columns)
+        if kind == "word" and word in ("project", "extend"):
+            columns = self.assignments(required=word == "extend")
+            names = {alias for alias, _ in columns}
+            self.columns = names if word == "project" else self.columns | names
+            return (word, columns)
+        if kind == "word" and word == "join":
+            return self.join()
         if kind == "word" and word in ("order", "sort"):
             self.expect("word", "by")
             keys = [self.order_key()]
@@ -155,19 +184,72 @@ class _Parser:
             return ("order", keys)
         if kind == "word" and word in ("limit", "take"):
             return ("limit", int(self.expect("number")))
-        raise QueryError(f"unsupported operator {word!r} (supported: where, project, "
-                         "order by, limit/take)")
+        raise QueryError(f"unsupported operator {word!r} (supported: where, extend, join, "
+                         "project, order by, limit/take)")
+
+    def assignments(self, required):
+        columns = [self.assignment(required)]
+        while self.peek() == ("punct", ","):
+            self.take()
+            columns.append(self.assignment(required))
+        return columns
+
+    def assignment(self, required):
+        if self.peek()[0] == "word" and self.peek(1) == ("punct", "="):
+            alias = self.take()[1]
+            self.take()
+            return (alias, self.expression())
+        if required:
+            raise QueryError(f"expected '<name> = <expression>', found {self.peek()[1]!r}")
+        expression = self.expression()
+        if expression[0] != "column":
+            raise QueryError("a computed column needs a name: '<name> = <expression>'")
+        return (expression[1][-1], expression)
+
+    def join(self):
+        join_kind = "innerunique"
+        if self.at_word("kind"):
+            self.take()
+            self.expect("punct", "=")
+            join_kind = self.expect("word").lower()
+        if join_kind not in _JOIN_KINDS:
+            raise QueryError(f"unsupported join kind {join_kind!r} (supported: "
+                             f"{', '.join(_JOIN_KINDS)})")
+        left_columns = self.columns
+        self.expect("punct", "(")
+        right = self.pipeline()
+        right_columns = self.columns
+        self.expect("punct", ")")
+        self.expect("word", "on")
+        key = self.expect("word")
+        if key not in left_columns or key not in right_columns:
+            raise QueryError(f"join key {key!r} must be a column of both sides")
+        self.columns = left_columns | {_joined_name(name, left_columns) for name in right_columns}
+        return ("join", (join_kind, right, key, tuple(sorted(right_columns))))
+
+    def expression(self):
+        kind, value = self.peek()
+        if kind == "word" and value.lower() in _FUNCTIONS and self.peek(1) == ("punct", "("):
+            self.take()
+            self.take()
+            arguments = [self.expression()]
+            while self.peek() == ("punct", ","):
+                self.take()
+                arguments.append(self.expression())
+            self.expect("punct", ")")
+            if value.lower() != "strcat" and len(arguments) != 1:
+                raise QueryError(f"{value}() takes one argument")
+            return ("call", value.lower(), tuple(arguments))
+        if kind in ("string", "number") or (kind == "word" and value.lower() in ("true", "false")):
+            return ("literal", self.literal())
+        if kind == "word" and self.peek(1) == ("punct", "("):
+            raise QueryError(f"unsupported function {value!r} (supported: {', '.join(_FUNCTIONS)})")
+        return ("column", self.column())
 
     def column(self):
-        if self.at_word("tostring") and self.peek(1) == ("punct", "("):
-            self.take()
-            self.take()
-            path = self.column()
-            self.expect("punct", ")")
-            return path
         name = self.expect("word")
-        if name not in ROW_COLUMNS:
-            raise QueryError(f"unknown column {name!r} (columns: {', '.join(ROW_COLUMNS)})")
+        if name not in self.columns:
+            raise QueryError(f"unknown column {name!r} (columns: {', '.join(sorted(self.columns))})")
         path = [name]
         while self.peek() in (("punct", "."), ("punct", "[")):
             if self.take()[1] == ".":
@@ -181,10 +263,10 @@ class _Parser:
         if self.at_word("isnull", "isnotnull", "isempty", "isnotempty"):
             function = self.take()[1].lower()
             self.expect("punct", "(")
-            path = self.column()
+            expression = self.expression()
             self.expect("punct", ")")
-            return (path, function, None)
-        path = self.column()
+            return (expression, function, None)
+        expression = self.expression()
         kind, op = self.take()
         op = (op or "").lower()
         if kind not in ("op", "word") or op not in _COMPARISONS:
@@ -197,8 +279,8 @@ class _Parser:
                 self.take()
                 values.append(self.literal())
             self.expect("punct", ")")
-            return (path, op, values)
-        return (path, op, self.literal())
+            return (expression, op, values)
+        return (expression, op, self.literal())
 
     def literal(self):
         kind, value = self.take()
@@ -210,20 +292,16 @@ class _Parser:
             return value.lower() == "true"
         raise QueryError(f"expected a literal value, found {value!r}")
 
-    def projection(self):
-        if self.peek()[0] == "word" and self.peek(1) == ("punct", "="):
-            alias = self.take()[1]
-            self.take()
-            return (alias, self.column())
-        path = self.column()
-        return (path[-1], path)
-
     def order_key(self):
         path = self.column()
         descending = False
         if self.at_word("asc", "desc"):
             descending = self.take()[1].lower() == "desc"
         return (path, descending)
+
+
+def _joined_name(name, left_columns):
+    return name + "1" if name in left_columns else name
 
 
 def parse_query(text):
@@ -248,12 +326,28 @@ def _lookup(row, path):
 def _as_text(value):
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
     return "" if value is None else str(value)
 
 
+def _evaluate(row, expression):
+    kind = expression[0]
+    if kind == "column":
+        return _lookup(row, expression[1])
+    if kind == "literal":
+        return expression[1]
+    _, function, arguments = expression
+    values = [_evaluate(row, argument) for argument in arguments]
+    if function == "strcat":
+        return "".join(_as_text(value) for value in values)
+    text = _as_text(values[0])
+    return {"tolower": text.lower(), "toupper": text.upper(), "tostring": text}[function]
+
+
 def _matches(row, condition):
-    path, op, expected = condition
-    value = _lookup(row, path)
+    expression, op, expected = condition
+    value = _evaluate(row, expression)
     if op == "isnull":
         return value is None
     if op == "isnotnull":
@@ -296,13 +390,43 @@ def _sort_key(value):
     return (2, 0, _as_text(value).lower())
 
 
-def run_query(stages, rows):
-    """Apply parsed stages to rows (already in the default order)."""
+def _join(rows, argument, base):
+    join_kind, right_stages, key, right_columns = argument
+    index = {}
+    for right in run_query(right_stages, base):
+        index.setdefault(_as_text(right.get(key)), []).append(right)
+    left_columns = set(rows[0]) if rows else set()
+    joined = []
+    for row in rows:
+        value = row.get(key)
+        matches = index.get(_as_text(value), []) if value is not None else []
+        if join_kind == "innerunique":
+            matches = matches[:1]
+        if not matches and join_kind == "leftouter":
+            matches = [{}]
+        for right in matches:
+            combined = dict(row)
+            for name in right_columns:
+                combined[_joined_name(name, left_columns)] = right.get(name)
+            joined.append(combined)
+    return joined
+
+
+def run_query(stages, rows, base=None):
+    """Apply parsed stages to rows (already in the default order). ``base``: the rows a join's
+    right side reads (default: ``rows``)."""
+    base = rows if base is None else base
     for kind, argument in stages:
         if kind == "where":
             rows = [row for row in rows if all(_matches(row, c) for c in argument)]
         elif kind == "project":
-            rows = [{alias: _lookup(row, path) for alias, path in argument} for row in rows]
+            rows = [{alias: _evaluate(row, expression) for alias, expression in argument}
+                    for row in rows]
+        elif kind == "extend":
+            rows = [dict(row, **{alias: _evaluate(row, expression) for alias, expression in argument})
+                    for row in rows]
+        elif kind == "join":
+            rows = _join(rows, argument, base)
         elif kind == "order":
             for path, descending in reversed(argument):
                 rows = sorted(rows, key=lambda row, p=path: _sort_key(_lookup(row, p)),

@@ -21,6 +21,9 @@ Control API (no auth; loopback clients only; not logged, never faulted)::
     DELETE /_emulator/requests        clear the request log
     POST   /_emulator/resources       add or replace resources: one ARM document or a list
     DELETE /_emulator/resources?id=   remove a resource and everything under it
+    GET    /_emulator/graph           Resource Graph settings (arm.GRAPH_DEFAULTS)
+    POST   /_emulator/graph           change them: forbidden subscriptions and management groups,
+                                      types not indexed, truncated answers, management groups
 """
 
 import base64
@@ -352,6 +355,10 @@ class _Handler(BaseHTTPRequestHandler):
                 stored = [server.store.put(doc, origin="<control>") for doc in documents]
                 self._send(200, {"value": [getattr(r, "id", None) or r.get("id")
                                            for r in stored]})
+            elif route == ("GET", CONTROL_PREFIX + "/graph"):
+                self._send(200, server.api.graph_settings())
+            elif route == ("POST", CONTROL_PREFIX + "/graph"):
+                self._send(200, server.api.set_graph(body))
             elif route == ("DELETE", CONTROL_PREFIX + "/resources"):
                 resource_id = arm.query_value(query, "id")
                 if not resource_id:

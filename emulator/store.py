@@ -150,6 +150,7 @@ class ResourceStore:
         self._group_documents = {}  # (lower sub, lower rg) -> explicit resource group document
         self._subscription_names = {}  # lower sub -> (subscriptionId, displayName)
         self._sorted = None  # cache: resources sorted by lower id
+        self.management_groups = {}  # name -> [subscription id] (Resource Graph scope)
 
     # ---- loading
 
@@ -169,6 +170,7 @@ class ResourceStore:
                     reference_time=parse_time(reference) if reference else None)
         for entry in metadata.get("subscriptions") or []:
             store.add_subscription(entry["subscriptionId"], entry.get("displayName"))
+        store.management_groups = dict(metadata.get("managementGroups") or {})
         for path in _json_files(directory):
             if os.path.abspath(path) == metadata_path:
                 continue

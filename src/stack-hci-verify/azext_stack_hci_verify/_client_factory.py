@@ -37,32 +37,43 @@ def arm_timeout(cli_ctx):
     return value
 
 
-def _arm_client(cli_ctx, client_type, subscription_id):
+def _arm_client(cli_ctx, client_type, subscription_id, credential=None, **kwargs):
+    """A client from the CLI's factory. `credential`: the command's shared credential
+    (adapters.credential.CommandCredential), so that every client of a command uses one token."""
     from azure.cli.core.commands.client_factory import get_mgmt_service_client
     from azext_stack_hci_verify.adapters.arm_pipeline import (
         DeadlinePolicy, DeadlineRetryPolicy, quiet_failsafe_warnings)
     quiet_failsafe_warnings()
     timeout = arm_timeout(cli_ctx)
     connect = min(CONNECT_TIMEOUT, timeout)
+    if credential is not None:
+        kwargs["credential"] = credential
+        subscription_id = subscription_id or credential.subscription_id
     return get_mgmt_service_client(
-        cli_ctx, client_type, subscription_id=subscription_id,
+        cli_ctx, client_type, subscription_id=subscription_id, **kwargs,
         retry_policy=DeadlineRetryPolicy(timeout=timeout), connection_timeout=connect, read_timeout=timeout,
         per_retry_policies=[DeadlinePolicy(connection_timeout=connect, read_timeout=timeout)])
 
 
-def cf_azurestackhci(cli_ctx, subscription_id=None):
+def cf_azurestackhci(cli_ctx, subscription_id=None, credential=None):
     """The Microsoft.AzureStackHCI management client, built by the CLI's client factory."""
     from azure.mgmt.azurestackhci import AzureStackHCIClient
-    return _arm_client(cli_ctx, AzureStackHCIClient, subscription_id)
+    return _arm_client(cli_ctx, AzureStackHCIClient, subscription_id, credential)
 
 
-def cf_hybridcompute(cli_ctx, subscription_id=None):
+def cf_hybridcompute(cli_ctx, subscription_id=None, credential=None):
     """Microsoft.HybridCompute (Arc machines: Azure Local VMs are machines of kind HCI)."""
     from azure.mgmt.hybridcompute import HybridComputeManagementClient
-    return _arm_client(cli_ctx, HybridComputeManagementClient, subscription_id)
+    return _arm_client(cli_ctx, HybridComputeManagementClient, subscription_id, credential)
 
 
-def cf_azurestackhcivm(cli_ctx, subscription_id=None):
+def cf_azurestackhcivm(cli_ctx, subscription_id=None, credential=None):
     """Microsoft.AzureStackHCI virtualMachineInstances (the Azure Local VM behind an Arc machine)."""
     from azure.mgmt.azurestackhcivm import AzureStackHCIVmClient
-    return _arm_client(cli_ctx, AzureStackHCIVmClient, subscription_id)
+    return _arm_client(cli_ctx, AzureStackHCIVmClient, subscription_id, credential)
+
+
+def cf_resourcegraph(cli_ctx, credential=None):
+    """Azure Resource Graph (not bound to a subscription: the query names its scopes)."""
+    from azure.mgmt.resourcegraph import ResourceGraphClient
+    return _arm_client(cli_ctx, ResourceGraphClient, None, credential, subscription_bound=False)

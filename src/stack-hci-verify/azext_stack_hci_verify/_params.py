@@ -27,9 +27,26 @@ def load_arguments(self, _):
         c.argument('ids', ids_type)
         c.argument('host_facts', host_facts_type)
 
+    fleet_args = (
+        ('subscriptions', CLIArgumentType(
+            options_list=['--subscriptions'], nargs='+', arg_group='Fleet (Resource Graph)',
+            help='Read the clusters of these subscriptions (IDs or names, space-delimited) with one Resource Graph '
+                 'query, 1,000 rows a request. A subscription you cannot read is reported in the result.')),
+        ('all_subscriptions', CLIArgumentType(
+            options_list=['--all-subscriptions'], action='store_true', arg_group='Fleet (Resource Graph)',
+            help='Read every enabled subscription of the signed-in account\'s tenant (`az account list`) with '
+                 'Resource Graph.')),
+        ('management_groups', CLIArgumentType(
+            options_list=['--management-groups'], nargs='+', arg_group='Fleet (Resource Graph)',
+            help='Read every subscription under these management groups (names, space-delimited) with Resource '
+                 'Graph.')),
+    )
+
     with self.argument_context('stack-hci vm-verification list') as c:
         c.argument('resource_group_name', resource_group_name_type, required=False,
                    help='Name of resource group. Omit it to list every cluster of the subscription.')
+        for name, arg_type in fleet_args:
+            c.argument(name, arg_type)
 
     with self.argument_context('stack-hci vm-verification attest') as c:
         from azure.cli.core.commands.parameters import get_enum_type
@@ -59,6 +76,10 @@ def load_arguments(self, _):
                         'Default: metadata.azure.com.')
         c.argument('at', help='Judge validity and expiry at this time (ISO 8601) instead of now.')
         c.argument('timeout', type=float, help='Seconds the whole fetch may take, retries included. Default: 10.')
+
+    with self.argument_context('stack-hci vm-verification vm list') as c:
+        for name, arg_type in fleet_args:
+            c.argument(name, arg_type)
 
     with self.argument_context('stack-hci vm-verification vm') as c:
         c.argument('vm_name', options_list=['--vm-name'], help='Name of the VM (its Azure Local VM name, or its '

@@ -148,3 +148,45 @@ def validate_guest_probe(cmd, namespace):
         raise MutuallyExclusiveArgumentError(
             "--vm-name selects VMs on a host; --guest probes the VM this runs in.",
             recommendation="Run `az stack-hci vm-verification probe --guest` inside each VM, without --vm-name.")
+
+
+def _fleet_options(namespace):
+    return [option for option, attribute in (("--subscriptions", "subscriptions"),
+                                             ("--all-subscriptions", "all_subscriptions"),
+                                             ("--management-groups", "management_groups"))
+            if getattr(namespace, attribute, None)]
+
+
+def validate_fleet_scope(cmd, namespace):
+    """At most one of --subscriptions, --all-subscriptions and --management-groups, and none of them
+    with a resource group (a fleet is read with Resource Graph; a resource group with ARM)."""
+    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError
+    del cmd
+    options = _fleet_options(namespace)
+    if len(options) > 1:
+        raise MutuallyExclusiveArgumentError(
+            "Use one of {}, not several.".format(", ".join(options)),
+            recommendation="Name the subscriptions with --subscriptions, or take every subscription of the signed-in "
+                           "account with --all-subscriptions, or the subscriptions of management groups with "
+                           "--management-groups.")
+    group = getattr(namespace, "resource_group_name", None)
+    if options and group and not getattr(group, "is_default", False):
+        raise MutuallyExclusiveArgumentError(
+            "{} reads a fleet; --resource-group/-g reads one resource group.".format(options[0]),
+            recommendation="Drop --resource-group/-g, or drop {}.".format(options[0]))
+
+
+def validate_vm_list_scope(cmd, namespace):
+    """vm list: a cluster (--ids, or -n with -g), or a fleet (--subscriptions, --all-subscriptions or
+    --management-groups), not both."""
+    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError
+    options = _fleet_options(namespace)
+    if not options:
+        validate_cluster_reference(cmd, namespace)
+        return
+    if getattr(namespace, "ids", None) or getattr(namespace, "cluster_name", None):
+        raise MutuallyExclusiveArgumentError(
+            "{} lists the VMs of every cluster of a fleet; --cluster-name and --ids name one.".format(options[0]),
+            recommendation="Drop --cluster-name/--resource-group/--ids to list the fleet's VMs, or drop {}.".format(
+                options[0]))
+    validate_fleet_scope(cmd, namespace)

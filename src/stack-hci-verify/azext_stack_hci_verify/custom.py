@@ -21,24 +21,35 @@ def _cluster_refs(cmd, cluster_name, resource_group_name, ids):
     return [(get_subscription_id(cmd.cli_ctx), resource_group_name, cluster_name)]
 
 
-def _evaluate_all(cmd, refs, host_facts, now):
+def _command_credential(cmd, refs):
+    """The command's one credential (one token request, whatever the number of clients and threads)."""
+    from azext_stack_hci_verify.adapters.credential import CommandCredential
+    return CommandCredential(cmd.cli_ctx, refs[0][0] if refs else None)
+
+
+def _evaluate_all(cmd, refs, host_facts, now, credential=None):
     """Judge each cluster of the command. Each takes only the host-facts files of its own system;
     a file of no cluster here is reported (once) and ignored."""
     from azext_stack_hci_verify.adapters import arm
     from azext_stack_hci_verify.core.hostevidence import bind_host_facts
-    clusters = [cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name))
+    clusters = [cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name,
+                                                       credential=credential))
                 for subscription_id, resource_group, name in refs]
     bound = bind_host_facts(clusters, host_facts or [], now)
     return [evaluate_cluster(facts, None, now, evidence=evidence) for facts, evidence in zip(clusters, bound)]
 
 
-def _judge_vms(cmd, verdict):
-    """The cluster's VMs with the host facts its verdict was made with, and the ARM reads that
-    failed (arm.ClusterVms: its machines_failure and instances_failure)."""
-    from azext_stack_hci_verify.adapters import arm
+def _judge_vms(cmd, verdict, credential=None):
+    """The cluster's VMs with the host facts its verdict was made with, and how they were read
+    (resourcegraph.VmRead: its vms are an arm.ClusterVms with machines_failure and instances_failure;
+    its source and fallback_reason say whether ARM was asked instead of Resource Graph)."""
+    from azext_stack_hci_verify.adapters import arm, resourcegraph
     from azext_stack_hci_verify.core.inventory import judge_vms
-    read = arm.read_cluster_vms(cmd.cli_ctx, verdict.facts) if verdict.facts.subscription_id else arm.ClusterVms([])
-    return judge_vms(verdict, read.vms, verdict.host_facts), read
+    if verdict.facts.subscription_id:
+        read = resourcegraph.read_cluster_vms(cmd.cli_ctx, verdict.facts, credential)
+    else:
+        read = resourcegraph.VmRead(arm.ClusterVms([]), resourcegraph.SOURCE_GRAPH)
+    return judge_vms(verdict, read.vms.vms, verdict.host_facts), read
 
 
 def _read_finding(verdict, code, reason, failure):
@@ -47,11 +58,19 @@ def _read_finding(verdict, code, reason, failure):
             "reason": reason, "action": failure.action, "command": failure.command}
 
 
-def _cluster_view_with_vms(cmd, verdict):
+def _fallback_finding(verdict, read):
+    """The finding that names the fallback to ARM, when there was one."""
+    from azext_stack_hci_verify.core.vocabulary import SEVERITY_INFO
+    return {"scope": "cluster", "name": verdict.facts.name, "severity": SEVERITY_INFO,
+            "reasonCode": "resource-graph-fallback", "reason": read.fallback_reason, "action": None, "command": None}
+
+
+def _cluster_view_with_vms(cmd, verdict, credential=None):
     """The cluster's view with its VM summary. VM reads that failed are findings on it: without the
     list of Arc machines there is no summary; unreadable instances are counted."""
     from azext_stack_hci_verify.core.inventory import vm_findings, vm_summary
-    judged, read = _judge_vms(cmd, verdict)
+    judged, graph_read = _judge_vms(cmd, verdict, credential)
+    read = graph_read.vms
     if read.machines_failure:
         view = cluster_view(verdict, extra_findings=vm_findings(judged))
         view["findings"].append(_read_finding(
@@ -62,6 +81,9 @@ def _cluster_view_with_vms(cmd, verdict):
     if read.instances_failure:
         view["findings"].append(_read_finding(verdict, "vm-instances-not-readable", read.instances_failure.reason,
                                               read.instances_failure))
+    if graph_read.fallback_reason:
+        view["findings"].append(_fallback_finding(verdict, graph_read))
+    view["vmsReadFrom"] = graph_read.source
     return view
 
 
@@ -69,15 +91,23 @@ def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, 
     now = _now()
     views = []
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
-    for verdict in _evaluate_all(cmd, refs, host_facts, now):
-        views.append(_cluster_view_with_vms(cmd, verdict))
+    credential = _command_credential(cmd, refs)
+    for verdict in _evaluate_all(cmd, refs, host_facts, now, credential):
+        views.append(_cluster_view_with_vms(cmd, verdict, credential))
     return views[0] if len(views) == 1 else views
 
 
-def list_cluster_verification(cmd, resource_group_name=None):
+def list_cluster_verification(cmd, resource_group_name=None, subscriptions=None, all_subscriptions=False,
+                              management_groups=None):
+    """The clusters of a resource group or the subscription (ARM), or of a fleet (Resource Graph: every
+    cluster of --subscriptions, --all-subscriptions or --management-groups, with its VM summary)."""
     from azure.cli.core.commands.client_factory import get_subscription_id
     from azext_stack_hci_verify.adapters import arm
     now = _now()
+    if subscriptions or all_subscriptions or management_groups:
+        from azext_stack_hci_verify import fleet
+        return fleet.evaluate_fleet(cmd, subscriptions=subscriptions, all_subscriptions=all_subscriptions,
+                                    management_groups=management_groups, now=now).cluster_views()
     documents = arm.list_clusters(cmd.cli_ctx, get_subscription_id(cmd.cli_ctx), resource_group_name)
     views = [cluster_view(evaluate_cluster(cluster_facts_from_arm(document), [], now)) for document in documents]
     return sorted(views, key=lambda view: ((view["resourceGroup"] or "").lower(), (view["name"] or "").lower()))
@@ -108,16 +138,20 @@ def attest_document(cmd, target="host", endpoint=None, nonce=None, document=None
     return attest_flow.attest(cmd.cli_ctx, request, _now())
 
 
-def _vm_views(cmd, verdict, detail=False):
+def _vm_views(cmd, verdict, detail=False, credential=None):
     """The views of the cluster's VMs. When ARM's list of its VMs could not be read, the VMs the
     host facts give still come back, each saying so in its readErrors, with a warning on stderr; the
-    failure is returned for when there is nothing else to report."""
+    failure is returned for when there is nothing else to report. Each view says where its VM was
+    read from (readFrom: resourceGraph or arm)."""
     from knack.log import get_logger
-    judged, read = _judge_vms(cmd, verdict)
+    judged, graph_read = _judge_vms(cmd, verdict, credential)
+    read = graph_read.vms
     for failure in (read.machines_failure, read.instances_failure):
         if failure:
             get_logger(__name__).warning("Cluster '%s': %s %s", verdict.facts.name, failure.reason,
                                          failure.recommendation)
+    if graph_read.fallback_reason:
+        get_logger(__name__).info("Cluster '%s': %s", verdict.facts.name, graph_read.fallback_reason)
     views = []
     for item in judged:
         view = item.view(detail=detail)
@@ -125,36 +159,58 @@ def _vm_views(cmd, verdict, detail=False):
             view.setdefault("readErrors", []).append(
                 "ARM's Azure Local VMs could not be read, so this verdict rests on host facts only: {}".format(
                     read.machines_failure.reason))
+        if item.machine_id is not None:
+            view["readFrom"] = "resourceGraph" if item.machine_id.lower() in graph_read.from_graph else "arm"
         views.append((item, view))
     return views, read.machines_failure
 
 
-def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None, status=None):
-    """One row per VM of the cluster: eligible benefit, benefit status, action and the command."""
+def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None, status=None,
+                         subscriptions=None, all_subscriptions=False, management_groups=None):
+    """One row per VM of the cluster (or, with --subscriptions, --all-subscriptions or --management-groups,
+    of every cluster of the fleet): eligible benefit, benefit status, action and the command."""
     now = _now()
-    views, failures = [], []
-    refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
-    for verdict in _evaluate_all(cmd, refs, host_facts, now):
-        cluster_views, failure = _vm_views(cmd, verdict)
-        views.extend(cluster_views)
-        failures.extend([failure] if failure else [])
+    if subscriptions or all_subscriptions or management_groups:
+        return _fleet_vm_rows(cmd, subscriptions, all_subscriptions, management_groups, host_facts, status, now)
+    views, failures = _clusters_vm_views(cmd, _cluster_refs(cmd, cluster_name, resource_group_name, ids),
+                                         host_facts, now)
     if failures and not views:
         raise failures[0].error      # nothing to report: the read that failed is the answer
     return [view for judged, view in views if not status or judged.verdict.benefit_status in status]
 
 
+def _clusters_vm_views(cmd, refs, host_facts, now, detail=False):
+    """(judged VM, view) of every cluster's VMs, with one credential for the command, and the reads
+    that failed."""
+    views, failures = [], []
+    credential = _command_credential(cmd, refs)
+    for verdict in _evaluate_all(cmd, refs, host_facts, now, credential):
+        cluster_views, failure = _vm_views(cmd, verdict, detail=detail, credential=credential)
+        views.extend(cluster_views)
+        failures.extend([failure] if failure else [])
+    return views, failures
+
+
+def _fleet_vm_rows(cmd, subscriptions, all_subscriptions, management_groups, host_facts, status, now):
+    """Every VM of the fleet, each judged against its own cluster; a scope that could not be read is
+    a warning on stderr (the rows are VMs)."""
+    from knack.log import get_logger
+    from azext_stack_hci_verify import fleet
+    scan = fleet.evaluate_fleet(cmd, subscriptions=subscriptions, all_subscriptions=all_subscriptions,
+                                management_groups=management_groups, host_facts=host_facts, now=now)
+    for failure in scan.unreadable:
+        get_logger(__name__).warning("%s %s", failure.failure.reason, failure.failure.recommendation)
+    return [view for judged, view in scan.vm_views() if not status or judged.verdict.benefit_status in status]
+
+
 def show_vm_verification(cmd, vm_name, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
     """One VM, with the facts it was judged on and where each came from."""
     from azure.cli.core.azclierror import ResourceNotFoundError
-    now = _now()
-    failures = []
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
-    for verdict in _evaluate_all(cmd, refs, host_facts, now):
-        views, failure = _vm_views(cmd, verdict, detail=True)
-        failures.extend([failure] if failure else [])
-        for judged, view in views:
-            if (judged.facts.name or "").lower() == vm_name.lower():
-                return view
+    views, failures = _clusters_vm_views(cmd, refs, host_facts, _now(), detail=True)
+    for judged, view in views:
+        if (judged.facts.name or "").lower() == vm_name.lower():
+            return view
     if failures:
         raise failures[0].error      # the VM may well be there: say why it could not be seen
     _, resource_group, name = refs[0]

@@ -84,9 +84,9 @@ def _raw_body(pipeline_response, _deserialized, _headers):
     return pipeline_response.http_response.json()
 
 
-def get_cluster(cli_ctx, subscription_id, resource_group, name):
-    """The cluster's ARM document."""
-    client = cf_azurestackhci(cli_ctx, subscription_id)
+def get_cluster(cli_ctx, subscription_id, resource_group, name, credential=None):
+    """The cluster's ARM document. `credential`: the command's shared credential (one token)."""
+    client = cf_azurestackhci(cli_ctx, subscription_id, credential)
     read = ArmRead(
         "Cluster '{}' in resource group '{}'".format(name, resource_group),
         "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
@@ -100,9 +100,9 @@ def get_cluster(cli_ctx, subscription_id, resource_group, name):
         raise translate_error(ex, read) from ex
 
 
-def list_clusters(cli_ctx, subscription_id, resource_group=None):
+def list_clusters(cli_ctx, subscription_id, resource_group=None, credential=None):
     """Every cluster of the subscription or resource group, following nextLink to the last page."""
-    client = cf_azurestackhci(cli_ctx, subscription_id)
+    client = cf_azurestackhci(cli_ctx, subscription_id, credential)
     if resource_group:
         pages = client.clusters.list_by_resource_group(resource_group)
         read = ArmRead("The clusters of resource group '{}'".format(resource_group),
@@ -119,15 +119,14 @@ def list_clusters(cli_ctx, subscription_id, resource_group=None):
         raise translate_error(ex, read) from ex
 
 
-def read_cluster_vms(cli_ctx, cluster):
+def read_cluster_vms(cli_ctx, cluster, credential=None):
     """The cluster's Azure Local VMs: Arc machines of kind HCI whose parentClusterResourceId is the
     cluster, each with its virtualMachineInstances/default. One paged list of the subscription's
     machines, then the instances concurrently (bounded). A list that cannot be read gives no VMs and
     a failure; an instance that cannot be read is reported on its VM (ArmVm.error) and counted in a
-    failure; the others still come back."""
-    from concurrent.futures import ThreadPoolExecutor
+    failure; the others still come back. `credential`: the command's shared credential (one token)."""
     timeout = arm_timeout(cli_ctx)
-    machines_client = cf_hybridcompute(cli_ctx, cluster.subscription_id)
+    machines_client = cf_hybridcompute(cli_ctx, cluster.subscription_id, credential)
     read = ArmRead("The Arc machines of subscription '{}'".format(cluster.subscription_id),
                    "/subscriptions/{}".format(cluster.subscription_id), PERMISSION_MACHINES,
                    "Check the subscription with `az account show`.", timeout)
@@ -136,12 +135,25 @@ def read_cluster_vms(cli_ctx, cluster):
     except ARM_ERRORS as ex:
         return ClusterVms([], machines_failure=read_failure(ex, read))
     machines = [machine for machine in machines if is_cluster_vm(machine, cluster)]
+    return read_instances(cli_ctx, cluster.subscription_id, machines, credential=credential)
+
+
+def read_instances(cli_ctx, subscription_id, machines, credential=None, known=None):
+    """The Azure Local VMs of these Arc machines: each machine with its virtualMachineInstances/default,
+    read concurrently (bounded) with one client, except where `known` ({lower machine id: instance})
+    already has it. An instance that cannot be read is reported on its VM and counted in a failure."""
+    from concurrent.futures import ThreadPoolExecutor
+    known = known or {}
     if not machines:
         return ClusterVms([])
-    instances_client = cf_azurestackhcivm(cli_ctx, cluster.subscription_id)
+    timeout = arm_timeout(cli_ctx)
+    missing = [machine for machine in machines if machine["id"].lower() not in known]
+    instances_client = cf_azurestackhcivm(cli_ctx, subscription_id, credential) if missing else None
     failed = []
 
     def read_instance(machine):
+        if machine["id"].lower() in known:
+            return ArmVm(machine, known[machine["id"].lower()], None)
         resource_uri = machine["id"].lstrip("/")
         try:
             return ArmVm(machine, instances_client.virtual_machine_instances.get(resource_uri, cls=_raw_body), None)
@@ -154,15 +166,18 @@ def read_cluster_vms(cli_ctx, cluster):
             failed.append(failure)
             return ArmVm(machine, None, _instance_error(failure))
 
-    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(machines))) as pool:
-        vms = list(pool.map(read_instance, machines))
+    if len(missing) <= 1:
+        vms = [read_instance(machine) for machine in machines]
+    else:
+        with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(missing))) as pool:
+            vms = list(pool.map(read_instance, machines))
     return ClusterVms(vms, instances_failure=_instances_failure(failed, len(vms)) if failed else None)
 
 
-def list_cluster_vms(cli_ctx, cluster):
+def list_cluster_vms(cli_ctx, cluster, credential=None):
     """The cluster's ArmVms, for callers that have nothing to report without them: a list of
     machines that cannot be read raises its error."""
-    read = read_cluster_vms(cli_ctx, cluster)
+    read = read_cluster_vms(cli_ctx, cluster, credential)
     if read.machines_failure:
         raise read.machines_failure.error
     return read.vms

@@ -67,7 +67,7 @@ class DeadlinePolicy(SansIOHTTPPolicy):
 # The SDKs log a traceback as a warning when an error body is not ARM's JSON (a gateway's HTML
 # page): the error itself is reported, so that warning is shown with --debug only.
 _FAILSAFE_LOGGERS = tuple("azure.mgmt.{}._utils.{}".format(package, module)
-                          for package in ("azurestackhci", "azurestackhcivm", "hybridcompute")
+                          for package in ("azurestackhci", "azurestackhcivm", "hybridcompute", "resourcegraph")
                           for module in ("model_base", "serialization"))
 
 

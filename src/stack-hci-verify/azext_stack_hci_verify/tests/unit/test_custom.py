@@ -17,7 +17,7 @@ from azure.core.exceptions import HttpResponseError, ServiceResponseTimeoutError
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
 from azext_stack_hci_verify import custom
-from azext_stack_hci_verify.adapters import arm
+from azext_stack_hci_verify.adapters import arm, resourcegraph
 from azext_stack_hci_verify.adapters.files import load_host_facts
 from azext_stack_hci_verify.core.inventory import ArmVm
 
@@ -74,21 +74,28 @@ def instances_forbidden(names=("ae-sql-01", "avd-w11-01", "lnx-db-01")):
 
 @pytest.fixture(name="fake_arm")
 def fixture_fake_arm(monkeypatch):
-    """ARM as the test sets it: `fake_arm.vms` is what read_cluster_vms returns."""
+    """ARM as the test sets it: `fake_arm.vms` is what read_cluster_vms returns (through Resource Graph's
+    read, which the command functions call)."""
     state = SimpleNamespace(vms=arm.ClusterVms([]), clusters=[], list_error=None, calls=[])
 
-    def get_cluster(cli_ctx, subscription_id, resource_group, name):
-        del cli_ctx
+    def get_cluster(cli_ctx, subscription_id, resource_group, name, credential=None):
+        del cli_ctx, credential
         state.calls.append(("get", subscription_id, resource_group, name))
         return fixture("clusters", "hci-prod-01.json")
 
-    def read_cluster_vms(cli_ctx, cluster):
-        del cli_ctx
+    def read_cluster_vms(cli_ctx, cluster, credential=None):
+        del cli_ctx, credential
         state.calls.append(("vms", cluster.name))
         return state.vms
 
-    def list_clusters(cli_ctx, subscription_id, resource_group=None):
-        del cli_ctx
+    def read_graph_vms(cli_ctx, cluster, credential=None, client=None):
+        del client
+        read = read_cluster_vms(cli_ctx, cluster, credential)
+        return resourcegraph.VmRead(read, resourcegraph.SOURCE_GRAPH, from_graph=frozenset(
+            vm.machine["id"].lower() for vm in read.vms if vm.instance is not None))
+
+    def list_clusters(cli_ctx, subscription_id, resource_group=None, credential=None):
+        del cli_ctx, credential
         state.calls.append(("list", subscription_id, resource_group))
         if state.list_error:
             raise state.list_error
@@ -97,6 +104,7 @@ def fixture_fake_arm(monkeypatch):
     monkeypatch.setattr(arm, "get_cluster", get_cluster)
     monkeypatch.setattr(arm, "read_cluster_vms", read_cluster_vms)
     monkeypatch.setattr(arm, "list_clusters", list_clusters)
+    monkeypatch.setattr(resourcegraph, "read_cluster_vms", read_graph_vms)
     monkeypatch.setattr(custom, "_now", lambda: NOW)
     monkeypatch.setattr("azure.cli.core.commands.client_factory.get_subscription_id", lambda cli_ctx: SUB)
     return state

@@ -1,0 +1,69 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""One credential, and so one token request, per command.
+
+Every SDK client keeps its own token, and concurrent requests of one client each ask for one before
+the first arrives: a command with three clients and eight worker threads asked the identity endpoint
+ten times. CommandCredential wraps the signed-in account's credential once; every client of the
+command shares it, and it asks for a token once per scope (under a lock) and reuses it until shortly
+before it expires. A claims challenge (continuous access evaluation) always asks anew."""
+
+import threading
+import time
+
+# Ask anew this many seconds before a token expires.
+_REFRESH_MARGIN = 300
+
+
+class CommandCredential:
+    """azure.core's TokenCredential and SupportsTokenInfo over az's credential for the subscription
+    (default: the current one). `credential`: the credential to wrap, for tests."""
+
+    def __init__(self, cli_ctx, subscription_id=None, credential=None):
+        self._cli_ctx = cli_ctx
+        self._inner = credential
+        self._lock = threading.Lock()
+        self._tokens = {}
+        self.subscription_id = subscription_id
+        self.token_requests = 0
+        if credential is None or subscription_id is None:
+            self._resolve_subscription()
+
+    def _resolve_subscription(self):
+        if self.subscription_id is None and self._cli_ctx is not None:
+            from azure.cli.core.commands.client_factory import get_subscription_id
+            self.subscription_id = get_subscription_id(self._cli_ctx)
+
+    def _credential(self):
+        if self._inner is None:
+            from azure.cli.core._profile import Profile
+            self._inner, _, _ = Profile(cli_ctx=self._cli_ctx).get_login_credentials(
+                subscription_id=self.subscription_id)
+        return self._inner
+
+    def _cached(self, key, fetch):
+        with self._lock:
+            token = self._tokens.get(key)
+            if token is not None and token.expires_on - _REFRESH_MARGIN > time.time():
+                return token
+            token = fetch(self._credential())
+            self.token_requests += 1
+            self._tokens[key] = token
+            return token
+
+    def get_token(self, *scopes, **kwargs):
+        if kwargs.get("claims"):
+            return self._credential().get_token(*scopes, **kwargs)
+        return self._cached(("token",) + scopes, lambda inner: inner.get_token(*scopes, **kwargs))
+
+    def get_token_info(self, *scopes, options=None):
+        if options and options.get("claims"):
+            return self._credential().get_token_info(*scopes, options=options)
+        return self._cached(("info",) + scopes, lambda inner: inner.get_token_info(*scopes, options=options))
+
+    def get_auxiliary_tokens(self, *scopes, **kwargs):
+        """az's cross-tenant tokens, as its own credential gives them."""
+        getter = getattr(self._credential(), "get_auxiliary_tokens", None)
+        return getter(*scopes, **kwargs) if getter else None

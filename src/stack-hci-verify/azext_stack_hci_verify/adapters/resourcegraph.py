@@ -1,0 +1,261 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""Azure Resource Graph reads: the clusters of a fleet and the Azure Local VMs of one cluster or of a
+fleet, each in one query paged by `$skipToken` (1,000 rows a page; the query itself has no `limit` or
+`take`, which would end paging). Rows come back as ARM documents (`properties` nested; `type` and
+`resourceGroup` lower case, as Resource Graph writes them), so the core reads them as it reads ARM.
+
+A subscription or management group that refuses the query is reported (ScopeFailure) and the query
+runs again without it; a truncated result is an error, never a partial answer. A cluster view whose
+VMs Resource Graph cannot serve falls back to ARM (`read_cluster_vms`), and says so."""
+
+import re
+from typing import List, NamedTuple, Optional
+
+from azure.core.exceptions import HttpResponseError, ServiceRequestError
+
+from azext_stack_hci_verify.adapters import arm
+from azext_stack_hci_verify.core.inventory import ArmVm, is_cluster_vm
+
+PAGE_ROWS = 1000
+# Subscriptions one query may name.
+MAX_SUBSCRIPTIONS = 1000
+CLUSTERS = "microsoft.azurestackhci/clusters"
+MACHINES = "microsoft.hybridcompute/machines"
+INSTANCES = "microsoft.azurestackhci/virtualmachineinstances"
+INSTANCE_SUFFIX = "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default"
+PERMISSION_GRAPH = "Microsoft.ResourceGraph/resources/read"
+SOURCE_GRAPH, SOURCE_ARM = "resourceGraph", "arm"
+# Resource Graph answers after which ARM is asked instead: the query or the type is not served there
+# (400, 404, 501) or the caller may not use it (403). Throttling and outages are errors to report.
+FALLBACK_STATUSES = (400, 403, 404, 501)
+
+_CLUSTER_COLUMNS = "id, name, type, kind, location, resourceGroup, subscriptionId, tags, properties"
+_MACHINE_COLUMNS = "id, name, type, kind, location, resourceGroup, subscriptionId, tags, identity, properties"
+_INSTANCE_COLUMNS = (("instanceId", "id"), ("instanceName", "name"), ("instanceType", "type"),
+                     ("instanceProperties", "properties"), ("instanceExtendedLocation", "extendedLocation"))
+
+
+class ScopeFailure(NamedTuple):
+    """A subscription or management group the query could not read, and why (arm.ReadFailure)."""
+    scope: str                  # "/subscriptions/<id>" or "/providers/Microsoft.Management/managementGroups/<name>"
+    failure: object
+
+
+class GraphRows(NamedTuple):
+    rows: list
+    unreadable: List[ScopeFailure]
+    requests: int
+
+
+class VmRead(NamedTuple):
+    """A cluster's VMs (arm.ClusterVms), where they were read from, and why ARM was asked."""
+    vms: object
+    source: str                 # resourceGraph, arm, or resourceGraph+arm (instances Resource Graph lacked)
+    fallback_reason: Optional[str] = None
+    from_graph: frozenset = frozenset()     # lower-case ids of the machines whose instance Resource Graph gave
+
+
+# ----------------------------------------------------------------------------------- queries
+
+def kql_string(value):
+    """A KQL string literal: single quotes, with backslash, quote and line breaks escaped."""
+    escaped = str(value).replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+    return "'{}'".format(escaped)
+
+
+def clusters_query():
+    """Every Azure Local cluster in scope, ordered by id (stable pages)."""
+    return ("resources | where type =~ {} | project {} | order by id asc".format(
+        kql_string(CLUSTERS), _CLUSTER_COLUMNS))
+
+
+def vms_query(cluster_id=None):
+    """The Azure Local VMs (Arc machines of kind HCI) of one cluster, or of every cluster in scope,
+    each joined with its virtualMachineInstances/default (null columns when Resource Graph has none)."""
+    where = "type =~ {} and kind =~ 'hci'".format(kql_string(MACHINES))
+    if cluster_id:
+        where += " and tostring(properties.parentClusterResourceId) =~ {}".format(kql_string(cluster_id))
+    else:
+        where += " and isnotempty(tostring(properties.parentClusterResourceId))"
+    instance_columns = ", ".join("{} = {}".format(alias, column) for alias, column in _INSTANCE_COLUMNS)
+    return (
+        "resources | where {where}"
+        " | extend instanceKey = tolower(strcat(id, {suffix}))"
+        " | join kind=leftouter (resources | where type =~ {instances}"
+        " | project instanceKey = tolower(id), {instance_columns}) on instanceKey"
+        " | project {machine}, {aliases} | order by id asc").format(
+            where=where, suffix=kql_string(INSTANCE_SUFFIX), instances=kql_string(INSTANCES),
+            instance_columns=instance_columns, machine=_MACHINE_COLUMNS,
+            aliases=", ".join(alias for alias, _ in _INSTANCE_COLUMNS))
+
+
+# ----------------------------------------------------------------------------------- rows
+
+def vm_from_row(row):
+    """ArmVm from a row of vms_query: the machine as ARM returns it, and its instance (None when the
+    row has none). None for a row that names no machine."""
+    if not isinstance(row, dict) or not isinstance(row.get("id"), str) or not row["id"]:
+        return None
+    aliases = {alias for alias, _ in _INSTANCE_COLUMNS}
+    machine = {key: value for key, value in row.items() if key not in aliases}
+    instance = None
+    if isinstance(row.get("instanceId"), str) and row["instanceId"]:
+        instance = {column: row.get(alias) for alias, column in _INSTANCE_COLUMNS}
+    return ArmVm(machine, instance, None)
+
+
+def parent_cluster_key(machine):
+    properties = machine.get("properties") if isinstance(machine, dict) else None
+    parent = properties.get("parentClusterResourceId") if isinstance(properties, dict) else None
+    return parent.lower() if isinstance(parent, str) else None
+
+
+# ----------------------------------------------------------------------------------- paging
+
+def _request(query, subscriptions, management_groups, skip_token):
+    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+    return QueryRequest(
+        subscriptions=list(subscriptions) if subscriptions else None,
+        management_groups=list(management_groups) if management_groups else None,
+        query=query,
+        options=QueryRequestOptions(top=PAGE_ROWS, skip_token=skip_token, result_format="objectArray"))
+
+
+def _is_truncated(value):
+    return str(value).lower() == "true" if value is not None else False
+
+
+def _truncated_error(what):
+    from azure.cli.core.azclierror import AzureResponseError
+    return AzureResponseError(
+        "Resource Graph truncated its answer for {} (resultTruncated); a partial fleet is not reported.".format(what),
+        recommendation="Narrow the scope with --subscriptions, or run the command again later.")
+
+
+def query_pages(client, query, subscriptions=None, management_groups=None, on_page=None, what="the query"):
+    """Every row of the query, page after page (`$skipToken`). (rows, requests). `on_page(rows so far,
+    total)` after each page. Raises the SDK's error for a refused request and an azclierror for a
+    truncated answer."""
+    rows, requests, token = [], 0, None
+    while True:
+        response = client.resources(_request(query, subscriptions, management_groups, token))
+        requests += 1
+        if _is_truncated(getattr(response, "result_truncated", None)):
+            raise _truncated_error(what)
+        data = response.data if isinstance(response.data, list) else []
+        rows.extend(data)
+        if on_page:
+            on_page(len(rows), getattr(response, "total_records", None))
+        token = getattr(response, "skip_token", None)
+        if not token or not data:
+            return rows, requests
+
+
+_SCOPE = re.compile(r"scope '(?P<scope>[^']+)'", re.IGNORECASE)
+
+
+def _denied_scope(ex, scopes):
+    """The requested scope that ARM's 403 message names, if any."""
+    text = getattr(getattr(ex, "error", None), "message", None) or str(ex)
+    for match in _SCOPE.finditer(text):
+        named = match.group("scope").rstrip("/").lower()
+        for scope in scopes:
+            if named == scope.lower() or named.startswith(scope.lower() + "/"):
+                return scope
+    return None
+
+
+def _scope_of(subscription=None, management_group=None):
+    if subscription:
+        return "/subscriptions/{}".format(subscription)
+    return "/providers/Microsoft.Management/managementGroups/{}".format(management_group)
+
+
+def _scope_failure(ex, scope):
+    read = arm.ArmRead("Resource Graph's view of '{}'".format(scope), scope, PERMISSION_GRAPH,
+                       "Check the scope with `az account list` or `az account management-group list`.")
+    return ScopeFailure(scope, arm.read_failure(ex, read))
+
+
+def query_scoped(client, query, subscriptions=None, management_groups=None, on_page=None, what="the query"):
+    """query_pages over subscriptions or management groups; a scope that refuses (403) is taken out,
+    reported in `unreadable`, and the query runs again over the others. GraphRows."""
+    by_scope = {_scope_of(subscription=s): ("s", s) for s in subscriptions or []}
+    by_scope.update({_scope_of(management_group=g): ("g", g) for g in management_groups or []})
+    unreadable, requests = [], 0
+    while True:
+        subs = [value for kind, value in by_scope.values() if kind == "s"]
+        groups = [value for kind, value in by_scope.values() if kind == "g"]
+        try:
+            rows, used = _query_chunked(client, query, subs, groups, on_page, what)
+            return GraphRows(rows, unreadable, requests + used)
+        except HttpResponseError as ex:
+            requests += 1
+            if getattr(ex, "status_code", None) != 403 or not by_scope:
+                raise
+            scope = _denied_scope(ex, list(by_scope)) or (next(iter(by_scope)) if len(by_scope) == 1 else None)
+            if scope is None:
+                raise
+            unreadable.append(_scope_failure(ex, scope))
+            del by_scope[scope]
+            if not by_scope:
+                return GraphRows([], unreadable, requests)
+
+
+def _query_chunked(client, query, subscriptions, groups, on_page, what):
+    """Subscriptions in chunks of MAX_SUBSCRIPTIONS (a query may name no more)."""
+    if groups or len(subscriptions) <= MAX_SUBSCRIPTIONS:
+        return query_pages(client, query, subscriptions or None, groups or None, on_page, what)
+    rows, requests = [], 0
+    for start in range(0, len(subscriptions), MAX_SUBSCRIPTIONS):
+        chunk_rows, used = query_pages(client, query, subscriptions[start:start + MAX_SUBSCRIPTIONS], None,
+                                       on_page, what)
+        rows.extend(chunk_rows)
+        requests += used
+    return rows, requests
+
+
+# ----------------------------------------------------------------------------------- a cluster's VMs
+
+def should_fall_back(ex):
+    """True when ARM should be asked because Resource Graph cannot serve: it refused (403), does not
+    know the query or type (400, 404, 501), or is not reachable. False for throttling and outages."""
+    if isinstance(ex, ServiceRequestError):
+        return True
+    return isinstance(ex, HttpResponseError) and getattr(ex, "status_code", None) in FALLBACK_STATUSES
+
+
+def _fallback_reason(ex):
+    status = getattr(ex, "status_code", None)
+    code = getattr(getattr(ex, "error", None), "code", None)
+    return "Resource Graph could not serve the cluster's VMs ({}); they were read from ARM.".format(
+        " ".join(str(part) for part in (status, code) if part) or type(ex).__name__)
+
+
+def read_cluster_vms(cli_ctx, cluster, credential=None, client=None):
+    """The cluster's Azure Local VMs in one Resource Graph query (machines of kind HCI whose
+    parentClusterResourceId is the cluster, joined with their instances). Instances Resource Graph
+    does not have are read from ARM (bounded, one client); when Resource Graph cannot serve the query,
+    the whole read is ARM's (arm.read_cluster_vms). VmRead."""
+    from azext_stack_hci_verify._client_factory import cf_resourcegraph
+    client = client or cf_resourcegraph(cli_ctx, credential)
+    try:
+        rows, _ = query_pages(client, vms_query(cluster.id), [cluster.subscription_id],
+                              what="the VMs of cluster '{}'".format(cluster.name))
+    except (HttpResponseError, ServiceRequestError) as ex:
+        if not should_fall_back(ex):
+            raise arm.translate_error(ex, arm.ArmRead(
+                "Resource Graph's Azure Local VMs of cluster '{}'".format(cluster.name), "/", PERMISSION_GRAPH,
+                timeout=arm.arm_timeout(cli_ctx))) from ex
+        return VmRead(arm.read_cluster_vms(cli_ctx, cluster, credential), SOURCE_ARM, _fallback_reason(ex))
+    vms = [vm for vm in (vm_from_row(row) for row in rows) if vm is not None and is_cluster_vm(vm.machine, cluster)]
+    known = {vm.machine["id"].lower(): vm.instance for vm in vms if vm.instance is not None}
+    if len(known) == len(vms):
+        return VmRead(arm.ClusterVms(vms), SOURCE_GRAPH, from_graph=frozenset(known))
+    read = arm.read_instances(cli_ctx, cluster.subscription_id, [vm.machine for vm in vms], credential, known)
+    reason = ("Resource Graph has no virtualMachineInstances for {} of {} VMs; those were read from ARM."
+              .format(len(vms) - len(known), len(vms)))
+    return VmRead(read, SOURCE_GRAPH + "+" + SOURCE_ARM, reason, frozenset(known))
