@@ -122,3 +122,21 @@ def transform_trusted_launch_show(result):
     cluster = (result.get("clusterChecks") or {}).get("checks") or []
     checks += [dict(check, check="cluster:{}".format(check.get("check"))) for check in cluster]
     return [_row(check, _TRUSTED_LAUNCH_CHECK_COLUMNS) for check in checks]
+
+
+_CHECK_FINDING_COLUMNS = (
+    ("Fails", lambda finding: "yes" if finding.get("matched") else ""), ("Severity", "severity"),
+    ("Cluster", "cluster"), ("Scope", "scope"), ("Name", "name"), ("Status", "status"),
+    ("ReasonCode", "reasonCode"), ("Action", "action"), ("Command", "command"),
+)
+
+
+def transform_check(result):
+    """One row per finding, most severe first; a report with no finding is one row of counts."""
+    findings = result.get("findings") or []
+    if findings:
+        return [_row(finding, _CHECK_FINDING_COLUMNS) for finding in findings]
+    totals = result.get("totals") or {}
+    return [OrderedDict((("Findings", 0),) + tuple(
+        (key[:1].upper() + key[1:], (totals.get(key) or {}).get("total", 0))
+        for key in ("clusters", "servers", "vms", "trustedLaunch")))]

@@ -111,6 +111,44 @@ examples:
     text: az stack-hci vm-verification attest --trust-bundle local-root.pem --allowed-signer metadata.azure.com --query "checks[?status!='Passed'].{check:check, code:reasonCode, expected:expected, found:found}"
 """
 
+helps['stack-hci vm-verification check'] = """
+type: command
+short-summary: Check everything in a scope (clusters, servers, VMs, Trusted launch) and return one report; with --fail-on, a CI gate.
+long-summary: >
+    Judges every cluster of the scope (one cluster with -n and -g, a resource group with -g alone, clusters by
+    --ids, or whole subscriptions with --subscriptions or --all-subscriptions through Azure Resource Graph), its
+    servers, its VMs and, except for subscription scopes, each VM's Trusted launch posture, and returns one report:
+    totals by status (clusters by hostStatus, servers by status, VMs by benefitStatus, Trusted launch by status,
+    findings by severity) and every finding with its scope, resourceId, name, cluster, the status of its resource,
+    severity, reasonCode, reason, action and command. A cluster that cannot be read is an error finding
+    (cluster-not-readable) while the others still come back; a Standard VM's Trusted launch finding is info.
+    --fail-on levels by status: off (a cluster whose hostStatus is Off), expired (a server Expired), inactive (a
+    server Inactive or a VM with Inactive benefits), unknown (a cluster, server, VM or Trusted launch status
+    Unknown); by severity: error (an error finding; every server in status Error, Expired or Inactive has one),
+    warning (a warning or error finding), any (any finding, info included). Give several to fail on any of them.
+    Exit status: 0 when the report is printed and, with --fail-on, no finding matches (without --fail-on, always
+    0 once the report is printed); 1 when a finding matches --fail-on, with the full report still printed on
+    stdout (-o, --query and -o none alike) and failed, exitCode and matchedFindings in it; 1 with nothing on
+    stdout and the error on stderr when the command itself failed (bad arguments, sign-in, no cluster readable);
+    2 for arguments az cannot parse; 3 when no cluster named exists.
+    --junit writes JUnit XML (one test case per cluster, server, VM and Trusted launch VM) for Azure Pipelines'
+    PublishTestResults or a GitHub Actions test reporter; --summary appends Markdown for a job summary
+    ($GITHUB_STEP_SUMMARY). Both are written before the report is printed.
+examples:
+  - name: Report on one cluster; exit 0 whatever it finds.
+    text: az stack-hci vm-verification check -n LocalCluster -g local-rg
+  - name: Gate a pipeline on expired or inactive servers and VMs, with test results and a job summary.
+    text: az stack-hci vm-verification check -g local-rg --fail-on expired inactive --junit verification.xml --summary "$GITHUB_STEP_SUMMARY" -o json > verification.json
+  - name: Fail on any error finding across every subscription you can read.
+    text: az stack-hci vm-verification check --all-subscriptions --fail-on error -o table
+  - name: Only the commands that fix what makes the gate fail.
+    text: az stack-hci vm-verification check -g local-rg --fail-on warning --query "findings[?matched].command" -o tsv
+  - name: Counts only.
+    text: az stack-hci vm-verification check --subscriptions Production Staging --query totals
+  - name: Judge ARM data together with facts collected on the servers.
+    text: az stack-hci vm-verification check -n LocalCluster -g local-rg --host-facts node1.json node2.json --fail-on unknown
+"""
+
 helps['stack-hci vm-verification vm'] = """
 type: group
 short-summary: Per-VM Azure verification benefits, as Windows Admin Center's VMs tab shows them.

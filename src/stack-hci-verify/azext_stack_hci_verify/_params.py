@@ -97,6 +97,34 @@ def load_arguments(self, _):
                         'Hyper-V VMBus devices (Linux). Prints a guest-facts document for --guest-facts. On Linux '
                         'the setting STACK_HCI_VERIFY_GUEST_ROOT reads sysfs under another root.')
 
+    with self.argument_context('stack-hci vm-verification check') as c:
+        c.argument('resource_group_name', resource_group_name_type, required=False,
+                   help='Name of resource group. With --cluster-name, that cluster; alone, every cluster of the group.')
+        c.argument('subscriptions', options_list=['--subscriptions'], nargs='+', arg_group='Fleet',
+                   help='Check every cluster of these subscriptions (IDs or names), read with Azure Resource Graph.')
+        c.argument('all_subscriptions', options_list=['--all-subscriptions'], action='store_true', arg_group='Fleet',
+                   help='Check every cluster of every enabled subscription of the signed-in tenant (Azure Resource '
+                        'Graph).')
+        c.argument('management_groups', options_list=['--management-groups'], nargs='+', arg_group='Fleet',
+                   help='Check every cluster of the subscriptions under these management groups (Azure Resource '
+                        'Graph).')
+        c.argument('guest_facts', options_list=['--guest-facts'], nargs='+', action='append',
+                   help='Guest-facts file written by `az stack-hci vm-verification probe --guest -o json` inside a '
+                        'VM, for the Trusted launch checks. Repeatable, one file per VM.')
+        c.argument('fail_on', options_list=['--fail-on'], nargs='+', arg_group='CI',
+                   help='Exit 1 (after printing the report) when a finding matches one of these levels. By status: '
+                        'off (a cluster whose host status is Off), expired (a server Expired), inactive (a server '
+                        'Inactive or a VM with Inactive benefits), unknown (a cluster, server, VM or Trusted launch '
+                        'status Unknown). By severity: error (an error finding), warning (a warning or error '
+                        'finding), any (any finding, info included). Without it the exit status is 0.')
+        c.argument('junit', options_list=['--junit'], arg_group='CI',
+                   help='Write JUnit XML to this file: one test case per cluster, server, VM and Trusted launch VM. '
+                        'A test case fails when one of its findings matches --fail-on (else: a warning or error '
+                        'finding); the failure carries the reason, action and command.')
+        c.argument('summary', options_list=['--summary'], arg_group='CI',
+                   help='Append a Markdown summary (counts and the table of what to fix) to this file, e.g. '
+                        '"$GITHUB_STEP_SUMMARY".')
+
     with self.argument_context('stack-hci vm-verification trusted-launch') as c:
         c.argument('vm_name', options_list=['--vm-name'], help='Name of the Azure Local VM.')
         c.argument('guest_facts', options_list=['--guest-facts'], nargs='+', action='append',

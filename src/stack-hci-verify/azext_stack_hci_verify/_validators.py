@@ -150,6 +150,64 @@ def validate_guest_probe(cmd, namespace):
             recommendation="Run `az stack-hci vm-verification probe --guest` inside each VM, without --vm-name.")
 
 
+_CHECK_SCOPES = ("Use -n and -g for one cluster, -g for a resource group, --ids for clusters by ID, --subscriptions "
+                 "for some subscriptions, --all-subscriptions for every one or --management-groups.")
+
+
+def validate_check_scope(cmd, namespace):
+    """One scope: --cluster-name with --resource-group, --resource-group alone, --ids, --subscriptions
+    or --all-subscriptions."""
+    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError, RequiredArgumentMissingError
+    del cmd
+    ids = getattr(namespace, "ids", None)
+    name = getattr(namespace, "cluster_name", None)
+    group = getattr(namespace, "resource_group_name", None)
+    group_given = bool(group) and not getattr(group, "is_default", False)
+    subscriptions = getattr(namespace, "subscriptions", None)
+    every = getattr(namespace, "all_subscriptions", False)
+    groups = getattr(namespace, "management_groups", None)
+    given = [option for option, value in (("--ids", ids), ("--cluster-name/--resource-group", name or group_given),
+                                          ("--subscriptions", subscriptions), ("--all-subscriptions", every),
+                                          ("--management-groups", groups))
+             if value]
+    if len(given) > 1:
+        raise MutuallyExclusiveArgumentError(
+            "Give one scope to check, not {}.".format(" and ".join(given)),
+            recommendation=_CHECK_SCOPES)
+    if subscriptions or every or groups:
+        namespace.resource_group_name = None      # a configured default group does not narrow a fleet
+        return
+    if ids:
+        parse_cluster_ids(ids)
+        return
+    if name and not group:
+        raise RequiredArgumentMissingError(
+            "--resource-group/-g is required with --cluster-name/-n.",
+            recommendation="Give both -n and -g, or give the cluster's ID with --ids.")
+    if not group:
+        raise RequiredArgumentMissingError(
+            "Say what to check.", recommendation=_CHECK_SCOPES)
+
+
+def validate_check_outputs(cmd, namespace):
+    """--fail-on levels are known (any case, space- or comma-separated); --junit and --summary can be
+    written, checked before anything is read."""
+    from azure.cli.core.azclierror import InvalidArgumentValueError
+    from azext_stack_hci_verify.core.report import FAIL_ON_LEVELS, parse_levels
+    del cmd
+    try:
+        namespace.fail_on = parse_levels(getattr(namespace, "fail_on", None))
+    except ValueError as ex:
+        raise InvalidArgumentValueError(
+            "--fail-on '{}' is not a level.".format(ex),
+            recommendation="Use one or more of: {}.".format(", ".join(FAIL_ON_LEVELS))) from None
+    from azext_stack_hci_verify.adapters.files import check_writable
+    for option, attribute, what in (("--junit", "junit", "JUnit file"), ("--summary", "summary", "Summary file")):
+        path = getattr(namespace, attribute, None)
+        if path is not None:
+            check_writable(path, what, option)
+
+
 def _fleet_options(namespace):
     return [option for option, attribute in (("--subscriptions", "subscriptions"),
                                              ("--all-subscriptions", "all_subscriptions"),

@@ -7,6 +7,8 @@ from azext_stack_hci_verify._format import transform_trusted_launch_list, transf
 from azext_stack_hci_verify._format import (
     transform_attestation, transform_cluster_list, transform_cluster_show, transform_probe, transform_server_list,
     transform_vm_list, transform_vm_show)
+from azext_stack_hci_verify._format import transform_check
+from azext_stack_hci_verify._validators import validate_check_outputs, validate_check_scope
 from azext_stack_hci_verify._validators import validate_guest_facts, validate_guest_probe
 from azext_stack_hci_verify._validators import validate_fleet_scope, validate_vm_list_scope
 from azext_stack_hci_verify._validators import (
@@ -24,6 +26,10 @@ def load_command_table(self, _):
                          table_transformer=transform_attestation)
         g.custom_command('probe', 'probe_host', validator=_all(validate_probe, validate_guest_probe),
                          table_transformer=transform_probe)
+        g.custom_command('check', 'check_verification',
+                         validator=_all(validate_check_scope, validate_check_outputs, validate_host_facts,
+                                        validate_guest_facts),
+                         table_transformer=transform_check)
 
     with self.command_group('stack-hci vm-verification server', is_preview=True) as g:
         g.custom_command('list', 'list_server_verification',

@@ -307,3 +307,16 @@ def probe_guest(timeout=60.0):
     document for --guest-facts."""
     from azext_stack_hci_verify.adapters import guest_probe
     return guest_probe.collect_guest_facts(now=_now(), timeout=timeout)
+
+
+def check_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, subscriptions=None,
+                       all_subscriptions=False, management_groups=None, host_facts=None, guest_facts=None,
+                       fail_on=None, junit=None, summary=None):
+    """Judge every cluster, server and VM of the scope (and each VM's Trusted launch posture) and
+    return one report. Exits 1 after printing it when a finding matches --fail-on; else 0."""
+    from azext_stack_hci_verify import check_flow
+    request = check_flow.CheckRequest(
+        cluster_name=cluster_name, resource_group=resource_group_name, ids=ids, subscriptions=subscriptions,
+        all_subscriptions=bool(all_subscriptions), management_groups=management_groups, host_facts=host_facts,
+        guest_facts=guest_facts, fail_on=tuple(fail_on or ()), junit=junit, summary=summary)
+    return check_flow.check(cmd, request, _now())

@@ -87,3 +87,38 @@ def load_certificate_file(path, what):
         return load_certificates(data)
     except TrustBundleError as ex:
         raise InvalidArgumentValueError("{} '{}' holds no usable certificate ({}).".format(what, path, ex)) from None
+
+
+def check_writable(path, what, option):
+    """Raise unless `path` can be written: not a directory, its folder exists and may be written, and
+    an existing file may be written. Checked before the command reads anything."""
+    from azure.cli.core.azclierror import FileOperationError
+    fix = "Give {} a file path in a folder that exists and that you can write to.".format(option)
+    if not str(path).strip():
+        raise FileOperationError("{} path is empty.".format(what), recommendation=fix)
+    target = os.path.expanduser(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    if os.path.isdir(target):
+        raise FileOperationError("{} '{}' is a directory.".format(what, path), recommendation=fix)
+    if not os.path.isdir(folder):
+        raise FileOperationError("{} '{}' cannot be written: folder '{}' does not exist.".format(what, path, folder),
+                                 recommendation=fix)
+    if not os.access(target if os.path.exists(target) else folder, os.W_OK):
+        raise FileOperationError("{} '{}' cannot be written: permission denied.".format(what, path),
+                                 recommendation=fix)
+
+
+def write_text_file(path, text, what, append=False):
+    """Write (or append) UTF-8 text; an error names the file."""
+    from azure.cli.core.azclierror import FileOperationError
+    try:
+        with open(os.path.expanduser(path), "a" if append else "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except OSError as ex:
+        raise FileOperationError("{} '{}' cannot be written: {}.".format(what, path, ex.strerror or ex),
+                                 recommendation="Give a file path in a folder you can write to.") from None
+
+
+def append_text_file(path, text, what):
+    """Append UTF-8 text (a job summary file gathers what each step adds)."""
+    write_text_file(path, text, what, append=True)

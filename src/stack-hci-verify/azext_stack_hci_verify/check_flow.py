@@ -1,0 +1,198 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""The steps of `check` around the pure report (core/report.py): read and judge every cluster of
+the scope with its servers, VMs and their Trusted launch posture, build the report, write the JUnit
+and Markdown files asked for, and ask for exit status 1 when a finding matches --fail-on (the report
+is printed either way).
+
+`checked_clusters` is the one place where the scope decides how clusters are read: by name or ID
+from ARM (one cluster that cannot be read is a finding, the others still come back), every cluster
+of a resource group, or the fleet of some subscriptions through Resource Graph (fleet.py)."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+from azext_stack_hci_verify.core.report import CheckedCluster
+
+READ_SEVERITY = "warning"
+
+
+@dataclass
+class CheckRequest:
+    """The options of `check`, as the validators left them."""
+
+    cluster_name: Optional[str] = None
+    resource_group: Optional[str] = None
+    ids: Optional[list] = None
+    subscriptions: Optional[list] = None
+    all_subscriptions: bool = False
+    management_groups: Optional[list] = None
+    host_facts: Optional[list] = None      # HostFacts documents
+    guest_facts: Optional[list] = None     # GuestFacts documents
+    fail_on: tuple = ()                    # core.report levels
+    junit: Optional[str] = None
+    summary: Optional[str] = None
+
+    @property
+    def fleet(self):
+        return bool(self.subscriptions or self.all_subscriptions or self.management_groups)
+
+
+def check(cmd, request, now):
+    """The check command: the report view; the process exits 1 after printing it when a finding
+    matches --fail-on."""
+    from azext_stack_hci_verify._exit_status import exit_after_output
+    from azext_stack_hci_verify.adapters.files import append_text_file, write_text_file
+    from azext_stack_hci_verify.core.report import build_report
+    from azext_stack_hci_verify.core.report_render import render_junit, render_markdown
+    scope, checked = checked_clusters(cmd, request, now)
+    report = build_report(checked, request.fail_on, now, scope=scope)
+    if request.junit:
+        write_text_file(request.junit, render_junit(report), "JUnit file")
+    if request.summary:
+        append_text_file(request.summary, render_markdown(report), "Summary file")
+    exit_after_output(cmd.cli_ctx, report.exit_code)
+    return report.to_dict()
+
+
+def checked_clusters(cmd, request, now):
+    """(scope, CheckedClusters) of the request's scope, each judged at `now`."""
+    if request.fleet:
+        return _fleet_clusters(cmd, request, now)
+    verdicts, unreadable, scope = _cluster_verdicts(cmd, request, now)
+    return scope, [_check_cluster(cmd, verdict, request.guest_facts) for verdict in verdicts] + unreadable
+
+
+# ----------------------------------------------------------------------------- by name, ID or group
+
+def _cluster_verdicts(cmd, request, now):
+    """(ClusterVerdicts, CheckedClusters of the clusters that could not be read, scope)."""
+    from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm, evaluate_cluster
+    from azext_stack_hci_verify.core.hostevidence import bind_host_facts
+    if request.ids or request.cluster_name:
+        documents, unreadable, scope = _read_named(cmd, request)
+    else:
+        documents, unreadable, scope = _read_group(cmd, request)
+    facts = [cluster_facts_from_arm(document) for document in documents]
+    bound = bind_host_facts(facts, request.host_facts or [], now)
+    verdicts = [evaluate_cluster(cluster, None, now, evidence=evidence) for cluster, evidence in zip(facts, bound)]
+    return verdicts, unreadable, dict(scope, trustedLaunch=True)
+
+
+def _read_named(cmd, request):
+    """The ARM documents of the clusters named by -n/-g or --ids; each one that cannot be read is a
+    CheckedCluster with its finding. When none can be read, the first error ends the command."""
+    from azext_stack_hci_verify.adapters import arm
+    refs = _refs(cmd, request)
+    documents, unreadable, errors = [], [], []
+    for ref in refs:
+        try:
+            documents.append(arm.get_cluster(cmd.cli_ctx, *ref))
+        except _cli_errors() as ex:
+            errors.append(ex)
+            unreadable.append(unreadable_cluster(ref, ex))
+    if not documents:
+        raise errors[0]             # nothing to report: the read that failed is the answer
+    return documents, unreadable, {"kind": "clusters", "clusters": len(refs)}
+
+
+def _read_group(cmd, request):
+    from azure.cli.core.commands.client_factory import get_subscription_id
+    from azext_stack_hci_verify.adapters import arm
+    subscription = get_subscription_id(cmd.cli_ctx)
+    documents = arm.list_clusters(cmd.cli_ctx, subscription, request.resource_group)
+    return documents, [], {"kind": "resourceGroup", "subscriptionId": subscription,
+                           "resourceGroup": request.resource_group}
+
+
+def _cli_errors():
+    from azure.cli.core.azclierror import AzCLIError
+    return AzCLIError
+
+
+def _refs(cmd, request):
+    from azure.cli.core.commands.client_factory import get_subscription_id
+    from azext_stack_hci_verify._validators import parse_cluster_ids
+    if request.ids:
+        return parse_cluster_ids(request.ids)
+    return [(get_subscription_id(cmd.cli_ctx), request.resource_group, request.cluster_name)]
+
+
+# What to do about a cluster that cannot be read, by the error's class.
+_UNREADABLE_ACTIONS = {"ForbiddenError": "Grant read access", "ResourceNotFoundError": "Check the cluster's name",
+                       "UnauthorizedError": "Sign in again"}
+
+
+def unreadable_cluster(ref, error):
+    """CheckedCluster of a cluster whose ARM document could not be read: one error finding with the
+    reason, and the command from the error's recommendation."""
+    from azext_stack_hci_verify.adapters.arm import CLUSTER_TYPE
+    subscription, group, name = ref
+    recommendation = " ".join(getattr(error, "recommendations", None) or [])
+    finding = {"scope": "cluster", "name": name, "severity": "error", "reasonCode": "cluster-not-readable",
+               "reason": error.error_msg, "action": _UNREADABLE_ACTIONS.get(type(error).__name__, "Run it again"),
+               "command": _backquoted(recommendation)}
+    resource_id = "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(subscription, group, CLUSTER_TYPE, name)
+    return CheckedCluster(resource_id, name, findings=(finding,))
+
+
+def _backquoted(text):
+    """The first `command` quoted in a recommendation, if any."""
+    parts = (text or "").split("`")
+    return parts[1] if len(parts) >= 3 and parts[1].strip() else None
+
+
+def _check_cluster(cmd, verdict, guest_facts):
+    """CheckedCluster of one judged cluster: its VMs from ARM and their Trusted launch posture."""
+    from azext_stack_hci_verify.adapters import arm
+    from azext_stack_hci_verify.core.inventory import judge_vms
+    facts = verdict.facts
+    read = arm.read_cluster_vms(cmd.cli_ctx, facts) if facts.subscription_id else arm.ClusterVms([])
+    findings = []
+    for code, failure in (("vms-not-readable", read.machines_failure),
+                          ("vm-instances-not-readable", read.instances_failure)):
+        if failure is not None:
+            findings.append({"scope": "cluster", "name": facts.name, "severity": READ_SEVERITY, "reasonCode": code,
+                             "reason": failure.reason, "action": failure.action, "command": failure.command})
+    judged = judge_vms(verdict, read.vms, verdict.host_facts)
+    return CheckedCluster(facts.id, facts.name, verdict, tuple(judged),
+                          tuple(_trusted_launch(cmd, verdict, read.vms, guest_facts)), tuple(findings))
+
+
+def _trusted_launch(cmd, verdict, arm_vms, guest_facts):
+    """Trusted launch verdicts of the cluster's Azure Local VMs (those ARM has), judged with the
+    cluster's own fresh host facts."""
+    from azext_stack_hci_verify.adapters import arm_trusted_launch
+    from azext_stack_hci_verify.core.trusted_launch import vm_facts_from_arm
+    from azext_stack_hci_verify.core.trusted_launch_checks import judge_vms
+    from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster
+    vms = [vm_facts_from_arm(item.machine, item.instance, item.error) for item in arm_vms]
+    if not vms:
+        return []
+    context = evaluate_cluster(verdict.facts, verdict.evidence.fresh())
+    attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, verdict.facts.subscription_id, vms)
+    return judge_vms(vms, attestations, images, context, guest_facts or [])
+
+
+# ----------------------------------------------------------------------------- the fleet
+
+def _fleet_clusters(cmd, request, now):
+    """(scope, CheckedClusters) of subscriptions read with Resource Graph. Its VM rows carry no
+    Trusted launch reads, so Trusted launch is not evaluated here (scope.trustedLaunch false)."""
+    from azext_stack_hci_verify import fleet
+    scan = fleet.evaluate_fleet(cmd, subscriptions=request.subscriptions, all_subscriptions=request.all_subscriptions,
+                                management_groups=request.management_groups, host_facts=request.host_facts, now=now,
+                                with_vms=True)
+    checked = [CheckedCluster(cluster.verdict.facts.id, cluster.verdict.facts.name, cluster.verdict,
+                              tuple(cluster.vms)) for cluster in scan.clusters]
+    for failure in scan.unreadable:
+        finding = fleet.unreadable_view(failure, now)["findings"][0]
+        checked.append(CheckedCluster(failure.scope, finding["name"], findings=(finding,), scope=finding["scope"]))
+    kind = "allSubscriptions" if request.all_subscriptions else \
+        "subscriptions" if request.subscriptions else "managementGroups"
+    scope = {"kind": kind, "subscriptions": list(request.subscriptions or []),
+             "managementGroups": list(request.management_groups or []), "resourceGraphRequests": scan.requests,
+             "trustedLaunch": False}
+    return scope, checked
