@@ -61,27 +61,30 @@ def checked_clusters(cmd, request, now):
     """(scope, CheckedClusters) of the request's scope, each judged at `now`."""
     if request.fleet:
         return _fleet_clusters(cmd, request, now)
-    verdicts, unreadable, scope = _cluster_verdicts(cmd, request, now)
-    return scope, [_check_cluster(cmd, verdict, request.guest_facts) for verdict in verdicts] + unreadable
+    from azext_stack_hci_verify.custom import _command_credential
+    credential = _command_credential(cmd, _refs(cmd, request) if request.ids or request.cluster_name else [])
+    verdicts, unreadable, scope = _cluster_verdicts(cmd, request, now, credential)
+    return scope, [_check_cluster(cmd, verdict, request.guest_facts, credential) for verdict in verdicts] + \
+        unreadable
 
 
 # ----------------------------------------------------------------------------- by name, ID or group
 
-def _cluster_verdicts(cmd, request, now):
+def _cluster_verdicts(cmd, request, now, credential):
     """(ClusterVerdicts, CheckedClusters of the clusters that could not be read, scope)."""
     from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm, evaluate_cluster
     from azext_stack_hci_verify.core.hostevidence import bind_host_facts
     if request.ids or request.cluster_name:
-        documents, unreadable, scope = _read_named(cmd, request)
+        documents, unreadable, scope = _read_named(cmd, request, credential)
     else:
-        documents, unreadable, scope = _read_group(cmd, request)
+        documents, unreadable, scope = _read_group(cmd, request, credential)
     facts = [cluster_facts_from_arm(document) for document in documents]
     bound = bind_host_facts(facts, request.host_facts or [], now)
     verdicts = [evaluate_cluster(cluster, None, now, evidence=evidence) for cluster, evidence in zip(facts, bound)]
     return verdicts, unreadable, dict(scope, trustedLaunch=True)
 
 
-def _read_named(cmd, request):
+def _read_named(cmd, request, credential):
     """The ARM documents of the clusters named by -n/-g or --ids; each one that cannot be read is a
     CheckedCluster with its finding. When none can be read, the first error ends the command."""
     from azext_stack_hci_verify.adapters import arm
@@ -89,7 +92,7 @@ def _read_named(cmd, request):
     documents, unreadable, errors = [], [], []
     for ref in refs:
         try:
-            documents.append(arm.get_cluster(cmd.cli_ctx, *ref))
+            documents.append(arm.get_cluster(cmd.cli_ctx, *ref, credential=credential))
         except _cli_errors() as ex:
             errors.append(ex)
             unreadable.append(unreadable_cluster(ref, ex))
@@ -98,11 +101,11 @@ def _read_named(cmd, request):
     return documents, unreadable, {"kind": "clusters", "clusters": len(refs)}
 
 
-def _read_group(cmd, request):
+def _read_group(cmd, request, credential):
     from azure.cli.core.commands.client_factory import get_subscription_id
     from azext_stack_hci_verify.adapters import arm
     subscription = get_subscription_id(cmd.cli_ctx)
-    documents = arm.list_clusters(cmd.cli_ctx, subscription, request.resource_group)
+    documents = arm.list_clusters(cmd.cli_ctx, subscription, request.resource_group, credential=credential)
     return documents, [], {"kind": "resourceGroup", "subscriptionId": subscription,
                            "resourceGroup": request.resource_group}
 
@@ -144,21 +147,30 @@ def _backquoted(text):
     return parts[1] if len(parts) >= 3 and parts[1].strip() else None
 
 
-def _check_cluster(cmd, verdict, guest_facts):
-    """CheckedCluster of one judged cluster: its VMs from ARM and their Trusted launch posture."""
-    from azext_stack_hci_verify.adapters import arm
-    from azext_stack_hci_verify.core.inventory import judge_vms
+def _check_cluster(cmd, verdict, guest_facts, credential):
+    """CheckedCluster of one judged cluster: its VMs, read as `show` reads them (Resource Graph, ARM
+    where it cannot serve), and their Trusted launch posture. VM reads that fail are findings."""
+    from azext_stack_hci_verify.custom import _judge_vms
     facts = verdict.facts
-    read = arm.read_cluster_vms(cmd.cli_ctx, facts) if facts.subscription_id else arm.ClusterVms([])
-    findings = []
-    for code, failure in (("vms-not-readable", read.machines_failure),
-                          ("vm-instances-not-readable", read.instances_failure)):
-        if failure is not None:
-            findings.append({"scope": "cluster", "name": facts.name, "severity": READ_SEVERITY, "reasonCode": code,
-                             "reason": failure.reason, "action": failure.action, "command": failure.command})
-    judged = judge_vms(verdict, read.vms, verdict.host_facts)
+    try:
+        judged, graph_read = _judge_vms(cmd, verdict, credential)
+    except _cli_errors() as ex:
+        finding = _read_finding(facts.name, "vms-not-readable", ex.error_msg, None, None)
+        return CheckedCluster(facts.id, facts.name, verdict, findings=(finding,))
+    read = graph_read.vms
+    findings = [_read_finding(facts.name, code, failure.reason, failure.action, failure.command)
+                for code, failure in (("vms-not-readable", read.machines_failure),
+                                      ("vm-instances-not-readable", read.instances_failure)) if failure is not None]
+    if graph_read.fallback_reason:
+        findings.append(dict(_read_finding(facts.name, "resource-graph-fallback", graph_read.fallback_reason, None,
+                                           None), severity="info"))
     return CheckedCluster(facts.id, facts.name, verdict, tuple(judged),
                           tuple(_trusted_launch(cmd, verdict, read.vms, guest_facts)), tuple(findings))
+
+
+def _read_finding(cluster, code, reason, action, command):
+    return {"scope": "cluster", "name": cluster, "severity": READ_SEVERITY, "reasonCode": code, "reason": reason,
+            "action": action, "command": command}
 
 
 def _trusted_launch(cmd, verdict, arm_vms, guest_facts):

@@ -16,7 +16,7 @@ import pytest
 from azure.cli.core import azclierror
 
 from azext_stack_hci_verify import _exit_status, _validators, custom, fleet
-from azext_stack_hci_verify.adapters import arm, arm_trusted_launch
+from azext_stack_hci_verify.adapters import arm, arm_trusted_launch, resourcegraph
 from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm, evaluate_cluster
 from azext_stack_hci_verify.core.inventory import ArmVm, judge_vms
 
@@ -46,7 +46,8 @@ def fixture_fake(monkeypatch):
     """ARM as the test sets it: `clusters` by name (an exception is raised), `vms` for every cluster."""
     state = SimpleNamespace(clusters={"hci-prod-01": fixture("clusters", "hci-prod-01.json"),
                                       "hci-prod-02": fixture("clusters", "hci-prod-02.json")},
-                            vms=arm.ClusterVms([arm_vm("ae-sql-01"), arm_vm("lnx-db-01")]), calls=[], exits=[])
+                            vms=arm.ClusterVms([arm_vm("ae-sql-01"), arm_vm("lnx-db-01")]), calls=[], exits=[],
+                            fallback=None)
 
     def get_cluster(cli_ctx, subscription_id, resource_group, name, credential=None):
         del cli_ctx, credential
@@ -56,10 +57,12 @@ def fixture_fake(monkeypatch):
             raise found
         return found
 
-    def read_cluster_vms(cli_ctx, cluster, credential=None):
-        del cli_ctx, credential
+    def read_cluster_vms(cli_ctx, cluster, credential=None, client=None):
+        del cli_ctx, credential, client
         state.calls.append(("vms", cluster.name))
-        return state.vms
+        if isinstance(state.vms, Exception):
+            raise state.vms
+        return resourcegraph.VmRead(state.vms, resourcegraph.SOURCE_GRAPH, state.fallback)
 
     def list_clusters(cli_ctx, subscription_id, resource_group=None, credential=None):
         del cli_ctx, credential
@@ -72,7 +75,7 @@ def fixture_fake(monkeypatch):
         return {}, {}
 
     monkeypatch.setattr(arm, "get_cluster", get_cluster)
-    monkeypatch.setattr(arm, "read_cluster_vms", read_cluster_vms)
+    monkeypatch.setattr(resourcegraph, "read_cluster_vms", read_cluster_vms)
     monkeypatch.setattr(arm, "list_clusters", list_clusters)
     monkeypatch.setattr(arm_trusted_launch, "read_trusted_launch", read_trusted_launch)
     monkeypatch.setattr(custom, "_now", lambda: NOW)
@@ -145,6 +148,16 @@ def test_unreadable_vms_are_findings_on_the_cluster(fake):
     (finding,) = [f for f in view["findings"] if f["reasonCode"] == "vms-not-readable"]
     assert finding["command"].startswith("az role assignment create") and finding["matched"]
     assert not [call for call in fake.calls if call[0] == "trusted-launch"]
+
+
+def test_a_vm_read_that_fails_outright_is_a_finding_and_a_fallback_is_named(fake):
+    fake.vms = azclierror.AzureResponseError("Resource Graph answered 500 reading the VMs of cluster 'x'.")
+    view = custom.check_verification(CMD, ids=[cluster_id("hci-prod-01")])
+    assert "vms-not-readable" in codes(view) and view["totals"]["vms"]["total"] == 0
+    fake.vms, fake.fallback = arm.ClusterVms([arm_vm("lnx-db-01")]), "Resource Graph does not index them."
+    view = custom.check_verification(CMD, ids=[cluster_id("hci-prod-01")])
+    (finding,) = [f for f in view["findings"] if f["reasonCode"] == "resource-graph-fallback"]
+    assert finding["severity"] == "info" and view["totals"]["vms"]["total"] == 1
 
 
 def test_the_fleet_scope_is_one_call_to_the_fleet(fake, monkeypatch):
