@@ -22,6 +22,12 @@ Use ``--rebase-to now`` when serving to make the fleet current.
 
 ``cluster_document`` builds one cluster body; the sample fleet in
 ``emulator/fixtures/sample-fleet`` uses the same shapes.
+
+``--vms N --vm-clusters K`` gives each of the first K clusters N Azure Local VMs: an Arc
+machine of kind HCI whose ``parentClusterResourceId`` names the cluster, and its
+``virtualMachineInstances/default`` (guest OS cycling through ``GUESTS``), e.g. for a
+500-VM cluster: ``--clusters 1 --nodes 3 --vms 500 --vm-clusters 1``. The fleet of the
+benchmark is ``--clusters 5000 --nodes 3 --subscriptions 10``.
 """
 
 import argparse
@@ -206,6 +212,55 @@ def cluster_document(subscription_id, resource_group, name, *, state, node_count
     return document
 
 
+#: Guest OSes of generated VMs: (osSku, osVersion, osType).
+GUESTS = (
+    ("Windows Server 2022 Datacenter: Azure Edition", "10.0.20348.2849", "windows"),
+    ("Windows 11 Enterprise multi-session", "10.0.22631.4460", "windows"),
+    ("Windows Server 2019 Datacenter", "10.0.17763.6532", "windows"),
+    ("Ubuntu 22.04.5 LTS", "5.15.0-126-generic", "linux"),
+)
+
+
+def vm_documents(cluster, index, *, reference_time, rng, fraction_digits=7):
+    """The Arc machine (kind HCI) and its virtualMachineInstances/default of the cluster's VM
+    ``index``: two GET bodies."""
+    subscription_id, resource_group = cluster["id"].split("/")[2], cluster["id"].split("/")[4]
+    name = f"{cluster['name']}-vm{index:04d}"
+    os_sku, os_version, os_type = GUESTS[index % len(GUESTS)]
+    machine = machine_id(subscription_id, resource_group, name)
+    changed = iso(reference_time - datetime.timedelta(hours=1 + rng.randrange(48)), fraction_digits)
+    vm_id = _guid(rng)
+    machine_document = {
+        "id": machine, "name": name, "type": "Microsoft.HybridCompute/machines", "kind": "HCI",
+        "location": cluster.get("location"),
+        "properties": {
+            "provisioningState": "Succeeded", "status": "Connected", "lastStatusChange": changed,
+            "vmId": vm_id, "displayName": name, "osName": os_sku, "osSku": os_sku,
+            "osVersion": os_version, "osType": os_type, "parentClusterResourceId": cluster["id"],
+            "osProfile": {"computerName": name},
+        },
+    }
+    custom_location = (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+                       f"/providers/Microsoft.ExtendedLocation/customLocations/cl-{cluster['name']}")
+    instance_document = {
+        "id": machine + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default",
+        "name": "default", "type": "Microsoft.AzureStackHCI/virtualMachineInstances",
+        "extendedLocation": {"type": "CustomLocation", "name": custom_location},
+        "properties": {
+            "hardwareProfile": {"vmSize": "Custom", "processors": 4, "memoryMB": 8192},
+            "osProfile": {"computerName": name},
+            "securityProfile": {"enableTPM": index % 3 != 0,
+                                "uefiSettings": {"secureBootEnabled": index % 3 != 0},
+                                "securityType": "TrustedLaunch" if index % 3 != 0 else None},
+            "provisioningState": "Succeeded",
+            "status": {"powerState": "Running"},
+            "instanceView": {"vmAgent": {"vmConfigAgentVersion": "1.8.01944.0"}},
+            "vmId": vm_id,
+        },
+    }
+    return machine_document, instance_document
+
+
 def write_document(directory, relative_path, document):
     path = os.path.join(directory, relative_path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -217,13 +272,14 @@ def write_document(directory, relative_path, document):
 
 def generate_fleet(out, clusters, nodes, subscriptions, *, seed=0,
                    reference_time=DEFAULT_REFERENCE_TIME, resource_groups=3,
-                   tenant_id=DEFAULT_TENANT_ID):
+                   tenant_id=DEFAULT_TENANT_ID, vms=0, vm_clusters=0):
     """Write the fleet into ``out``; return the manifest (also written to ``_emulator.json``):
-    ``{"referenceTime", "tenantId", "subscriptions": [...], "clusters": [{"id", "state"}]}``.
+    ``{"referenceTime", "tenantId", "subscriptions": [...], "clusters": [{"id", "state", "vms"}]}``.
+    The first ``vm_clusters`` clusters get ``vms`` Azure Local VMs each.
     """
-    if clusters < 0 or nodes < 1 or subscriptions < 1 or resource_groups < 1:
+    if clusters < 0 or nodes < 1 or subscriptions < 1 or resource_groups < 1 or vms < 0:
         raise ValueError("need clusters >= 0, nodes >= 1, subscriptions >= 1, "
-                         "resource groups >= 1")
+                         "resource groups >= 1, vms >= 0")
     if isinstance(reference_time, str):
         reference_time = (datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
                           if reference_time == "now" else parse_time(reference_time))
@@ -249,7 +305,15 @@ def generate_fleet(out, clusters, nodes, subscriptions, *, seed=0,
             fraction_digits=7 if index % 2 == 0 else 0,
             tags={"environment": "fleet", "ring": str(index % 3)})
         write_document(out, os.path.join(group, "clusters", name + ".json"), document)
-        manifest["clusters"].append({"id": document["id"], "state": state})
+        count = vms if index < vm_clusters else 0
+        vm_rng = random.Random(f"{seed}:{index}:vms")
+        for vm_index in range(count):
+            machine, instance = vm_documents(document, vm_index, reference_time=reference_time,
+                                             rng=vm_rng)
+            base = os.path.join(group, "machines", machine["name"])
+            write_document(out, base + ".json", machine)
+            write_document(out, base + ".instance.json", instance)
+        manifest["clusters"].append({"id": document["id"], "state": state, "vms": count})
     write_document(out, "_emulator.json", manifest)
     return manifest
 
@@ -265,12 +329,17 @@ def main(argv=None):
     parser.add_argument("--resource-groups", type=int, default=3,
                         help="resource groups per subscription (default 3)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vms", type=int, default=0,
+                        help="Azure Local VMs (machine + instance) per cluster of --vm-clusters")
+    parser.add_argument("--vm-clusters", type=int, default=0,
+                        help="how many clusters (the first ones) get --vms VMs (default 0)")
     parser.add_argument("--reference-time", default=DEFAULT_REFERENCE_TIME,
                         help=f"ISO 8601 time or 'now' (default {DEFAULT_REFERENCE_TIME})")
     args = parser.parse_args(argv)
     manifest = generate_fleet(args.out, args.clusters, args.nodes, args.subscriptions,
                               seed=args.seed, reference_time=args.reference_time,
-                              resource_groups=args.resource_groups)
+                              resource_groups=args.resource_groups, vms=args.vms,
+                              vm_clusters=args.vm_clusters)
     print(json.dumps({"out": os.path.abspath(args.out), "clusters": len(manifest["clusters"]),
                       "subscriptions": [s["subscriptionId"] for s in manifest["subscriptions"]],
                       "referenceTime": manifest["referenceTime"]}))
