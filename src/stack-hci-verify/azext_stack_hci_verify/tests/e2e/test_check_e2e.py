@@ -1,0 +1,134 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""`check` as a pipeline runs it, through the real az against the emulator: the exit status with and
+without --fail-on (the whole report on stdout either way), the JUnit and Markdown files, and bad
+arguments as one-line errors."""
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+import zlib
+
+import pytest
+
+from .conftest import SUBSCRIPTION, AzRunner, REPO_ROOT, cluster_document, cluster_id
+from .test_verdicts_e2e import host_file
+
+pytestmark = pytest.mark.e2e
+GROUP = "rg-check"
+CHECK = ("stack-hci", "vm-verification", "check")
+HOSTILE = "bad|name\n\x1b[31m<b>"
+
+
+def machine(cluster, name, os_name, os_version):
+    machine_id = "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.HybridCompute/machines/{}".format(
+        SUBSCRIPTION, GROUP, name)
+    body = {"id": machine_id, "name": name, "type": "Microsoft.HybridCompute/machines", "kind": "HCI",
+            "location": "eastus",
+            "properties": {"osName": os_name, "osVersion": os_version, "osType": "windows",
+                           "parentClusterResourceId": cluster_id(GROUP, cluster)}}
+    instance = {"id": machine_id + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default",
+                "name": "default", "type": "Microsoft.AzureStackHCI/virtualMachineInstances",
+                "properties": {"hyperVVmId": "00000000-0000-0000-0000-{:012d}".format(zlib.crc32(name.encode())),
+                               "hostNodeName": "NODE1", "status": {"powerState": "Running"}}}
+    return [body, instance]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory, now):
+    """Cluster `good` (on, two servers, an up-to-date Azure Edition VM) and cluster `off` (Azure
+    verification off: its servers Inactive, its VM Inactive benefits). No server is Expired."""
+    from emulator import azenv
+    from emulator.client import start_emulator
+    fixtures = tmp_path_factory.mktemp("check-fleet")
+    documents = ([cluster_document(GROUP, "good", now), cluster_document(GROUP, "off", now, imds="Disabled")]
+                 + machine("good", "ae-good", "Windows Server 2022 Datacenter: Azure Edition", "10.0.20348.2402")
+                 + machine("off", "ae-off", "Windows Server 2022 Datacenter: Azure Edition", "10.0.20348.2402"))
+    for index, document in enumerate(documents):
+        with open(os.path.join(str(fixtures), "{:03d}.json".format(index)), "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+    handle = start_emulator(str(fixtures), str(tmp_path_factory.mktemp("check-emulator")), page_size=3)
+    az_path = azenv.find_az(REPO_ROOT)
+    env = azenv.prepare_az_home(handle, str(tmp_path_factory.mktemp("check-home")), az_path)
+    azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
+                            os.path.join(REPO_ROOT, ".cache"))
+    yield AzRunner(az_path, env, handle)
+    handle.stop()
+
+
+def run(fleet, *args):
+    result = fleet.run(*CHECK, *args)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_without_fail_on_it_reports_and_exits_0(fleet):
+    code, out, err = run(fleet, "-g", GROUP, "-o", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["failed"], report["exitCode"], report["failOn"]) == (False, 0, [])
+    assert report["totals"]["clusters"] == {"total": 2, "on": 1, "off": 1, "unknown": 0}
+    assert report["totals"]["servers"]["inactive"] == 2 and report["totals"]["servers"]["expired"] == 0
+    assert report["totals"]["vms"]["total"] == 2 and report["totals"]["vms"]["inactiveBenefits"] == 1
+    off = [f for f in report["findings"] if f["cluster"] == "off" and f["scope"] == "cluster"]
+    assert off and off[0]["resourceId"] == cluster_id(GROUP, "off") and off[0]["command"] == "Sync-AzureStackHCI"
+
+
+def test_a_matching_fail_on_exits_1_with_the_whole_report_on_stdout(fleet):
+    code, out, err = run(fleet, "-g", GROUP, "--fail-on", "inactive", "-o", "json")
+    assert code == 1, err
+    report = json.loads(out)
+    assert report["failed"] is True and report["exitCode"] == 1 and report["matchedFindings"] == 3
+    matched = sorted((f["scope"], f["name"]) for f in report["findings"] if f["matched"])
+    assert matched == [("server", "NODE1"), ("server", "NODE2"), ("vm", "ae-off")]
+    assert len(report["findings"]) > report["matchedFindings"]          # the rest is still reported
+    code, out, _ = run(fleet, "-g", GROUP, "--fail-on", "inactive", "--query", "failed", "-o", "tsv")
+    assert (code, out.strip()) == (1, "true")
+    code, out, _ = run(fleet, "-g", GROUP, "--fail-on", "inactive", "-o", "none")
+    assert (code, out) == (1, "")
+
+
+def test_a_fail_on_that_matches_nothing_exits_0(fleet):
+    code, out, err = run(fleet, "-n", "good", "-g", GROUP, "--fail-on", "expired", "off", "-o", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["failed"], report["failOn"], report["matchedFindings"]) == (False, ["off", "expired"], 0)
+
+
+def test_junit_and_summary_files_are_written_and_well_formed(fleet, now, tmp_path):
+    facts = host_file(str(tmp_path), "n1.json", now, cluster="off", imds="Disabled", vms=[
+        {"name": HOSTILE, "guestOs": {"name": "Windows Server 2022 Datacenter: Azure Edition",
+                                      "version": "10.0.20348.2402"}}])
+    junit, summary = tmp_path / "check.xml", tmp_path / "summary.md"
+    code, out, err = run(fleet, "-g", GROUP, "--host-facts", facts, "--fail-on", "error", "--junit", str(junit),
+                         "--summary", str(summary), "-o", "json")
+    assert code == 1, err
+    report = json.loads(out)
+    root = ET.parse(str(junit)).getroot()
+    suites = {suite.get("name"): suite for suite in root.findall("testsuite")}
+    assert [case.get("name") for case in suites["clusters"].findall("testcase")] == ["good", "off"]
+    vm_names = [case.get("name") for case in suites["vms"].findall("testcase")]
+    assert "bad|name\\n\\x1b[31m<b>" in vm_names and "ae-off" in vm_names
+    failures = [case for suite in root for case in suite.findall("testcase") if case.find("failure") is not None]
+    assert int(root.get("failures")) == len(failures) > 0
+    assert all(case.find("failure").get("message") and case.find("failure").text for case in failures)
+    text = summary.read_text(encoding="utf-8")
+    assert "**Failed**: {} findings match `--fail-on error`.".format(report["matchedFindings"]) in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line.count("|") >= 10]
+    assert rows and all(len(re.split(r"(?<!\\)\|", line.strip())) == 11 for line in rows)
+    assert "\x1b" not in text
+
+
+@pytest.mark.parametrize("args, words", [
+    (("-g", GROUP, "--fail-on", "fatal"), "--fail-on 'fatal' is not a level."),
+    (("-n", "good"), "--resource-group/-g is required with --cluster-name/-n."),
+    (("-g", GROUP, "--all-subscriptions"), "Give one scope to check"),
+    (("-g", GROUP, "--junit", os.path.join(os.sep, "no-such-folder-here", "x.xml")), "cannot be written"),
+])
+def test_bad_arguments_are_one_line_errors_with_the_fix(fleet, args, words):
+    code, out, err = run(fleet, *args)
+    assert code == 1 and out == "", (code, err)
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("WARNING: ")]
+    assert lines[0].startswith("ERROR: ") and words in lines[0] and len(lines) == 2, err   # then the fix
