@@ -1,0 +1,322 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""Resource Graph reads against fake clients: the queries, reading rows as ARM documents, paging,
+truncation, a refusing scope, the decision to fall back to ARM, the fleet's verdicts, and one token
+per command."""
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+from azure.cli.core import azclierror
+from azure.core.credentials import AccessTokenInfo
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.mgmt.core.exceptions import ARMErrorFormat
+
+from azext_stack_hci_verify import fleet
+from azext_stack_hci_verify.adapters import arm
+from azext_stack_hci_verify.adapters import resourcegraph as rg
+from azext_stack_hci_verify.adapters.credential import CommandCredential
+from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
+FLEET = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet", "rg-hci-prod-eastus")
+NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
+SUB, OTHER = "3f2b8c1e-6d4a-4e7b-9c15-2a8d0e6f7b31", "0b7c6b4e-1d7e-4d1b-9a44-3c1f0c7a0002"
+
+
+def fixture(*parts):
+    with open(os.path.join(FLEET, *parts), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def graph_row(document):
+    """A document as Resource Graph returns it: type and resourceGroup lower case."""
+    row = dict(document)
+    row["type"] = document["type"].lower()
+    row["resourceGroup"] = document["id"].split("/")[4].lower()
+    row["subscriptionId"] = document["id"].split("/")[2]
+    return row
+
+
+def vm_row(name, with_instance=True):
+    row = graph_row(fixture("machines", name + ".json"))
+    if with_instance:
+        instance = fixture("machines", name + ".instance.json")
+        row.update({"instanceId": instance["id"], "instanceName": instance["name"],
+                    "instanceType": instance["type"].lower(), "instanceProperties": instance["properties"],
+                    "instanceExtendedLocation": instance.get("extendedLocation")})
+    else:
+        row.update(dict.fromkeys(("instanceId", "instanceName", "instanceType", "instanceProperties",
+                                  "instanceExtendedLocation")))
+    return row
+
+
+class Response:
+    def __init__(self, status, body):
+        self.status_code, self.reason, self.headers = status, "", {"Content-Type": "application/json"}
+        self.content_type, self.request, self._body = "application/json", None, json.dumps(body)
+
+    def text(self, encoding=None):
+        del encoding
+        return self._body
+
+
+def http_error(status, message, code="AuthorizationFailed"):
+    return HttpResponseError(response=Response(status, {"error": {"code": code, "message": message}}),
+                             error_format=ARMErrorFormat)
+
+
+def graph_forbidden(scope):
+    return http_error(403, "The client 'x' with object id 'd2b7e4a1-3c5f-4e8a-9b6d-7f1e0a2c4b58' does not have "
+                           "authorization to perform action 'Microsoft.ResourceGraph/resources/read' over scope "
+                           "'{}' or the scope is invalid.".format(scope))
+
+
+class FakeGraph:
+    """Answers `resources(request)` from rows, `page` rows a page, like Resource Graph: a skip token
+    while rows are left. `refuse`: subscriptions whose presence in the request is a 403."""
+
+    def __init__(self, rows, page=1000, refuse=(), truncated=False, error=None):
+        self.rows, self.page, self.refuse, self.truncated, self.error = rows, page, set(refuse), truncated, error
+        self.requests = []
+
+    def resources(self, request):
+        self.requests.append(request)
+        if self.error is not None:
+            raise self.error
+        for subscription in request.subscriptions or []:
+            if subscription in self.refuse:
+                raise graph_forbidden("/subscriptions/{}".format(subscription))
+        assert request.options.top == rg.PAGE_ROWS and request.options.result_format == "objectArray"
+        wanted = rg.MACHINES if rg.MACHINES in request.query else rg.CLUSTERS
+        rows = [row for row in self.rows if (not request.subscriptions or row.get("subscriptionId")
+                                             in request.subscriptions) and row.get("type", wanted) == wanted]
+        offset = int(request.options.skip_token or 0)
+        chunk = rows[offset:offset + self.page]
+        token = str(offset + self.page) if offset + self.page < len(rows) else None
+        return SimpleNamespace(data=chunk, skip_token=token, total_records=len(rows), count=len(chunk),
+                               result_truncated="true" if self.truncated else "false")
+
+
+# ----------------------------------------------------------------------------------- queries
+
+def test_queries_filter_in_the_query_and_never_limit():
+    cluster_id = "/subscriptions/{}/resourceGroups/g/providers/Microsoft.AzureStackHCI/clusters/c".format(SUB)
+    query = rg.vms_query(cluster_id)
+    assert "tostring(properties.parentClusterResourceId) =~ '{}'".format(cluster_id) in query
+    assert "join kind=leftouter" in query and "virtualmachineinstances" in query
+    assert "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default" in query
+    for text in (query, rg.vms_query(), rg.clusters_query()):
+        words = text.lower().split()
+        assert "limit" not in words and "take" not in words and "order" in words and "id," in words
+
+
+def test_names_are_data_in_a_query():
+    assert rg.kql_string("it's\\a\nb") == "'it\\'s\\\\a\\nb'"
+    query = rg.vms_query("/subscriptions/s/resourceGroups/g/providers/Microsoft.AzureStackHCI/clusters/a' or 1")
+    assert "a\\' or 1'" in query
+
+
+def test_the_emulator_reads_every_query_the_extension_sends():
+    from emulator import resourcegraph as emulated
+    for query in (rg.clusters_query(), rg.vms_query(), rg.vms_query("/subscriptions/s/x/it's")):
+        assert emulated.parse_query(query)
+
+
+# ----------------------------------------------------------------------------------- rows
+
+def test_a_row_reads_as_the_arm_document():
+    document = fixture("clusters", "hci-prod-01.json")
+    from_row, from_arm = cluster_facts_from_arm(graph_row(document)), cluster_facts_from_arm(document)
+    assert from_row == from_arm and from_row.resource_group == "rg-hci-prod-eastus" and not from_row.problems
+
+
+def test_a_vm_row_is_a_machine_and_its_instance():
+    vm = rg.vm_from_row(vm_row("ae-web-01"))
+    assert vm.machine["properties"]["osSku"] and "instanceId" not in vm.machine
+    assert vm.instance["id"].endswith("/virtualMachineInstances/default") and vm.instance["properties"]
+    assert rg.vm_from_row(vm_row("ae-web-01", with_instance=False)).instance is None
+    assert rg.vm_from_row({"name": "no id"}) is None and rg.vm_from_row("junk") is None
+
+
+# ----------------------------------------------------------------------------------- paging
+
+def test_pages_follow_the_skip_token():
+    rows = [{"id": "/subscriptions/{}/r/{}".format(SUB, index), "subscriptionId": SUB} for index in range(2500)]
+    client = FakeGraph(rows)
+    seen = []
+    result, requests = rg.query_pages(client, rg.clusters_query(), [SUB],
+                                      on_page=lambda done, total: seen.append((done, total)))
+    assert result == rows and requests == 3 == len(client.requests)
+    assert [request.options.skip_token for request in client.requests] == [None, "1000", "2000"]
+    assert seen == [(1000, 2500), (2000, 2500), (2500, 2500)]
+
+
+def test_a_truncated_answer_is_an_error():
+    with pytest.raises(azclierror.AzureResponseError, match="truncated"):
+        rg.query_pages(FakeGraph([{"id": "a"}], truncated=True), rg.clusters_query(), [SUB], what="the clusters")
+
+
+def test_a_refusing_subscription_is_reported_and_the_rest_still_come_back():
+    rows = [{"id": "/subscriptions/{}/r/1".format(SUB), "subscriptionId": SUB},
+            {"id": "/subscriptions/{}/r/2".format(OTHER), "subscriptionId": OTHER}]
+    client = FakeGraph(rows, refuse={OTHER})
+    result = rg.query_scoped(client, rg.clusters_query(), [SUB, OTHER])
+    assert result.rows == rows[:1] and [failure.scope for failure in result.unreadable] == ["/subscriptions/" + OTHER]
+    failure = result.unreadable[0].failure
+    assert "Microsoft.ResourceGraph/resources/read" in failure.reason
+    assert failure.command.startswith("az role assignment create") and result.requests == 2
+    refusing = FakeGraph(rows, refuse={SUB, OTHER})
+    everything_refused = rg.query_scoped(refusing, rg.clusters_query(), [SUB, OTHER])
+    assert everything_refused.rows == [] and len(everything_refused.unreadable) == 2
+
+
+def test_a_refusal_that_names_no_scope_is_an_error():
+    client = FakeGraph([], error=http_error(403, "Forbidden for reasons"))
+    with pytest.raises(HttpResponseError):
+        rg.query_scoped(client, rg.clusters_query(), [SUB, OTHER])
+
+
+# ----------------------------------------------------------------------------------- fallback
+
+@pytest.mark.parametrize("error, falls_back", [
+    (http_error(403, "no"), True), (http_error(400, "bad query", "BadRequest"), True),
+    (http_error(404, "no graph"), True), (ServiceRequestError("refused"), True),
+    (http_error(429, "slow down", "TooManyRequests"), False), (http_error(503, "down", "ServiceUnavailable"), False),
+    (ServiceResponseError("reset"), False), (ValueError("x"), False)])
+def test_fallback_decision(error, falls_back):
+    assert rg.should_fall_back(error) is falls_back
+
+
+@pytest.fixture(name="cluster")
+def fixture_cluster():
+    return cluster_facts_from_arm(fixture("clusters", "hci-prod-01.json"))
+
+
+@pytest.fixture(name="fake_arm")
+def fixture_fake_arm(monkeypatch):
+    state = SimpleNamespace(calls=[])
+
+    def read_cluster_vms(cli_ctx, cluster, credential=None):
+        del cli_ctx
+        state.calls.append(("all", cluster.name, credential))
+        return arm.ClusterVms([])
+
+    def read_instances(cli_ctx, subscription_id, machines, credential=None, known=None):
+        del cli_ctx, subscription_id
+        state.calls.append(("instances", len(machines), len(known or {}), credential))
+        return arm.ClusterVms([arm.ArmVm(machine, (known or {}).get(machine["id"].lower()), None)
+                               for machine in machines])
+
+    monkeypatch.setattr(arm, "read_cluster_vms", read_cluster_vms)
+    monkeypatch.setattr(arm, "read_instances", read_instances)
+    monkeypatch.setattr(arm, "arm_timeout", lambda cli_ctx: 20.0)
+    return state
+
+
+def test_one_query_serves_a_cluster_view(cluster, fake_arm):
+    client = FakeGraph([vm_row("ae-web-01"), vm_row("lnx-db-01")])
+    read = rg.read_cluster_vms(None, cluster, client=client)
+    assert read.source == rg.SOURCE_GRAPH and read.fallback_reason is None and len(read.vms.vms) == 2
+    assert len(client.requests) == 1 and client.requests[0].subscriptions == [SUB] and fake_arm.calls == []
+    assert read.from_graph == {vm.machine["id"].lower() for vm in read.vms.vms}
+
+
+def test_instances_resource_graph_lacks_are_read_from_arm(cluster, fake_arm):
+    credential = object()
+    client = FakeGraph([vm_row("ae-web-01"), vm_row("lnx-db-01", with_instance=False)])
+    read = rg.read_cluster_vms(None, cluster, credential, client=client)
+    assert read.source == "resourceGraph+arm" and "1 of 2" in read.fallback_reason
+    assert fake_arm.calls == [("instances", 2, 1, credential)] and len(read.from_graph) == 1
+
+
+def test_arm_serves_when_resource_graph_cannot(cluster, fake_arm):
+    read = rg.read_cluster_vms(None, cluster, "cred", client=FakeGraph([], refuse={SUB}))
+    assert read.source == rg.SOURCE_ARM and "403" in read.fallback_reason
+    assert fake_arm.calls == [("all", "hci-prod-01", "cred")]
+
+
+def test_a_throttled_resource_graph_is_an_error_not_a_fallback(cluster, fake_arm):
+    client = FakeGraph([], error=http_error(429, "slow down", "TooManyRequests"))
+    with pytest.raises(azclierror.AzureResponseError):
+        rg.read_cluster_vms(None, cluster, client=client)
+    assert fake_arm.calls == []
+
+
+# ----------------------------------------------------------------------------------- the fleet
+
+def test_the_fleet_judges_each_vm_against_its_own_cluster():
+    healthy = graph_row(fixture("clusters", "hci-prod-01.json"))
+    disabled = json.loads(json.dumps(healthy))
+    disabled["id"] = disabled["id"].replace("hci-prod-01", "hci-prod-02")
+    disabled["name"] = "hci-prod-02"
+    disabled["properties"]["reportedProperties"]["imdsAttestation"] = "Disabled"
+    moved = vm_row("ae-web-01")
+    moved["id"], moved["name"] = moved["id"].replace("ae-web-01", "ae-web-01b"), "ae-web-01b"
+    moved["properties"] = dict(moved["properties"], parentClusterResourceId=disabled["id"])
+    malformed = {"id": healthy["id"].replace("hci-prod-01", "hci-bad"), "name": "hci-bad", "subscriptionId": SUB,
+                 "type": "microsoft.azurestackhci/clusters", "properties": {"status": 7}}
+    client = FakeGraph([healthy, disabled, malformed, vm_row("ae-web-01"), moved])
+    scan = fleet.evaluate_fleet(None, subscriptions=[SUB], now=NOW, client=client)
+    views = {view["name"]: view for view in scan.cluster_views()}
+    assert views["hci-prod-01"]["vmSummary"]["total"] == 1 and views["hci-prod-02"]["vmSummary"]["total"] == 1
+    assert views["hci-prod-02"]["hostStatus"] == "Off" and views["hci-prod-01"]["vmsReadFrom"] == "resourceGraph"
+    assert views["hci-bad"]["reasonCode"] == "malformed-resource"
+    rows = {view["name"]: view for _, view in scan.vm_views()}
+    assert rows["ae-web-01b"]["cluster"] == "hci-prod-02" and rows["ae-web-01b"]["benefitStatus"] == "Inactive benefits"
+    assert rows["ae-web-01"]["cluster"] == "hci-prod-01" and rows["ae-web-01"]["benefitStatus"] != "Inactive benefits"
+    assert scan.requests == 2 and len(client.requests) == 2
+    assert all(item["resourceId"] for item in scan.findings())
+
+
+def test_a_refused_scope_is_a_row_and_is_not_queried_again():
+    row = graph_row(fixture("clusters", "hci-prod-01.json"))
+    client = FakeGraph([row], refuse={OTHER})
+    scan = fleet.evaluate_fleet(None, subscriptions=[SUB, OTHER], now=NOW, client=client)
+    views = scan.cluster_views()
+    assert [view["name"] for view in views] == ["hci-prod-01", OTHER]
+    assert views[1]["reasonCode"] == "scope-not-readable" and views[1]["subscriptionId"] == OTHER
+    assert client.requests[-1].subscriptions == [SUB]
+    assert any(item["reasonCode"] == "scope-not-readable" for item in scan.findings())
+
+
+def test_clusters_without_vms_when_not_asked():
+    client = FakeGraph([graph_row(fixture("clusters", "hci-prod-01.json"))])
+    scan = fleet.evaluate_fleet(None, subscriptions=[SUB], now=NOW, client=client, with_vms=False)
+    assert scan.cluster_views()[0]["vmSummary"] is None and len(client.requests) == 1
+
+
+# ----------------------------------------------------------------------------------- one token
+
+class CountingCredential:
+    def __init__(self):
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def get_token_info(self, *scopes, options=None):
+        del scopes, options
+        with self.lock:
+            self.calls += 1
+        return AccessTokenInfo("token-{}".format(self.calls), 4102444800)
+
+    def get_token(self, *scopes, **kwargs):
+        return self.get_token_info(*scopes, options=kwargs)
+
+
+def test_one_token_for_every_client_and_thread():
+    from concurrent.futures import ThreadPoolExecutor
+    inner = CountingCredential()
+    credential = CommandCredential(None, SUB, credential=inner)
+    scope = "https://management.core.windows.net//.default"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = list(pool.map(lambda _: credential.get_token_info(scope).token, range(40)))
+    assert set(tokens) == {"token-1"} and inner.calls == 1 and credential.token_requests == 1
+    assert credential.get_token(scope).token == "token-2"      # the other protocol keeps its own entry
+    credential.get_token_info(scope, options={"claims": "challenge"})
+    assert inner.calls == 3                                     # a claims challenge always asks anew
