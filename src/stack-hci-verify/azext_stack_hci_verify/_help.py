@@ -130,7 +130,7 @@ long-summary: >
     0 once the report is printed); 1 when a finding matches --fail-on, with the full report still printed on
     stdout (-o, --query and -o none alike) and failed, exitCode and matchedFindings in it; 1 with nothing on
     stdout and the error on stderr when the command itself failed (bad arguments, sign-in, no cluster readable);
-    2 for arguments az cannot parse; 3 when no cluster named exists.
+    2 for arguments az cannot parse; 3 when no cluster named could be read and the first does not exist.
     --junit writes JUnit XML (one test case per cluster, server, VM and Trusted launch VM) for Azure Pipelines'
     PublishTestResults or a GitHub Actions test reporter; --summary appends Markdown for a job summary
     ($GITHUB_STEP_SUMMARY). Both are written before the report is printed.

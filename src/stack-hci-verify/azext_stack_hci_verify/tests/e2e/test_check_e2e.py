@@ -121,6 +121,16 @@ def test_junit_and_summary_files_are_written_and_well_formed(fleet, now, tmp_pat
     assert "\x1b" not in text
 
 
+def test_a_cluster_that_does_not_exist_is_exit_3_and_one_beside_others_is_a_finding(fleet):
+    code, out, err = run(fleet, "-n", "nope", "-g", GROUP)
+    assert (code, out) == (3, ""), err
+    code, out, err = run(fleet, "--ids", cluster_id(GROUP, "nope"), cluster_id(GROUP, "good"), "--fail-on", "error",
+                         "-o", "json")
+    assert code == 1, err
+    (finding,) = [f for f in json.loads(out)["findings"] if f["matched"]]
+    assert (finding["name"], finding["reasonCode"]) == ("nope", "cluster-not-readable")
+
+
 @pytest.mark.parametrize("args, words", [
     (("-g", GROUP, "--fail-on", "fatal"), "--fail-on 'fatal' is not a level."),
     (("-n", "good"), "--resource-group/-g is required with --cluster-name/-n."),

@@ -264,3 +264,13 @@ def test_markdown_table_is_capped():
     assert "more findings are in the JSON report." in text
     assert sum(1 for line in text.splitlines() if line.startswith("| ") and line.count("|") >= 10) == \
         MAX_SUMMARY_ROWS + 1
+
+
+def test_table_has_one_row_per_finding_or_one_row_of_counts():
+    from azext_stack_hci_verify._format import transform_check
+    rows = transform_check(build([checked(OFF)], ["off"]).to_dict())
+    assert list(rows[0]) == ["Fails", "Severity", "Cluster", "Scope", "Name", "Status", "ReasonCode", "Action",
+                             "Command"]
+    assert rows[0]["Fails"] == "yes" and rows[0]["Status"] == "Off"
+    (row,) = transform_check(build([checked(HEALTHY)]).to_dict())
+    assert row == {"Findings": 0, "Clusters": 1, "Servers": 2, "Vms": 0, "TrustedLaunch": 0}
