@@ -74,7 +74,11 @@ def transform_server_list(result):
 
 
 def transform_vm_list(result):
-    return [_row(vm, _VM_COLUMNS) for vm in result or []]
+    rows = result or []
+    columns = _VM_COLUMNS
+    if any("cluster" in vm for vm in rows):     # the fleet's VMs: say whose each is
+        columns = (("Cluster", "cluster"),) + _VM_COLUMNS
+    return [_row(vm, columns) for vm in rows]
 
 
 def transform_vm_show(result):

@@ -24,6 +24,9 @@ long-summary: >
     hostStatus is On when reportedProperties.imdsAttestation is Enabled, Off when Disabled, Unknown when
     the cluster has not reported it. attestationExpiresOn is the last sync plus 30 days. Every finding
     carries a reasonCode, and where you can act, the action and the exact command to run on a host.
+    vmSummary comes from one Azure Resource Graph query for the cluster's VMs, whatever their number
+    (vmsReadFrom resourceGraph); where Resource Graph cannot serve them they are read from ARM, vmsReadFrom says
+    arm or resourceGraph+arm, and a resource-graph-fallback finding says why.
 examples:
   - name: Show the status of a cluster.
     text: az stack-hci vm-verification show -n LocalCluster -g local-rg
@@ -37,16 +40,27 @@ examples:
 
 helps['stack-hci vm-verification list'] = """
 type: command
-short-summary: List the Azure verification for VMs status of every cluster in a subscription or resource group.
+short-summary: List the Azure verification for VMs status of every cluster in a subscription, a resource group, or a fleet of subscriptions.
 long-summary: >
-    Follows ARM paging to the last page, so large subscriptions come back whole, at one request a page.
-    Each item has the fields of `show`; vmSummary is null here (it costs requests per cluster): use `show`
-    or `vm list` for a cluster's VMs.
+    Without fleet options: the clusters of the current subscription or of -g, from ARM (following its paging to
+    the last page); vmSummary is null. With --subscriptions, --all-subscriptions or --management-groups: one Azure
+    Resource Graph query for the clusters and one for their Azure Local VMs, 1,000 rows a request, each VM judged
+    against its own cluster, so every cluster also has its vmSummary and VM findings. Needs
+    Microsoft.ResourceGraph/resources/read and read access to the clusters, Arc machines and virtualMachineInstances.
+    A subscription or management group that cannot be read is a row of its own (reasonCode scope-not-readable,
+    with the role assignment that fixes it); a truncated Resource Graph answer is an error, never a partial list.
+    Progress goes to stderr when it is a terminal (never with --only-show-errors).
 examples:
   - name: Every cluster of the current subscription, as a table.
     text: az stack-hci vm-verification list -o table
   - name: Clusters of a resource group whose host status is not On.
     text: az stack-hci vm-verification list -g local-rg --query "[?hostStatus!='On'].{name:name, hostStatus:hostStatus, lastSync:lastSync}"
+  - name: Every cluster of every subscription you can read, with its VM counts.
+    text: az stack-hci vm-verification list --all-subscriptions --query "[].{name:name, subscription:subscriptionId, host:hostStatus, inactiveVms:vmSummary.inactiveBenefits}" -o table
+  - name: The clusters of two subscriptions, and of a management group.
+    text: |
+        az stack-hci vm-verification list --subscriptions 00000000-0000-0000-0000-000000000001 Production -o table
+        az stack-hci vm-verification list --management-groups contoso-edge -o table
   - name: Fail a pipeline when any cluster has an error finding.
     text: test "$(az stack-hci vm-verification list --query "length([].findings[?severity=='error'][])")" = 0
 """
@@ -166,7 +180,11 @@ long-summary: >
     build below the minimum (Install updates); needs v2 and Guest Service Interface off; needs v1 and legacy OS
     support off; needs v1 and no AZSHCI_GUEST-IMDS_DO_NOT_MODIFY adapter; otherwise Active benefits. A fact that
     no source reported (for example Guest Service Interface without a host probe) is never taken as off: the VM
-    is Unknown and the reason says to run `probe` on its server and pass --host-facts.
+    is Unknown and the reason says to run `probe` on its server and pass --host-facts. A cluster's VMs are read
+    with one Azure Resource Graph query whatever their number (readFrom resourceGraph); where Resource Graph
+    cannot serve (no access, or a type it does not index) they are read from ARM (readFrom arm) with one token
+    and at most 8 reads at once. With --subscriptions, --all-subscriptions or --management-groups (and no -n),
+    every Azure Local VM of the fleet comes back, each with its cluster, at one request per 1,000 rows.
 examples:
   - name: Every VM of a cluster, as a table.
     text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg -o table
@@ -174,6 +192,8 @@ examples:
     text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --status "Inactive benefits" --host-facts node1.json node2.json
   - name: Only the commands to run, one per line.
     text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --host-facts node1.json --query "[?command].command" -o tsv
+  - name: Every VM of the fleet without active benefits, with its cluster.
+    text: az stack-hci vm-verification vm list --all-subscriptions --status "Inactive benefits" Unknown --query "[].{vm:name, cluster:cluster, status:benefitStatus, action:action}" -o table
 """
 
 helps['stack-hci vm-verification vm show'] = """
