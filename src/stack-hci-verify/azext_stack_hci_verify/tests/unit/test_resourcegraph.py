@@ -320,3 +320,47 @@ def test_one_token_for_every_client_and_thread():
     assert credential.get_token(scope).token == "token-2"      # the other protocol keeps its own entry
     credential.get_token_info(scope, options={"claims": "challenge"})
     assert inner.calls == 3                                     # a claims challenge always asks anew
+
+
+# ----------------------------------------------------------------------------------- progress and table
+
+class FakeController:
+    def __init__(self):
+        self.reports, self.ended = [], False
+
+    def add(self, **kwargs):
+        self.reports.append(kwargs)
+
+    def end(self, **kwargs):
+        del kwargs
+        self.ended = True
+
+
+class FakeContext:
+    def __init__(self, only_show_errors=False):
+        self.only_show_errors, self.controller = only_show_errors, FakeController()
+
+    def get_progress_controller(self, det=False):
+        assert det
+        return self.controller
+
+
+@pytest.mark.parametrize("tty, quiet, shown", [(True, False, True), (False, False, False), (True, True, False)])
+def test_progress_only_on_a_terminal_and_never_when_quiet(monkeypatch, tty, quiet, shown):
+    monkeypatch.setattr("sys.stderr.isatty", lambda: tty)
+    context = FakeContext(only_show_errors=quiet)
+    progress = fleet._Progress(context)         # pylint: disable=protected-access
+    report = progress.reporter("clusters")
+    if report:
+        report(1000, 2500)
+    progress.end()
+    assert bool(context.controller.reports) is shown and context.controller.ended is shown
+    if shown:
+        assert context.controller.reports[0]["value"] == 1000 and context.controller.reports[0]["total_val"] == 2500
+
+
+def test_the_fleet_vm_table_names_each_cluster():
+    from azext_stack_hci_verify._format import transform_vm_list
+    rows = transform_vm_list([{"name": "vm1", "cluster": "c1", "benefitStatus": "Unknown"}])
+    assert list(rows[0])[:2] == ["Cluster", "Name"] and rows[0]["Cluster"] == "c1"
+    assert "Cluster" not in transform_vm_list([{"name": "vm1"}])[0]
