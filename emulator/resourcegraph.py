@@ -94,7 +94,6 @@ def _unescape(text):
     return re.sub(r"\\(.)", lambda match: _ESCAPES.get(match.group(1), match.group(1)), text)
 
 
-
 def _tokenize(text):
     tokens, position = [], 0
     text = text.strip()
