@@ -74,6 +74,14 @@ def cf_azurestackhcivm(cli_ctx, subscription_id=None, credential=None):
 
 
 def cf_resourcegraph(cli_ctx, credential=None):
-    """Azure Resource Graph (not bound to a subscription: the query names its scopes)."""
+    """Azure Resource Graph (not bound to a subscription: the query names its scopes). With the
+    command's shared credential, one client per command, so its requests share a connection; its
+    azure-mgmt-core pipeline also carries the command's plain ARM GETs (adapters.arm.get_document)."""
+    cache = getattr(credential, "clients", None)
+    if cache is not None and "resourcegraph" in cache:
+        return cache["resourcegraph"]
     from azure.mgmt.resourcegraph import ResourceGraphClient
-    return _arm_client(cli_ctx, ResourceGraphClient, None, credential, subscription_bound=False)
+    client = _arm_client(cli_ctx, ResourceGraphClient, None, credential, subscription_bound=False)
+    if cache is not None:
+        cache["resourcegraph"] = client
+    return client

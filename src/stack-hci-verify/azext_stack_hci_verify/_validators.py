@@ -53,7 +53,8 @@ def validate_cluster_reference(cmd, namespace):
     if not name:
         raise RequiredArgumentMissingError(
             "No cluster was named.",
-            recommendation="Name the cluster with --cluster-name/-n and --resource-group/-g, or give its ID with --ids.")
+            recommendation="Name the cluster with --cluster-name/-n and --resource-group/-g, or give its ID with "
+                           "--ids.")
 
 
 def validate_host_facts(cmd, namespace):

@@ -30,8 +30,9 @@ def _command_credential(cmd, refs):
 def _evaluate_all(cmd, refs, host_facts, now, credential=None):
     """Judge each cluster of the command. Each takes only the host-facts files of its own system;
     a file of no cluster here is reported (once) and ignored."""
-    from azext_stack_hci_verify.adapters import arm
+    from azext_stack_hci_verify.adapters import arm, resourcegraph
     from azext_stack_hci_verify.core.hostevidence import bind_host_facts
+    resourcegraph.prefetch_cluster_vms(cmd.cli_ctx, refs, credential)
     clusters = [cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name,
                                                        credential=credential))
                 for subscription_id, resource_group, name in refs]

@@ -84,9 +84,32 @@ def _raw_body(pipeline_response, _deserialized, _headers):
     return pipeline_response.http_response.json()
 
 
+# The api-version of Microsoft.AzureStackHCI/clusters that azure-mgmt-azurestackhci (the version pinned
+# in requirements-dev.txt) uses; a unit test keeps the two equal.
+CLUSTER_API_VERSION = "2026-10-01"
+
+
+def get_document(client, path, api_version):
+    """The raw ARM document at `path`, through `client`'s azure-mgmt-core pipeline (authentication,
+    the command's retry and deadline policies): a GET needs no SDK model, and importing the
+    resource provider's SDK for one GET costs more than the request. Raises HttpResponseError."""
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.core.exceptions import ARMErrorFormat
+    # Generated clients expose their pipeline as send_request; azure-mgmt-resourcegraph 8 names it
+    # _send_request (same signature), and this GET goes through Resource Graph's client.
+    send = getattr(client, "send_request", None) or client._send_request  # pylint: disable=protected-access
+    response = send(HttpRequest("GET", path, params={"api-version": api_version}))
+    if response.status_code != 200:
+        raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+    return response.json()
+
+
 def get_cluster(cli_ctx, subscription_id, resource_group, name, credential=None):
-    """The cluster's ARM document. `credential`: the command's shared credential (one token)."""
-    client = cf_azurestackhci(cli_ctx, subscription_id, credential)
+    """The cluster's ARM document. `credential`: the command's shared credential (one token, one client)."""
+    from urllib.parse import quote
+    from azext_stack_hci_verify._client_factory import cf_resourcegraph
+    path = "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
+        quote(subscription_id, safe=""), quote(resource_group, safe=""), CLUSTER_TYPE, quote(name, safe=""))
     read = ArmRead(
         "Cluster '{}' in resource group '{}'".format(name, resource_group),
         "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
@@ -95,7 +118,7 @@ def get_cluster(cli_ctx, subscription_id, resource_group, name, credential=None)
         "List the clusters you can see with `az stack-hci vm-verification list -g {}`.".format(resource_group),
         arm_timeout(cli_ctx))
     try:
-        return client.clusters.get(resource_group, name, cls=_raw_body)
+        return get_document(cf_resourcegraph(cli_ctx, credential), path, CLUSTER_API_VERSION)
     except ARM_ERRORS as ex:
         raise translate_error(ex, read) from ex
 

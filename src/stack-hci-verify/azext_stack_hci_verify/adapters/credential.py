@@ -28,6 +28,7 @@ class CommandCredential:
         self._tokens = {}
         self.subscription_id = subscription_id
         self.token_requests = 0
+        self.clients = {}           # clients the command shares (one connection pool each), by kind
         if credential is None or subscription_id is None:
             self._resolve_subscription()
 

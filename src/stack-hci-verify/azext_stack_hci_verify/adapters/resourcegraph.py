@@ -235,16 +235,47 @@ def _fallback_reason(ex):
         " ".join(str(part) for part in (status, code) if part) or type(ex).__name__)
 
 
+_PREFETCH = "vm-rows"       # CommandCredential.clients key of the VM queries started ahead
+
+
+def prefetch_cluster_vms(cli_ctx, refs, credential):
+    """Start the VM query of each cluster (subscription, group, name) now, beside the clusters' own
+    ARM reads: the query needs only the cluster's ID, so the two round trips overlap instead of
+    adding up. read_cluster_vms picks the answers up from the command's credential."""
+    from concurrent.futures import ThreadPoolExecutor
+    from azext_stack_hci_verify._client_factory import cf_resourcegraph
+    if credential is None or not refs:
+        return
+    client = cf_resourcegraph(cli_ctx, credential)
+    pool = ThreadPoolExecutor(max_workers=min(len(refs), 4))
+    started = credential.clients.setdefault(_PREFETCH, {})
+    for subscription_id, resource_group, name in refs:
+        cluster_id = "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
+            subscription_id, resource_group, arm.CLUSTER_TYPE, name)
+        started[cluster_id.lower()] = pool.submit(
+            query_pages, client, vms_query(cluster_id), [subscription_id],
+            what="the VMs of cluster '{}'".format(name))
+    pool.shutdown(wait=False)
+
+
+def _vm_rows(client, cluster, credential):
+    started = getattr(credential, "clients", {}).get(_PREFETCH, {}).pop((cluster.id or "").lower(), None)
+    if started is not None:
+        return started.result()
+    return query_pages(client, vms_query(cluster.id), [cluster.subscription_id],
+                       what="the VMs of cluster '{}'".format(cluster.name))
+
+
 def read_cluster_vms(cli_ctx, cluster, credential=None, client=None):
     """The cluster's Azure Local VMs in one Resource Graph query (machines of kind HCI whose
-    parentClusterResourceId is the cluster, joined with their instances). Instances Resource Graph
-    does not have are read from ARM (bounded, one client); when Resource Graph cannot serve the query,
-    the whole read is ARM's (arm.read_cluster_vms). VmRead."""
+    parentClusterResourceId is the cluster, joined with their instances), or its answer when
+    prefetch_cluster_vms started it. Instances Resource Graph does not have are read from ARM
+    (bounded, one client); when Resource Graph cannot serve the query, the whole read is ARM's
+    (arm.read_cluster_vms). VmRead."""
     from azext_stack_hci_verify._client_factory import cf_resourcegraph
     client = client or cf_resourcegraph(cli_ctx, credential)
     try:
-        rows, _ = query_pages(client, vms_query(cluster.id), [cluster.subscription_id],
-                              what="the VMs of cluster '{}'".format(cluster.name))
+        rows, _ = _vm_rows(client, cluster, credential)
     except (HttpResponseError, ServiceRequestError) as ex:
         if not should_fall_back(ex):
             raise arm.translate_error(ex, arm.ArmRead(

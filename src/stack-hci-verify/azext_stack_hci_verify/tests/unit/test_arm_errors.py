@@ -172,3 +172,12 @@ def test_scope_with_shell_characters_is_quoted():
     failure = instance_failure("vm (1)")
     assert "'/subscriptions/{}/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/vm (1)'".format(SUB) \
         in failure.command
+
+
+def test_cluster_api_version_is_the_sdks():
+    """The cluster GET goes through a shared pipeline without importing azure-mgmt-azurestackhci; its
+    api-version stays the one the pinned SDK uses."""
+    from azure.mgmt.azurestackhci._configuration import AzureStackHCIClientConfiguration
+    from azext_stack_hci_verify.adapters import arm
+    configuration = AzureStackHCIClientConfiguration(credential=object(), subscription_id="s")
+    assert configuration.api_version == arm.CLUSTER_API_VERSION

@@ -105,6 +105,7 @@ def fixture_fake_arm(monkeypatch):
     monkeypatch.setattr(arm, "read_cluster_vms", read_cluster_vms)
     monkeypatch.setattr(arm, "list_clusters", list_clusters)
     monkeypatch.setattr(resourcegraph, "read_cluster_vms", read_graph_vms)
+    monkeypatch.setattr(resourcegraph, "prefetch_cluster_vms", lambda cli_ctx, refs, credential: None)
     monkeypatch.setattr(custom, "_now", lambda: NOW)
     monkeypatch.setattr("azure.cli.core.commands.client_factory.get_subscription_id", lambda cli_ctx: SUB)
     return state

@@ -364,3 +364,26 @@ def test_the_fleet_vm_table_names_each_cluster():
     rows = transform_vm_list([{"name": "vm1", "cluster": "c1", "benefitStatus": "Unknown"}])
     assert list(rows[0])[:2] == ["Cluster", "Name"] and rows[0]["Cluster"] == "c1"
     assert "Cluster" not in transform_vm_list([{"name": "vm1"}])[0]
+
+
+def test_a_prefetched_vm_query_is_the_one_the_view_uses(cluster, fake_arm, monkeypatch):
+    """`show` starts the VM query beside the cluster's own read; the view then uses that answer and
+    asks Resource Graph nothing more."""
+    client = FakeGraph([vm_row("ae-web-01"), vm_row("lnx-db-01")])
+    monkeypatch.setattr("azext_stack_hci_verify._client_factory.cf_resourcegraph", lambda cli_ctx, credential: client)
+    credential = SimpleNamespace(clients={})
+    parts = cluster.id.split("/")
+    rg.prefetch_cluster_vms(None, [(parts[2], parts[4], parts[-1])], credential)
+    read = rg.read_cluster_vms(None, cluster, credential, client=client)
+    assert len(client.requests) == 1 and len(read.vms.vms) == 2 and fake_arm.calls == []
+    assert credential.clients["vm-rows"] == {}          # each answer is used once
+
+
+def test_a_prefetched_refusal_still_falls_back_to_arm(cluster, fake_arm, monkeypatch):
+    client = FakeGraph([], error=http_error(403, "denied"))
+    monkeypatch.setattr("azext_stack_hci_verify._client_factory.cf_resourcegraph", lambda cli_ctx, credential: client)
+    credential = SimpleNamespace(clients={})
+    parts = cluster.id.split("/")
+    rg.prefetch_cluster_vms(None, [(parts[2], parts[4], parts[-1])], credential)
+    read = rg.read_cluster_vms(None, cluster, credential, client=client)
+    assert read.source == rg.SOURCE_ARM and fake_arm.calls == [("all", cluster.name, credential)]
