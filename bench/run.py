@@ -4,16 +4,24 @@
 # --------------------------------------------------------------------------------------------
 """Benchmark: the extension's commands against az's own generic commands, in one run.
 
-    .venv/bin/python bench/run.py [--clusters 300] [--nodes 4] [--repeat 7] [--page-size 100]
+    .venv/bin/python bench/run.py [--repeat 5] [--fleet-clusters 5000] [--skip-fleet] [--json]
 
-Each pair runs the same number of times, interleaved, against one emulator; the report gives
-medians, the ratio extension/baseline, and the ARM requests each command made. It also measures
-`python -X importtime` of the modules az imports to build its command table. Figures are only
-meaningful as ratios within one run.
+Every comparison runs its commands the same number of times, interleaved, against one emulator, and
+reports medians, the ratio ours/baseline and the requests each made (ARM, Resource Graph, token).
+Figures are only meaningful as ratios within one run. The scenarios:
+
+* cluster views: `show` on a cluster of 20 VMs and one of 500 against `az rest` GET of the cluster
+  (one request, what the AAZ-based `az stack-hci cluster show` costs) and `az resource show`;
+  `vm list` of the 500-VM cluster against `show` of the same cluster; `list -g` of 250 clusters
+  against `az resource list`.
+* fleet: `list --all-subscriptions` over 5,000 clusters x 3 nodes in 10 subscriptions against a
+  bare `az rest` loop over the same Resource Graph pages, with the peak memory of each process.
+* load time: `python -X importtime` of the modules az imports to build its command table.
 """
 
 import argparse
 import json
+import math
 import os
 import re
 import statistics
@@ -33,35 +41,157 @@ LOAD_TIME_MODULES = ("azext_stack_hci_verify", "azext_stack_hci_verify.commands"
                      "azext_stack_hci_verify._params", "azext_stack_hci_verify._help",
                      "azext_stack_hci_verify._format", "azext_stack_hci_verify._validators")
 LOAD_BUDGET_MS = 10.0
+GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
+GRAPH_API_VERSION = "2022-10-01"
+GRAPH_PAGE = 1000
+VM = ("stack-hci", "vm-verification")
 
 
-def timed(az_path, args, env, emulator):
+class Run:
+    """One az invocation: wall seconds, peak resident memory (KiB) and the requests it made."""
+
+    def __init__(self, seconds, max_rss_kib, requests, stdout):
+        self.seconds, self.max_rss_kib, self.stdout = seconds, max_rss_kib, stdout
+        self.token = sum(1 for r in requests if r["path"].startswith("/msi/"))
+        self.graph = sum(1 for r in requests if GRAPH_PATH.lower() in r["path"].lower())
+        self.arm = len(requests) - self.token - self.graph
+
+
+def run(az_path, args, env, emulator, memory=False):
+    """Run az once. `memory`: also measure the process's peak resident memory (GNU time's %M)."""
     emulator.clear_requests()
+    command = [az_path, *args]
+    if memory:
+        command = ["/usr/bin/time", "-f", "maxrss-kib %M"] + command
     start = time.perf_counter()
-    result = azenv.run_az(az_path, args, env)
+    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit("az {} failed ({}):\n{}".format(" ".join(args), result.returncode, result.stderr))
-    arm = [r for r in emulator.requests() if not r["path"].startswith("/msi/")]
-    return elapsed, len(arm)
+        raise SystemExit("az {} failed ({}):\n{}".format(" ".join(args), result.returncode, result.stderr.decode()))
+    peak = None
+    if memory:
+        found = re.findall(rb"maxrss-kib (\d+)", result.stderr)
+        peak = int(found[-1]) if found else None
+    return Run(elapsed, peak, emulator.requests(), result.stdout)
 
 
-def compare(name, ours, baseline, az_path, env, emulator, repeat):
-    samples = {"ours": [], "baseline": []}
-    requests = {}
-    timed(az_path, ours, env, emulator)        # warm both (command index, pyc files)
-    timed(az_path, baseline, env, emulator)
-    for _ in range(repeat):
-        for key, args in (("ours", ours), ("baseline", baseline)):
-            elapsed, count = timed(az_path, args, env, emulator)
-            samples[key].append(elapsed)
-            requests[key] = count
-    ours_median = statistics.median(samples["ours"])
-    baseline_median = statistics.median(samples["baseline"])
-    return {"name": name, "command": "az " + " ".join(ours), "baseline": "az " + " ".join(baseline),
-            "medianSeconds": round(ours_median, 3), "baselineMedianSeconds": round(baseline_median, 3),
-            "ratio": round(ours_median / baseline_median, 2),
-            "armRequests": requests["ours"], "baselineArmRequests": requests["baseline"]}
+class Measured:
+    """Repeated runs of several commands, interleaved; medians and request counts."""
+
+    def __init__(self, az_path, env, emulator, repeat):
+        self.az_path, self.env, self.emulator, self.repeat = az_path, env, emulator, repeat
+
+    def compare(self, commands):
+        """commands: {label: callable() -> Run}. Returns {label: {median, samples, last run}}."""
+        for command in commands.values():       # warm every command (command index, .pyc files)
+            command()
+        samples = {label: [] for label in commands}
+        last = {}
+        for _ in range(self.repeat):
+            for label, command in commands.items():
+                result = command()
+                samples[label].append(result.seconds)
+                last[label] = result
+        return {label: {"median": statistics.median(values), "spread": (min(values), max(values)),
+                        "run": last[label]} for label, values in samples.items()}
+
+    def az(self, *args, memory=False):
+        return lambda: run(self.az_path, list(args), self.env, self.emulator, memory=memory)
+
+
+def row(name, ours, baseline, note=""):
+    ratio = ours["median"] / baseline["median"]
+    return {"name": name, "oursSeconds": round(ours["median"], 3), "baselineSeconds": round(baseline["median"], 3),
+            "ratio": round(ratio, 2), "armRequests": ours["run"].arm, "graphRequests": ours["run"].graph,
+            "tokenRequests": ours["run"].token, "baselineRequests": baseline["run"].arm + baseline["run"].graph,
+            "note": note}
+
+
+def cluster_views(measured, clusters):
+    """show at 20 and 500 VMs against az rest and az resource show; vm list against show; list -g."""
+    results = []
+    for label, cluster_id in clusters:
+        url = cluster_id + "?api-version=2024-04-01"
+        timings = measured.compare({
+            "show": measured.az(*VM, "show", "--ids", cluster_id, "-o", "json"),
+            "rest": measured.az("rest", "--method", "get", "--url", url, "-o", "json"),
+            "resource": measured.az("resource", "show", "--ids", cluster_id, "-o", "json"),
+        })
+        results.append(row("show ({})".format(label), timings["show"], timings["rest"], "baseline: az rest GET"))
+        results.append(row("show ({})".format(label), timings["show"], timings["resource"],
+                           "baseline: az resource show"))
+    label, cluster_id = clusters[-1]
+    group = cluster_id.split("/")[4]
+    timings = measured.compare({
+        "vm list": measured.az(*VM, "vm", "list", "--ids", cluster_id, "-o", "json"),
+        "show": measured.az(*VM, "show", "--ids", cluster_id, "-o", "json"),
+    })
+    results.append(row("vm list ({})".format(label), timings["vm list"], timings["show"],
+                       "baseline: show of the same cluster"))
+    timings = measured.compare({
+        "list": measured.az(*VM, "list", "-g", group, "-o", "json"),
+        "resource": measured.az("resource", "list", "-g", group, "--resource-type",
+                                "Microsoft.AzureStackHCI/clusters", "-o", "json"),
+    })
+    results.append(row("list -g", timings["list"], timings["resource"], "baseline: az resource list"))
+    return results
+
+
+def graph_query():
+    """The fleet query `list --all-subscriptions` sends, as the extension builds it."""
+    sys.path.insert(0, os.path.join(REPO_ROOT, "src", "stack-hci-verify"))
+    from azext_stack_hci_verify.adapters.resourcegraph import clusters_query  # pylint: disable=import-outside-toplevel
+    return clusters_query()
+
+
+def rest_loop(measured, subscriptions):
+    """The same Resource Graph pages fetched by `az rest`, one process a page; the summed Run."""
+    def loop():
+        total, peak, token, pages = 0.0, 0, None, 0
+        while True:
+            options = {"$top": GRAPH_PAGE, "resultFormat": "objectArray"}
+            if token:
+                options["$skipToken"] = token
+            body = {"query": graph_query(), "subscriptions": subscriptions, "options": options}
+            result = run(measured.az_path, ["rest", "--method", "post", "--url",
+                                            "{}?api-version={}".format(GRAPH_PATH, GRAPH_API_VERSION),
+                                            "--body", json.dumps(body), "-o", "json"], measured.env, measured.emulator,
+                         memory=True)
+            total += result.seconds
+            peak = max(peak, result.max_rss_kib or 0)
+            pages += 1
+            token = json.loads(result.stdout).get("$skipToken")
+            if not token:
+                break
+        summed = Run(total, peak, [], b"")
+        summed.graph = pages
+        return summed
+    return loop
+
+
+def fleet(args, az_path, scratch):
+    """list --all-subscriptions over a large fleet against a bare az rest loop over the same pages."""
+    directory = os.path.join(scratch, "big-fleet")
+    manifest = generate_fleet(directory, args.fleet_clusters, 3, args.fleet_subscriptions, resource_groups=3,
+                              reference_time="now")
+    subscriptions = [item["subscriptionId"] for item in manifest["subscriptions"]]
+    with start_emulator(directory, os.path.join(scratch, "fleet-emulator"), page_size=GRAPH_PAGE) as emulator:
+        env = azenv.prepare_az_home(emulator, os.path.join(scratch, "fleet-home"), az_path)
+        azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
+                                os.path.join(REPO_ROOT, ".cache"))
+        measured = Measured(az_path, env, emulator, max(3, args.repeat // 2))
+        timings = measured.compare({
+            "ours": measured.az(*VM, "list", "--all-subscriptions", "-o", "json", memory=True),
+            "rest": rest_loop(measured, subscriptions),
+        })
+    ours, rest = timings["ours"]["run"], timings["rest"]["run"]
+    expected = math.ceil(args.fleet_clusters / GRAPH_PAGE)
+    result = row("list --all-subscriptions ({} clusters, {} subscriptions)".format(
+        args.fleet_clusters, args.fleet_subscriptions), timings["ours"], timings["rest"],
+        "baseline: az rest loop over the same {} pages".format(rest.graph))
+    result.update(expectedGraphRequests=expected, peakMemoryMiB=round((ours.max_rss_kib or 0) / 1024, 1),
+                  baselinePeakMemoryMiB=round((rest.max_rss_kib or 0) / 1024, 1))
+    return result
 
 
 def import_times(python):
@@ -82,12 +212,23 @@ def import_times(python):
              "withinBudget": best.get(m, 0.0) <= LOAD_BUDGET_MS} for m in LOAD_TIME_MODULES]
 
 
+def cluster_fleet(scratch, args):
+    """250 clusters x 4 nodes in one group; the first has 500 VMs; one more cluster with 20 VMs."""
+    directory = os.path.join(scratch, "fleet")
+    big = generate_fleet(directory, args.clusters, 4, 1, resource_groups=1, reference_time="now", vms=500,
+                         vm_clusters=1)
+    small = generate_fleet(os.path.join(directory, "small"), 1, 4, 1, resource_groups=1, reference_time="now",
+                           vms=20, vm_clusters=1, seed=1)
+    return big, small
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clusters", type=int, default=300)
-    parser.add_argument("--nodes", type=int, default=4)
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--clusters", type=int, default=250)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--fleet-clusters", type=int, default=5000)
+    parser.add_argument("--fleet-subscriptions", type=int, default=10)
+    parser.add_argument("--skip-fleet", action="store_true")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
 
@@ -95,39 +236,38 @@ def main(argv=None):
     if not az_path:
         raise SystemExit("az not found: run scripts/bootstrap")
     with tempfile.TemporaryDirectory(prefix="stack-hci-verify-bench-") as scratch:
-        fleet = os.path.join(scratch, "fleet")
-        manifest = generate_fleet(fleet, args.clusters, args.nodes, 1, resource_groups=1, reference_time="now")
-        first = manifest["clusters"][0]["id"]
-        parts = first.split("/")
-        group, name = parts[4], parts[-1]
-        with start_emulator(fleet, os.path.join(scratch, "emulator"), page_size=args.page_size) as emulator:
+        big, small = cluster_fleet(scratch, args)
+        clusters = [("20 VMs", small["clusters"][0]["id"]), ("500 VMs", big["clusters"][0]["id"])]
+        with start_emulator(os.path.join(scratch, "fleet"), os.path.join(scratch, "emulator"),
+                            page_size=100) as emulator:
             env = azenv.prepare_az_home(emulator, os.path.join(scratch, "home"), az_path)
             azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
                                     os.path.join(REPO_ROOT, ".cache"))
-            results = [
-                compare("show", ["stack-hci", "vm-verification", "show", "-n", name, "-g", group, "-o", "json"],
-                        ["resource", "show", "--ids", first, "-o", "json"], az_path, env, emulator, args.repeat),
-                compare("list", ["stack-hci", "vm-verification", "list", "-g", group, "-o", "json"],
-                        ["resource", "list", "-g", group, "--resource-type", "Microsoft.AzureStackHCI/clusters",
-                         "-o", "json"], az_path, env, emulator, args.repeat),
-            ]
+            results = cluster_views(Measured(az_path, env, emulator, args.repeat), clusters)
+        if not args.skip_fleet:
+            results.append(fleet(args, az_path, scratch))
     python = os.path.join(os.path.dirname(az_path), "python")
-    report = {"clusters": args.clusters, "nodesPerCluster": args.nodes, "pageSize": args.page_size,
-              "repeat": args.repeat, "commands": results,
+    report = {"repeat": args.repeat, "commands": results,
               "importTime": import_times(python if os.path.exists(python) else sys.executable)}
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print("{} clusters x {} nodes, page size {}, {} runs each (medians)".format(
-            args.clusters, args.nodes, args.page_size, args.repeat))
-        for item in results:
-            print("{name:5} ours {medianSeconds:.3f}s ({armRequests} ARM requests)  "
-                  "baseline {baselineMedianSeconds:.3f}s ({baselineArmRequests} ARM requests)  "
-                  "ratio {ratio}".format(**item))
-        for item in report["importTime"]:
-            print("import {module:40} {cumulativeMs:6.2f} ms (budget {budgetMs:.0f} ms){flag}".format(
-                flag="" if item["withinBudget"] else "  OVER BUDGET", **item))
+        print_report(report)
     return 0
+
+
+def print_report(report):
+    print("medians of {} interleaved runs; ratio = ours / baseline".format(report["repeat"]))
+    for item in report["commands"]:
+        print("{name:55} ours {oursSeconds:.3f}s  baseline {baselineSeconds:.3f}s  ratio {ratio:.2f}  "
+              "requests ARM {armRequests} graph {graphRequests} token {tokenRequests} "
+              "(baseline {baselineRequests})  {note}".format(**item))
+        if "peakMemoryMiB" in item:
+            print("{:55} peak memory {} MiB (baseline {} MiB); graph requests expected {}".format(
+                "", item["peakMemoryMiB"], item["baselinePeakMemoryMiB"], item["expectedGraphRequests"]))
+    for item in report["importTime"]:
+        print("import {module:40} {cumulativeMs:6.2f} ms (budget {budgetMs:.0f} ms){flag}".format(
+            flag="" if item["withinBudget"] else "  OVER BUDGET", **item))
 
 
 if __name__ == "__main__":
