@@ -290,12 +290,8 @@ def outputs(host, dialect):
     }
 
 
-def write_scenario(name, host, dialect, hang=(), failures=None, overrides=None):
-    directory = os.path.join(RECORDINGS, name)
-    shutil.rmtree(directory, ignore_errors=True)
-    os.makedirs(directory)
-    files = outputs(host, dialect) if host else {}
-    files.update(overrides or {})
+def write_outputs(directory, files, failures=None):
+    """A probe's recorded output (`<probe>.out`) and, for a failing probe, its exit code and stderr."""
     for probe, text in files.items():
         with open(os.path.join(directory, probe + ".out"), "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -304,6 +300,15 @@ def write_scenario(name, host, dialect, hang=(), failures=None, overrides=None):
             handle.write("{}\n".format(code))
         with open(os.path.join(directory, probe + ".err"), "w", encoding="utf-8") as handle:
             handle.write(stderr)
+
+
+def write_scenario(name, host, dialect, hang=(), failures=None, overrides=None):
+    directory = os.path.join(RECORDINGS, name)
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory)
+    files = outputs(host, dialect) if host else {}
+    files.update(overrides or {})
+    write_outputs(directory, files, failures)
     scenario = {"description": (host or {}).get("description", ""), "dialect": dialect,
                 "computerName": (host or {}).get("computerName"), "hang": list(hang),
                 "expected": (host or {}).get("expected", {})}

@@ -111,14 +111,7 @@ def host_spec(host, igvm="Running", ipsec=False, extra=()):
 def write_files(scenario, files, failures=None):
     directory = os.path.join(mr.RECORDINGS, scenario)
     os.makedirs(directory, exist_ok=True)
-    for probe, text in files.items():
-        with open(os.path.join(directory, probe + ".out"), "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-    for probe, (code, stderr) in (failures or {}).items():
-        with open(os.path.join(directory, probe + ".exit"), "w", encoding="utf-8") as handle:
-            handle.write("{}\n".format(code))
-        with open(os.path.join(directory, probe + ".err"), "w", encoding="utf-8") as handle:
-            handle.write(stderr)
+    mr.write_outputs(directory, files, failures)
 
 
 def guest_outputs(vbs=2):

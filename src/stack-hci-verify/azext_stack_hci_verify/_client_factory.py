@@ -78,10 +78,8 @@ def cf_resourcegraph(cli_ctx, credential=None):
     command's shared credential, one client per command, so its requests share a connection; its
     azure-mgmt-core pipeline also carries the command's plain ARM GETs (adapters.arm.get_document)."""
     cache = getattr(credential, "clients", None)
-    if cache is not None and "resourcegraph" in cache:
-        return cache["resourcegraph"]
-    from azure.mgmt.resourcegraph import ResourceGraphClient
-    client = _arm_client(cli_ctx, ResourceGraphClient, None, credential, subscription_bound=False)
-    if cache is not None:
-        cache["resourcegraph"] = client
-    return client
+    cache = cache if isinstance(cache, dict) else {}
+    if "resourcegraph" not in cache:
+        from azure.mgmt.resourcegraph import ResourceGraphClient
+        cache["resourcegraph"] = _arm_client(cli_ctx, ResourceGraphClient, None, credential, subscription_bound=False)
+    return cache["resourcegraph"]

@@ -17,6 +17,7 @@ from typing import Optional
 from . import vocabulary as v
 from .builds import parse_build
 from .eligibility import GENERIC_NAMES, normalize
+from .trusted_launch import normalize_security_type
 from .values import (bool_value as _bool, get_path as _get, guid_value as _guid, int_value as _int,
                      short_name as _short_name, text_value as _text)
 
@@ -147,19 +148,9 @@ def _arm_facts(arm_machine, arm_instance):
     facts["guest_os_version"] = _text(_get(machine_props, "osVersion"))
 
     if isinstance(instance_props, dict):
-        security_type = _text(_get(instance_props, "securityProfile", "securityType"))
-        facts["security_type"] = _security_type(security_type)
+        facts["security_type"] = normalize_security_type(_get(instance_props, "securityProfile", "securityType"))
     comparable.update(("name", "server", "state", "guest_os_name", "guest_os_version"))
     return {key: value for key, value in facts.items() if value is not None}, comparable
-
-
-def _security_type(raw):
-    if raw is None:
-        return v.SECURITY_STANDARD
-    for known in (v.SECURITY_TRUSTED_LAUNCH, v.SECURITY_CONFIDENTIAL, v.SECURITY_STANDARD):
-        if raw.lower() == known.lower():
-            return known
-    return raw
 
 
 def _host_facts(host_vm, host_name):

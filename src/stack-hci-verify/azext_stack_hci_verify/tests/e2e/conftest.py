@@ -4,8 +4,10 @@
 # --------------------------------------------------------------------------------------------
 """End to end: the real az, the extension installed from its built wheel, the emulator."""
 
+import contextlib
 import json
 import os
+import zlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -71,6 +73,69 @@ def rebased(path, directory):
     with open(target, "w", encoding="utf-8") as handle:
         json.dump(document, handle)
     return target
+
+
+def write_documents(directory, documents):
+    """ARM documents as emulator fixtures, one file each."""
+    for index, document in enumerate(documents):
+        with open(os.path.join(str(directory), "{:03d}.json".format(index)), "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+
+
+def azure_local_vm(group, cluster, name, os_name, os_version, server="NODE1", vm_id=None):
+    """An Azure Local VM of `cluster` in `group`: its Arc machine and its virtualMachineInstances/default."""
+    machine_id = "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.HybridCompute/machines/{}".format(
+        SUBSCRIPTION, group, name)
+    machine = {"id": machine_id, "name": name, "type": "Microsoft.HybridCompute/machines", "kind": "HCI",
+               "location": "eastus",
+               "properties": {"osName": os_name, "osVersion": os_version, "osType": "windows",
+                              "parentClusterResourceId": cluster_id(group, cluster)}}
+    vm_id = vm_id or "00000000-0000-0000-0000-{:012d}".format(zlib.crc32(name.encode()))
+    instance = {"id": machine_id + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default",
+                "name": "default", "type": "Microsoft.AzureStackHCI/virtualMachineInstances",
+                "properties": {"hyperVVmId": vm_id, "hostNodeName": server, "status": {"powerState": "Running"}}}
+    return [machine, instance]
+
+
+def stamp(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def host_file(directory, name, now, *, cluster="c", computer="NODE1", age=timedelta(hours=1), imds="Enabled",
+              rows=None, vms=()):
+    """A host-facts file (schema 1) as `probe` writes it; `rows`: (server, status, expiration, legacy)."""
+    rows = rows if rows is not None else [(computer, "Active", now + timedelta(days=25), "Enabled")]
+    document = {
+        "schemaVersion": 1, "collectedAt": stamp(now - age), "computerName": computer,
+        "cluster": {"name": cluster, "registrationStatus": "Registered", "connectionStatus": "Connected",
+                    "imdsAttestation": imds},
+        "attestation": [{"computerName": server, "status": status, "expiration": stamp(expiration),
+                         "legacyOsSupport": legacy} for server, status, expiration, legacy in rows],
+        "hostImdsSwitchPresent": True,
+        "vms": [dict({"generation": 2, "state": "Running", "dataExchange": True, "guestServiceInterface": True,
+                      "legacyNetworking": True}, **vm) for vm in vms],
+    }
+    path = os.path.join(directory, name)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(document, handle)
+    return path
+
+
+@contextlib.contextmanager
+def emulated_az(tmp_path_factory, label, fixtures, login="identity", env=None, **emulator_options):
+    """The emulator on `fixtures` and an AzRunner with the extension installed from the working tree
+    in a private az home; `env`: extra environment for az."""
+    from emulator import azenv
+    from emulator.client import start_emulator
+    handle = start_emulator(str(fixtures), str(tmp_path_factory.mktemp(label + "-emulator")), **emulator_options)
+    try:
+        az_path = azenv.find_az(REPO_ROOT)
+        az_env = azenv.prepare_az_home(handle, str(tmp_path_factory.mktemp(label + "-home")), az_path, login=login)
+        azenv.install_extension(az_path, az_env, EXTENSION_SOURCE, os.path.join(REPO_ROOT, ".cache"))
+        az_env.update(env or {})
+        yield AzRunner(az_path, az_env, handle)
+    finally:
+        handle.stop()
 
 
 class AzRunner:

@@ -10,12 +10,10 @@ import json
 import os
 import re
 import xml.etree.ElementTree as ET
-import zlib
 
 import pytest
 
-from .conftest import SUBSCRIPTION, AzRunner, REPO_ROOT, cluster_document, cluster_id
-from .test_verdicts_e2e import host_file
+from .conftest import azure_local_vm, cluster_document, cluster_id, emulated_az, host_file, write_documents
 
 pytestmark = pytest.mark.e2e
 GROUP = "rg-check"
@@ -24,39 +22,20 @@ HOSTILE = "bad|name\n\x1b[31m<b>"
 
 
 def machine(cluster, name, os_name, os_version):
-    machine_id = "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.HybridCompute/machines/{}".format(
-        SUBSCRIPTION, GROUP, name)
-    body = {"id": machine_id, "name": name, "type": "Microsoft.HybridCompute/machines", "kind": "HCI",
-            "location": "eastus",
-            "properties": {"osName": os_name, "osVersion": os_version, "osType": "windows",
-                           "parentClusterResourceId": cluster_id(GROUP, cluster)}}
-    instance = {"id": machine_id + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default",
-                "name": "default", "type": "Microsoft.AzureStackHCI/virtualMachineInstances",
-                "properties": {"hyperVVmId": "00000000-0000-0000-0000-{:012d}".format(zlib.crc32(name.encode())),
-                               "hostNodeName": "NODE1", "status": {"powerState": "Running"}}}
-    return [body, instance]
+    return azure_local_vm(GROUP, cluster, name, os_name, os_version)
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory, now):
     """Cluster `good` (on, two servers, an up-to-date Azure Edition VM) and cluster `off` (Azure
     verification off: its servers Inactive, its VM Inactive benefits). No server is Expired."""
-    from emulator import azenv
-    from emulator.client import start_emulator
     fixtures = tmp_path_factory.mktemp("check-fleet")
     documents = ([cluster_document(GROUP, "good", now), cluster_document(GROUP, "off", now, imds="Disabled")]
                  + machine("good", "ae-good", "Windows Server 2022 Datacenter: Azure Edition", "10.0.20348.2402")
                  + machine("off", "ae-off", "Windows Server 2022 Datacenter: Azure Edition", "10.0.20348.2402"))
-    for index, document in enumerate(documents):
-        with open(os.path.join(str(fixtures), "{:03d}.json".format(index)), "w", encoding="utf-8") as handle:
-            json.dump(document, handle)
-    handle = start_emulator(str(fixtures), str(tmp_path_factory.mktemp("check-emulator")), page_size=3)
-    az_path = azenv.find_az(REPO_ROOT)
-    env = azenv.prepare_az_home(handle, str(tmp_path_factory.mktemp("check-home")), az_path)
-    azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
-                            os.path.join(REPO_ROOT, ".cache"))
-    yield AzRunner(az_path, env, handle)
-    handle.stop()
+    write_documents(fixtures, documents)
+    with emulated_az(tmp_path_factory, "check", fixtures, page_size=3) as runner:
+        yield runner
 
 
 def run(fleet, *args):

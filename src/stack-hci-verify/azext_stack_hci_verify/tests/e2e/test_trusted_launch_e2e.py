@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from .conftest import AzRunner, REPO_ROOT, rebased
+from .conftest import REPO_ROOT, emulated_az, rebased
 
 pytestmark = pytest.mark.e2e
 SAMPLE_FLEET = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet")
@@ -38,17 +38,10 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    from emulator import azenv
-    from emulator.client import start_emulator
-    handle = start_emulator(SAMPLE_FLEET, str(tmp_path_factory.mktemp("tl-emulator")), rebase_to="now")
-    az_path = azenv.find_az(REPO_ROOT)
-    env = azenv.prepare_az_home(handle, str(tmp_path_factory.mktemp("tl-home")), az_path, login="profile")
-    azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
-                            os.path.join(REPO_ROOT, ".cache"))
-    env["STACK_HCI_VERIFY_POWERSHELL"] = os.path.join(FAKE_POWERSHELL, "fake-powershell")
-    env["FAKE_POWERSHELL_DATA"] = os.path.join(FAKE_POWERSHELL, "recordings", "tl-n1")
-    yield AzRunner(az_path, env, handle)
-    handle.stop()
+    fake = {"STACK_HCI_VERIFY_POWERSHELL": os.path.join(FAKE_POWERSHELL, "fake-powershell"),
+            "FAKE_POWERSHELL_DATA": os.path.join(FAKE_POWERSHELL, "recordings", "tl-n1")}
+    with emulated_az(tmp_path_factory, "tl", SAMPLE_FLEET, login="profile", env=fake, rebase_to="now") as runner:
+        yield runner
 
 
 @pytest.fixture(scope="module")

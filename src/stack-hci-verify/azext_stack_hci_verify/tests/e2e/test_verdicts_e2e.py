@@ -8,13 +8,11 @@ Every expected answer comes from the product rules (DESIGN: "What the statuses m
 several sources"), not from what the code happens to do."""
 
 import json
-import os
-import zlib
 from datetime import timedelta
 
 import pytest
 
-from .conftest import SUBSCRIPTION, AzRunner, REPO_ROOT, cluster_document, cluster_id
+from .conftest import azure_local_vm, cluster_document, emulated_az, host_file, write_documents
 
 pytestmark = pytest.mark.e2e
 GROUP = "rg-verdicts"
@@ -26,51 +24,8 @@ W10_MS = ("Windows 10 Enterprise multi-session", "10.0.19045.4291")
 HOSTILE = "evil\nRemove-Item -Recurse C:\\ #'\u2028x"
 
 
-def _stamp(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def machine(cluster, name, os_name, os_version, server="NODE1", vm_id=None):
-    """An Azure Local VM: its Arc machine and its virtualMachineInstances/default."""
-    machine_id = "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.HybridCompute/machines/{}".format(
-        SUBSCRIPTION, GROUP, name)
-    body = {"id": machine_id, "name": name, "type": "Microsoft.HybridCompute/machines", "kind": "HCI",
-            "location": "eastus",
-            "properties": {"osName": os_name, "osVersion": os_version, "osType": "windows",
-                           "parentClusterResourceId": cluster_id(GROUP, cluster)}}
-    vm_id = vm_id or "00000000-0000-0000-0000-{:012d}".format(zlib.crc32(name.encode()))
-    instance = {"id": machine_id + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default",
-                "name": "default", "type": "Microsoft.AzureStackHCI/virtualMachineInstances",
-                "properties": {"hyperVVmId": vm_id,
-                               "hostNodeName": server, "status": {"powerState": "Running"}}}
-    return [body, instance]
-
-
-def host_file(directory, name, now, *, cluster="c", computer="NODE1", age=timedelta(hours=1), imds="Enabled",
-              rows=None, vms=()):
-    """A host-facts file (schema 1) as `probe` writes it; `rows`: (server, status, expiration, legacy)."""
-    rows = rows if rows is not None else [(computer, "Active", now + timedelta(days=25), "Enabled")]
-    document = {
-        "schemaVersion": 1, "collectedAt": _stamp(now - age), "computerName": computer,
-        "cluster": {"name": cluster, "registrationStatus": "Registered", "connectionStatus": "Connected",
-                    "imdsAttestation": imds},
-        "attestation": [{"computerName": server, "status": status, "expiration": _stamp(expiration),
-                         "legacyOsSupport": legacy} for server, status, expiration, legacy in rows],
-        "hostImdsSwitchPresent": True,
-        "vms": [dict({"generation": 2, "state": "Running", "dataExchange": True, "guestServiceInterface": True,
-                      "legacyNetworking": True}, **vm) for vm in vms],
-    }
-    path = os.path.join(directory, name)
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
-    return path
-
-
-def _write(directory, documents):
-    for index, document in enumerate(documents):
-        path = os.path.join(directory, "{:03d}.json".format(index))
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(document, handle)
+def machine(cluster, name, os_name, os_version, server="NODE1"):
+    return azure_local_vm(GROUP, cluster, name, os_name, os_version, server)
 
 
 def _fleet_documents(now):
@@ -115,17 +70,10 @@ def _fleet_documents(now):
 
 @pytest.fixture(scope="module")
 def verdicts(tmp_path_factory, now):
-    from emulator import azenv
-    from emulator.client import start_emulator
     fixtures = tmp_path_factory.mktemp("verdicts-fleet")
-    _write(str(fixtures), _fleet_documents(now))
-    handle = start_emulator(str(fixtures), str(tmp_path_factory.mktemp("verdicts-emulator")), page_size=3)
-    az_path = azenv.find_az(REPO_ROOT)
-    env = azenv.prepare_az_home(handle, str(tmp_path_factory.mktemp("verdicts-home")), az_path)
-    azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
-                            os.path.join(REPO_ROOT, ".cache"))
-    yield AzRunner(az_path, env, handle)
-    handle.stop()
+    write_documents(fixtures, _fleet_documents(now))
+    with emulated_az(tmp_path_factory, "verdicts", fixtures, page_size=3) as runner:
+        yield runner
 
 
 def by_name(rows):
