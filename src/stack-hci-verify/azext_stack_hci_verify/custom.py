@@ -242,27 +242,30 @@ def probe_host(vm_names=None, timeout=60.0, guest=False):
     return document
 
 
-def _trusted_launch_cluster(cmd, ref, host_facts, guest_facts):
-    """(ClusterTrustedLaunch, VM verdicts) of one cluster: ARM's cluster, its VMs with their instances,
-    attestation statuses and images, judged with the host and guest facts given."""
-    from azext_stack_hci_verify.adapters import arm, arm_trusted_launch
+def _trusted_launch_cluster(cmd, ref, host_facts, guest_facts, credential=None):
+    """(ClusterTrustedLaunch, VM verdicts, host evidence) of one cluster: ARM's cluster, its VMs with
+    their instances (one Resource Graph query, as `show`), attestation statuses and images, judged with
+    the host and guest facts given. `credential`: the command's one credential."""
+    from azext_stack_hci_verify.adapters import arm, arm_trusted_launch, resourcegraph
     from azext_stack_hci_verify.core.trusted_launch_checks import judge_vms
     from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster as evaluate_tl_cluster
     from azext_stack_hci_verify.core.hostevidence import select_host_facts
-    facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, *ref))
+    resourcegraph.prefetch_cluster_vms(cmd.cli_ctx, [ref], credential)
+    facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, *ref, credential=credential))
     # Only this system's host facts, and only fresh ones: a stale file cannot vouch for a check.
     evidence = select_host_facts(facts, host_facts or [], _now())
     context = evaluate_tl_cluster(facts, evidence.fresh())
-    vms = _arm_vms(cmd, facts)
-    attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, ref[0], vms)
+    vms = _arm_vms(cmd, facts, credential)
+    attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, ref[0], vms, credential)
     return context, judge_vms(vms, attestations, images, context, guest_facts or []), evidence
 
 
-def _arm_vms(cmd, facts):
-    """The cluster's VMs as TrustedLaunchVms; a machines list ARM refuses ends the command with its error."""
-    from azext_stack_hci_verify.adapters import arm
+def _arm_vms(cmd, facts, credential=None):
+    """The cluster's VMs as TrustedLaunchVms; a machines list that cannot be read ends the command with its
+    error."""
+    from azext_stack_hci_verify.adapters import resourcegraph
     from azext_stack_hci_verify.core.trusted_launch import vm_facts_from_arm
-    read = arm.read_cluster_vms(cmd.cli_ctx, facts)
+    read = resourcegraph.read_cluster_vms(cmd.cli_ctx, facts, credential).vms
     if read.machines_failure is not None:
         raise read.machines_failure.error
     return [vm_facts_from_arm(item.machine, item.instance, item.error) for item in read.vms]
@@ -274,8 +277,10 @@ def list_trusted_launch(cmd, cluster_name=None, resource_group_name=None, ids=No
     the status made from its checks, and the findings with their commands."""
     from azext_stack_hci_verify.core.trusted_launch import vm_row
     rows = []
-    for ref in _cluster_refs(cmd, cluster_name, resource_group_name, ids):
-        _, verdicts, _ = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts)
+    refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
+    credential = _command_credential(cmd, refs)
+    for ref in refs:
+        _, verdicts, _ = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts, credential)
         rows.extend(vm_row(verdict) for verdict in verdicts)
     return rows
 
@@ -285,8 +290,9 @@ def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=Non
     """One VM with every check, and the cluster-level checks it depends on."""
     from azext_stack_hci_verify.core.trusted_launch import vm_detail
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
+    credential = _command_credential(cmd, refs)
     for ref in refs:
-        context, verdicts, evidence = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts)
+        context, verdicts, evidence = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts, credential)
         for verdict in verdicts:
             if (verdict.vm.name or "").lower() == vm_name.lower():
                 cluster = dict(context.to_dict(), hostFactsFindings=list(evidence.ignored + evidence.findings))

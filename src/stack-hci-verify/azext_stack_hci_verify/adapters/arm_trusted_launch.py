@@ -44,16 +44,17 @@ def _image_reader(clients, image_id):
     return lambda: client.gallery_images.get(group, name, cls=_raw_body)
 
 
-def _clients(cli_ctx, subscriptions):
-    """One client per subscription, made before the reads start, so that the reads share them."""
+def _clients(cli_ctx, subscriptions, credential=None):
+    """One client per subscription, made before the reads start, so that the reads share them (and,
+    with the command's credential, its one token)."""
     clients = {}
     for subscription in subscriptions:
         if subscription.lower() not in clients:
-            clients[subscription.lower()] = cf_azurestackhcivm(cli_ctx, subscription)
+            clients[subscription.lower()] = cf_azurestackhcivm(cli_ctx, subscription, credential)
     return clients
 
 
-def read_trusted_launch(cli_ctx, subscription_id, vms):
+def read_trusted_launch(cli_ctx, subscription_id, vms, credential=None):
     """({machine id: attestation Reading}, {image id: image Reading}) for the TrustedLaunchVms given:
     attestation for isolated VMs only, images of isolated VMs only."""
     isolated = [vm for vm in vms if vm.isolated and vm.machine_id]
@@ -62,7 +63,7 @@ def read_trusted_launch(cli_ctx, subscription_id, vms):
                         and len(vm.image_id.split("/")) >= 9})
     if not isolated:
         return {}, {}
-    clients = _clients(cli_ctx, [subscription_id] + [image_id.split("/")[2] for image_id in image_ids])
+    clients = _clients(cli_ctx, [subscription_id] + [image_id.split("/")[2] for image_id in image_ids], credential)
     client = clients[subscription_id.lower()]
 
     def attestation(vm):

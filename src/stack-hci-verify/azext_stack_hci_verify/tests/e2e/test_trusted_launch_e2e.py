@@ -177,3 +177,16 @@ def test_vm_show_and_show_findings_carry_the_configuration_checks(fleet):
     trusted = [f for f in view["findings"] if f["scope"] == "trustedLaunch"]
     assert {f["name"] for f in trusted} >= {"tl-sb-off"}
     assert all(f["severity"] == "error" and f["command"] for f in trusted)
+
+
+def test_list_reads_the_vms_in_one_query_with_one_token(fleet):
+    """The cluster's VMs come from one Resource Graph query, as for `show`; the per-VM reads are the
+    attestation statuses and images only, and the whole command asks for one token."""
+    fleet.emulator.clear_requests()
+    fleet.json(*TL, "list", *CLUSTER)
+    requests = fleet.emulator.requests()
+    assert sum(1 for r in requests if r["path"].startswith("/msi/")) == 1
+    assert sum(1 for r in requests if "microsoft.resourcegraph" in r["path"].lower()) == 1
+    assert not any(r["path"].lower().endswith("/providers/microsoft.hybridcompute/machines") for r in requests)
+    assert not any("virtualmachineinstances/default" == r["path"].lower().rsplit("/", 2)[-2] + "/" +
+                   r["path"].lower().rsplit("/", 1)[-1] for r in requests)

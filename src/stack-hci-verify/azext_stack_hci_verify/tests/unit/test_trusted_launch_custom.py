@@ -14,7 +14,7 @@ from azure.cli.core import azclierror
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
 from azext_stack_hci_verify import custom
-from azext_stack_hci_verify.adapters import arm, arm_trusted_launch
+from azext_stack_hci_verify.adapters import arm, arm_trusted_launch, resourcegraph
 from azext_stack_hci_verify.core.inventory import ArmVm
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
@@ -70,14 +70,16 @@ def fake_arm(monkeypatch):
     def install(failures=None, machines_failure=None):
         client = FakeVmClient(failures or {})
         monkeypatch.setattr(custom, "_cluster_refs", lambda *args: [REF])
-        monkeypatch.setattr(arm_trusted_launch, "cf_azurestackhcivm", lambda cli_ctx, subscription=None: client)
-        monkeypatch.setattr(arm, "get_cluster", lambda *args: fixture("clusters", "hci-tl-01.json"))
+        monkeypatch.setattr(arm_trusted_launch, "cf_azurestackhcivm",
+                            lambda cli_ctx, subscription=None, credential=None: client)
+        monkeypatch.setattr(arm, "get_cluster", lambda *args, **kwargs: fixture("clusters", "hci-tl-01.json"))
+        monkeypatch.setattr(custom, "_command_credential", lambda cmd, refs: None)
         names = sorted(name[:-5] for name in os.listdir(os.path.join(GROUP_DIR, "machines"))
                        if name.endswith(".json") and name.count(".") == 1)
         vms = [ArmVm(fixture("machines", name + ".json"), fixture("machines", name + ".instance.json"), None)
                for name in names]
-        monkeypatch.setattr(arm, "read_cluster_vms", lambda cli_ctx, facts: SimpleNamespace(
-            vms=vms, machines_failure=machines_failure, instances_failure=None))
+        monkeypatch.setattr(resourcegraph, "read_cluster_vms", lambda cli_ctx, facts, credential=None: SimpleNamespace(
+            vms=SimpleNamespace(vms=vms, machines_failure=machines_failure, instances_failure=None)))
         return client
     return install
 
