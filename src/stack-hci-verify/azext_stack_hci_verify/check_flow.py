@@ -165,7 +165,7 @@ def _check_cluster(cmd, verdict, guest_facts, credential):
         findings.append(dict(_read_finding(facts.name, "resource-graph-fallback", graph_read.fallback_reason, None,
                                            None), severity="info"))
     return CheckedCluster(facts.id, facts.name, verdict, tuple(judged),
-                          tuple(_trusted_launch(cmd, verdict, read.vms, guest_facts)), tuple(findings))
+                          tuple(_trusted_launch(cmd, verdict, read.vms, guest_facts, credential)), tuple(findings))
 
 
 def _read_finding(cluster, code, reason, action, command):
@@ -173,7 +173,7 @@ def _read_finding(cluster, code, reason, action, command):
             "action": action, "command": command}
 
 
-def _trusted_launch(cmd, verdict, arm_vms, guest_facts):
+def _trusted_launch(cmd, verdict, arm_vms, guest_facts, credential=None):
     """Trusted launch verdicts of the cluster's Azure Local VMs (those ARM has), judged with the
     cluster's own fresh host facts."""
     from azext_stack_hci_verify.adapters import arm_trusted_launch
@@ -184,7 +184,8 @@ def _trusted_launch(cmd, verdict, arm_vms, guest_facts):
     if not vms:
         return []
     context = evaluate_cluster(verdict.facts, verdict.evidence.fresh())
-    attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, verdict.facts.subscription_id, vms)
+    attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, verdict.facts.subscription_id, vms,
+                                                                  credential)
     return judge_vms(vms, attestations, images, context, guest_facts or [])
 
 

@@ -242,19 +242,25 @@ def probe_host(vm_names=None, timeout=60.0, guest=False):
     return document
 
 
+def _trusted_launch_context(cmd, ref, host_facts, credential):
+    """(cluster facts, host evidence, ClusterTrustedLaunch) of one cluster. Only this system's host
+    facts count, and only fresh ones: a stale file cannot vouch for a check."""
+    from azext_stack_hci_verify.adapters import arm
+    from azext_stack_hci_verify.core.hostevidence import select_host_facts
+    from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster as evaluate_tl_cluster
+    facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, *ref, credential=credential))
+    evidence = select_host_facts(facts, host_facts or [], _now())
+    return facts, evidence, evaluate_tl_cluster(facts, evidence.fresh())
+
+
 def _trusted_launch_cluster(cmd, ref, host_facts, guest_facts, credential=None):
     """(ClusterTrustedLaunch, VM verdicts, host evidence) of one cluster: ARM's cluster, its VMs with
     their instances (one Resource Graph query, as `show`), attestation statuses and images, judged with
     the host and guest facts given. `credential`: the command's one credential."""
-    from azext_stack_hci_verify.adapters import arm, arm_trusted_launch, resourcegraph
+    from azext_stack_hci_verify.adapters import arm_trusted_launch, resourcegraph
     from azext_stack_hci_verify.core.trusted_launch_checks import judge_vms
-    from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster as evaluate_tl_cluster
-    from azext_stack_hci_verify.core.hostevidence import select_host_facts
     resourcegraph.prefetch_cluster_vms(cmd.cli_ctx, [ref], credential)
-    facts = cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, *ref, credential=credential))
-    # Only this system's host facts, and only fresh ones: a stale file cannot vouch for a check.
-    evidence = select_host_facts(facts, host_facts or [], _now())
-    context = evaluate_tl_cluster(facts, evidence.fresh())
+    facts, evidence, context = _trusted_launch_context(cmd, ref, host_facts, credential)
     vms = _arm_vms(cmd, facts, credential)
     attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, ref[0], vms, credential)
     return context, judge_vms(vms, attestations, images, context, guest_facts or []), evidence
@@ -293,10 +299,10 @@ def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=Non
     credential = _command_credential(cmd, refs)
     for ref in refs:
         context, verdicts, evidence = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts, credential)
-        for verdict in verdicts:
-            if (verdict.vm.name or "").lower() == vm_name.lower():
-                cluster = dict(context.to_dict(), hostFactsFindings=list(evidence.ignored + evidence.findings))
-                return vm_detail(verdict, cluster)
+        found = next((item for item in verdicts if (item.vm.name or "").lower() == vm_name.lower()), None)
+        if found is not None:
+            return vm_detail(found, dict(context.to_dict(),
+                                         hostFactsFindings=list(evidence.ignored + evidence.findings)))
     raise _no_such_vm(vm_name, refs[0])
 
 

@@ -69,7 +69,7 @@ def fixture_fake(monkeypatch):
         state.calls.append(("list", subscription_id, resource_group))
         return [document for document in state.clusters.values() if isinstance(document, dict)]
 
-    def read_trusted_launch(cli_ctx, subscription_id, vms):
+    def read_trusted_launch(cli_ctx, subscription_id, vms, credential=None):
         del cli_ctx
         state.calls.append(("trusted-launch", subscription_id, tuple(vm.name for vm in vms if vm.isolated)))
         return {}, {}
