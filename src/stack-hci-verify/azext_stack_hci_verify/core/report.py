@@ -148,11 +148,17 @@ def _server_items(checked):
 
 
 def _vm_items(checked):
+    """The VMs and their findings. Where the full Trusted launch verdicts were read, the settings ARM's
+    instance alone decides are among their checks, so those findings come from there (once); in a
+    fleet, where they are not read, the VMs' own configuration findings stand."""
     items = []
+    full_trusted_launch = bool(checked.trusted_launch)
     for judged in checked.vms:
         status = judged.verdict.benefit_status
+        findings = [f for f in vm_findings([judged])
+                    if not (full_trusted_launch and f.get("scope") == SCOPE_TRUSTED_LAUNCH)]
         items.append(Item(SCOPE_VM, judged.machine_id, judged.facts.name, checked.name, status, tuple(
-            _augment(f, SCOPE_VM, judged.machine_id, checked.name, status) for f in vm_findings([judged]))))
+            _augment(f, SCOPE_VM, judged.machine_id, checked.name, status) for f in findings)))
     return items
 
 
