@@ -254,16 +254,28 @@ def _trusted_launch_context(cmd, ref, host_facts, credential):
 
 
 def _trusted_launch_cluster(cmd, ref, host_facts, guest_facts, credential=None):
-    """(ClusterTrustedLaunch, VM verdicts, host evidence) of one cluster: ARM's cluster, its VMs with
-    their instances (one Resource Graph query, as `show`), attestation statuses and images, judged with
-    the host and guest facts given. `credential`: the command's one credential."""
+    """(ClusterTrustedLaunch, VM verdicts, findings about the facts files) of one cluster: ARM's cluster,
+    its VMs with their instances (one Resource Graph query, as `show`), attestation statuses and images,
+    judged with the host and guest facts given; host-facts files of another system or stale, and
+    guest-facts files that match no VM, are the findings. `credential`: the command's one credential."""
     from azext_stack_hci_verify.adapters import arm_trusted_launch, resourcegraph
     from azext_stack_hci_verify.core.trusted_launch_checks import judge_vms
     resourcegraph.prefetch_cluster_vms(cmd.cli_ctx, [ref], credential)
     facts, evidence, context = _trusted_launch_context(cmd, ref, host_facts, credential)
     vms = _arm_vms(cmd, facts, credential)
     attestations, images = arm_trusted_launch.read_trusted_launch(cmd.cli_ctx, ref[0], vms, credential)
-    return context, judge_vms(vms, attestations, images, context, guest_facts or []), evidence
+    return (context, judge_vms(vms, attestations, images, context, guest_facts or []),
+            list(evidence.ignored + evidence.findings) + _unmatched_guest_findings(vms, guest_facts))
+
+
+def _unmatched_guest_findings(vms, guest_facts):
+    """Guest-facts files that match no VM here: findings, each also a warning on stderr."""
+    from knack.log import get_logger
+    from azext_stack_hci_verify.core.guestfacts import unmatched_guests
+    ignored = unmatched_guests(vms, guest_facts or [])
+    for finding in ignored:
+        get_logger(__name__).warning("%s", finding["reason"])
+    return ignored
 
 
 def _arm_vms(cmd, facts, credential=None):
@@ -298,11 +310,10 @@ def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=Non
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
     credential = _command_credential(cmd, refs)
     for ref in refs:
-        context, verdicts, evidence = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts, credential)
+        context, verdicts, file_findings = _trusted_launch_cluster(cmd, ref, host_facts, guest_facts, credential)
         found = next((item for item in verdicts if (item.vm.name or "").lower() == vm_name.lower()), None)
         if found is not None:
-            return vm_detail(found, dict(context.to_dict(),
-                                         hostFactsFindings=list(evidence.ignored + evidence.findings)))
+            return vm_detail(found, dict(context.to_dict(), factsFindings=file_findings))
     raise _no_such_vm(vm_name, refs[0])
 
 

@@ -147,3 +147,13 @@ def finish_document(document, probes):
                         reason="No probe could report; see `probes` for each reason.")
     document["probes"] = probes
     return document
+
+
+def unmatched_guests(vms, guests):
+    """Findings for the guest-facts documents that match none of `vms` (TrustedLaunchVms): they were
+    collected in a VM of another cluster, or their VM is not an Azure Local VM, and are ignored."""
+    matched = {id(match_guest(vm, guests)) for vm in vms}
+    return [{"scope": "guestFacts", "name": guest.source, "severity": "warning", "reasonCode": "guest-facts-unmatched",
+             "reason": "Guest facts file '{}' (computer {}) matches no Azure Local VM of this cluster and was ignored."
+             .format(guest.source, guest.computer_name or "unnamed"),
+             "action": None, "command": None} for guest in guests if id(guest) not in matched]

@@ -154,6 +154,15 @@ def test_guest_probe_on_a_fake_tree_then_guest_facts(fleet, tmp_path, facts):
     checks = {check["check"]: check for check in view["checks"]}
     assert view["status"] == "Failed" and view["guestFacts"] == "guest.json"
     assert checks["secure-boot"]["reasonCode"] == "secure-boot-off" and "guest" in checks["secure-boot"]["reason"]
+    # A guest-facts file of a VM that is not on this cluster is said, on stderr and in the view, and ignored.
+    stray = dict(document, computerName="NOT-HERE-01", smbiosUuid=None)
+    (tmp_path / "stray.json").write_text(json.dumps(stray), encoding="utf-8")
+    result = fleet.run(*TL, "show", *CLUSTER, "--vm-name", "tl-w11-01", "--guest-facts", str(tmp_path / "stray.json"),
+                       "-o", "json")
+    assert result.returncode == 0 and "matches no Azure Local VM" in result.stderr
+    view = json.loads(result.stdout)
+    assert [f["reasonCode"] for f in view["clusterChecks"]["factsFindings"]] == ["guest-facts-unmatched"]
+    assert view["guestFacts"] is None
 
 
 def test_bad_guest_facts_and_guest_with_vm_names(fleet, tmp_path, facts):
