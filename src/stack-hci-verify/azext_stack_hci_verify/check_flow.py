@@ -128,15 +128,20 @@ _UNREADABLE_ACTIONS = {"ForbiddenError": "Grant read access", "ResourceNotFoundE
                        "UnauthorizedError": "Sign in again"}
 
 
+def unreadable_finding(name, error):
+    """The error finding of a cluster whose ARM document could not be read: the reason, an action by
+    the kind of error, and the command from the error's recommendation."""
+    recommendation = " ".join(getattr(error, "recommendations", None) or [])
+    return {"scope": "cluster", "name": name, "severity": "error", "reasonCode": "cluster-not-readable",
+            "reason": error.error_msg, "action": _UNREADABLE_ACTIONS.get(type(error).__name__, "Run it again"),
+            "command": _backquoted(recommendation)}
+
+
 def unreadable_cluster(ref, error):
-    """CheckedCluster of a cluster whose ARM document could not be read: one error finding with the
-    reason, and the command from the error's recommendation."""
+    """CheckedCluster of a cluster whose ARM document could not be read: its one error finding."""
     from azext_stack_hci_verify.adapters.arm import CLUSTER_TYPE
     subscription, group, name = ref
-    recommendation = " ".join(getattr(error, "recommendations", None) or [])
-    finding = {"scope": "cluster", "name": name, "severity": "error", "reasonCode": "cluster-not-readable",
-               "reason": error.error_msg, "action": _UNREADABLE_ACTIONS.get(type(error).__name__, "Run it again"),
-               "command": _backquoted(recommendation)}
+    finding = unreadable_finding(name, error)
     resource_id = "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(subscription, group, CLUSTER_TYPE, name)
     return CheckedCluster(resource_id, name, findings=(finding,))
 

@@ -6,7 +6,8 @@
 
 from datetime import datetime, timezone
 
-from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm, cluster_view, evaluate_cluster, server_view
+from azext_stack_hci_verify.core.clusters import (
+    cluster_facts_from_arm, cluster_view, evaluate_cluster, server_view, unreadable_cluster_view)
 
 
 def _now():
@@ -27,17 +28,38 @@ def _command_credential(cmd, refs):
     return CommandCredential(cmd.cli_ctx, refs[0][0] if refs else None)
 
 
-def _evaluate_all(cmd, refs, host_facts, now, credential=None):
+def _evaluate_all(cmd, refs, host_facts, now, credential=None, unreadable=None):
     """Judge each cluster of the command. Each takes only the host-facts files of its own system;
-    a file of no cluster here is reported (once) and ignored."""
-    from azext_stack_hci_verify.adapters import arm, resourcegraph
+    a file of no cluster here is reported (once) and ignored. With several clusters, one whose
+    document cannot be read is a warning (and, when `unreadable` is a list, an entry of it: the
+    subscription, group, name and error) while the others still come back; when none can be read,
+    or there is only one, its error is the answer."""
+    from azext_stack_hci_verify.adapters import resourcegraph
     from azext_stack_hci_verify.core.hostevidence import bind_host_facts
     resourcegraph.prefetch_cluster_vms(cmd.cli_ctx, refs, credential)
-    clusters = [cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, subscription_id, resource_group, name,
-                                                       credential=credential))
-                for subscription_id, resource_group, name in refs]
+    clusters, failures = _read_clusters(cmd, refs, credential)
+    if unreadable is not None:
+        unreadable.extend(failures)
     bound = bind_host_facts(clusters, host_facts or [], now)
     return [evaluate_cluster(facts, None, now, evidence=evidence) for facts, evidence in zip(clusters, bound)]
+
+
+def _read_clusters(cmd, refs, credential):
+    from knack.log import get_logger
+    from azure.cli.core.azclierror import AzCLIError
+    from azext_stack_hci_verify.adapters import arm
+    clusters, failures = [], []
+    for ref in refs:
+        try:
+            clusters.append(cluster_facts_from_arm(arm.get_cluster(cmd.cli_ctx, *ref, credential=credential)))
+        except AzCLIError as ex:
+            if len(refs) == 1:
+                raise
+            get_logger(__name__).warning("%s", ex.error_msg)
+            failures.append((ref, ex))
+    if not clusters:
+        raise failures[0][1]
+    return clusters, failures
 
 
 def _judge_vms(cmd, verdict, credential=None):
@@ -93,8 +115,13 @@ def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, 
     views = []
     refs = _cluster_refs(cmd, cluster_name, resource_group_name, ids)
     credential = _command_credential(cmd, refs)
-    for verdict in _evaluate_all(cmd, refs, host_facts, now, credential):
+    unreadable = []
+    for verdict in _evaluate_all(cmd, refs, host_facts, now, credential, unreadable):
         views.append(_cluster_view_with_vms(cmd, verdict, credential))
+    if unreadable:
+        from azext_stack_hci_verify.check_flow import unreadable_finding
+        views.extend(unreadable_cluster_view(*ref, unreadable_finding(ref[2], error), now)
+                     for ref, error in unreadable)
     return views[0] if len(views) == 1 else views
 
 

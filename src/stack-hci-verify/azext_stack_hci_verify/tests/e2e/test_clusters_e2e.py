@@ -192,3 +192,21 @@ def test_list_through_a_gateway_error_page(az):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1 and "502 Bad Gateway" in errors[0] and "JSON" not in result.stderr
+
+
+def test_one_unreadable_cluster_among_several_is_reported_and_the_rest_come_back(az):
+    """DESIGN: one cluster failing (404, 403) is reported in the result for that item."""
+    missing = cluster_id(GROUP, "nope")
+    result = az.run("stack-hci", "vm-verification", "show", "--ids", cluster_id(GROUP, "healthy"), missing,
+                    "-o", "json")
+    assert result.returncode == 0, result.stderr
+    views = {view["name"]: view for view in json.loads(result.stdout)}
+    assert views["healthy"]["hostStatus"] == "On"
+    gone = views["nope"]
+    assert (gone["hostStatus"], gone["reasonCode"], gone["id"]) == ("Unknown", "cluster-not-readable", missing)
+    assert [(f["severity"], f["reasonCode"]) for f in gone["findings"]] == [("error", "cluster-not-readable")]
+    assert gone["findings"][0]["action"] and "not found" in result.stderr
+    rows = az.json("stack-hci", "vm-verification", "server", "list", "--ids", cluster_id(GROUP, "healthy"), missing)
+    assert {row["cluster"] for row in rows} == {"healthy"}
+    alone = az.run("stack-hci", "vm-verification", "show", "--ids", missing)
+    assert alone.returncode == 3 and "Traceback" not in alone.stderr

@@ -76,11 +76,15 @@ def instances_forbidden(names=("ae-sql-01", "avd-w11-01", "lnx-db-01")):
 def fixture_fake_arm(monkeypatch):
     """ARM as the test sets it: `fake_arm.vms` is what read_cluster_vms returns (through Resource Graph's
     read, which the command functions call)."""
-    state = SimpleNamespace(vms=arm.ClusterVms([]), clusters=[], list_error=None, calls=[])
+    state = SimpleNamespace(vms=arm.ClusterVms([]), clusters=[], list_error=None, calls=[], missing=set())
 
     def get_cluster(cli_ctx, subscription_id, resource_group, name, credential=None):
         del cli_ctx, credential
         state.calls.append(("get", subscription_id, resource_group, name))
+        if name in state.missing:
+            raise azclierror.ResourceNotFoundError("Cluster '{}' was not found.".format(name),
+                                                   recommendation="List the clusters with `az stack-hci "
+                                                                  "vm-verification list -g {}`.".format(resource_group))
         return fixture("clusters", "hci-prod-01.json")
 
     def read_cluster_vms(cli_ctx, cluster, credential=None):
@@ -218,3 +222,19 @@ def test_cluster_list_errors_pass_through(fake_arm):
     fake_arm.list_error = arm.translate_error(ServiceResponseTimeoutError("Response timeout"), read)
     with pytest.raises(azclierror.AzureConnectionError):
         custom.list_cluster_verification(CMD, GROUP)
+
+
+def test_show_of_several_reports_the_one_it_cannot_read_and_returns_the_others(fake_arm, monkeypatch):
+    fake_arm.missing = {"gone"}
+    ids = ["/subscriptions/{}/resourceGroups/rg/providers/Microsoft.AzureStackHCI/clusters/{}".format(SUB, name)
+           for name in ("hci-prod-01", "gone")]
+    monkeypatch.setattr(custom, "_command_credential", lambda cmd, refs: None)
+    views = custom.show_cluster_verification(CMD, ids=ids)
+    assert [view["name"] for view in views] == ["hci-prod-01", "gone"]
+    gone = views[1]
+    assert (gone["hostStatus"], gone["reasonCode"]) == ("Unknown", "cluster-not-readable")
+    assert gone["findings"][0]["action"] == "Check the cluster's name"
+    assert gone["findings"][0]["command"] == "az stack-hci vm-verification list -g rg"
+    fake_arm.missing = {"hci-prod-01", "gone"}
+    with pytest.raises(azclierror.ResourceNotFoundError):
+        custom.show_cluster_verification(CMD, ids=ids)
