@@ -22,8 +22,12 @@ type: command
 short-summary: Show a cluster's Azure verification for VMs status, its servers and the findings to act on.
 long-summary: >
     hostStatus is On when reportedProperties.imdsAttestation is Enabled, Off when Disabled, Unknown when
-    the cluster has not reported it. attestationExpiresOn is the last sync plus 30 days. Every finding
-    carries a reasonCode, and where you can act, the action and the exact command to run on a host.
+    the cluster has not reported it, is not registered or reports a value this version does not know.
+    attestationExpiresOn is the last sync plus 30 days. --host-facts files count only for this cluster's
+    own servers, and a file collected more than 30 days ago can show what is off but never what is on.
+    findings lists the cluster, every server and every VM that is not green (scope and name say which),
+    and each Trusted launch VM whose secure boot or vTPM is off; each has a reasonCode, an action and the
+    exact command. With several --ids, a cluster that cannot be read is a row of its own.
     vmSummary comes from one Azure Resource Graph query for the cluster's VMs, whatever their number
     (vmsReadFrom resourceGraph); where Resource Graph cannot serve them they are read from ARM, vmsReadFrom says
     arm or resourceGraph+arm, and a resource-graph-fallback finding says why.
@@ -199,11 +203,18 @@ examples:
 helps['stack-hci vm-verification vm show'] = """
 type: command
 short-summary: Show one VM's verdict together with the facts it was judged on and where each came from.
+long-summary: >
+    steps lists the result of each step of the verdict (guestOs, eligibleBenefit, host, osBuild,
+    guestServiceInterface, legacyOsSupport, legacyNetworking); unknown lists the steps that could not be
+    told; conflicts lists facts ARM and the host disagree on. trustedLaunch holds the VM's security type,
+    secure boot and vTPM as ARM reports them, and under allChecks the trusted-launch show command.
 examples:
   - name: One VM with host facts.
     text: az stack-hci vm-verification vm show -n LocalCluster -g local-rg --vm-name avd-w10-02 --host-facts node1.json
   - name: Which facts came from the host and which from ARM.
     text: az stack-hci vm-verification vm show -n LocalCluster -g local-rg --vm-name avd-w10-02 --host-facts node1.json --query "sources"
+  - name: Which step decided the verdict.
+    text: az stack-hci vm-verification vm show -n LocalCluster -g local-rg --vm-name avd-w10-02 --query "steps[?result!='Passed']"
 """
 
 helps['stack-hci vm-verification probe'] = """
