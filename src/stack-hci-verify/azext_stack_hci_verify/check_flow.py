@@ -71,34 +71,21 @@ def checked_clusters(cmd, request, now):
 # ----------------------------------------------------------------------------- by name, ID or group
 
 def _cluster_verdicts(cmd, request, now, credential):
-    """(ClusterVerdicts, CheckedClusters of the clusters that could not be read, scope)."""
-    from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm, evaluate_cluster
-    from azext_stack_hci_verify.core.hostevidence import bind_host_facts
+    """(ClusterVerdicts, CheckedClusters of the clusters that could not be read, scope). Named clusters
+    are read as `show` reads them: one that cannot be read is a CheckedCluster with its finding, and
+    when none can be read the first error ends the command."""
+    from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm
+    from azext_stack_hci_verify.custom import _evaluate_all, evaluate_clusters
     if request.ids or request.cluster_name:
-        documents, unreadable, scope = _read_named(cmd, request, credential)
+        refs, failures = _refs(cmd, request), []
+        verdicts = _evaluate_all(cmd, refs, request.host_facts, now, credential, failures)
+        unreadable = [unreadable_cluster(ref, error) for ref, error in failures]
+        scope = {"kind": "clusters", "clusters": len(refs)}
     else:
-        documents, unreadable, scope = _read_group(cmd, request, credential)
-    facts = [cluster_facts_from_arm(document) for document in documents]
-    bound = bind_host_facts(facts, request.host_facts or [], now)
-    verdicts = [evaluate_cluster(cluster, None, now, evidence=evidence) for cluster, evidence in zip(facts, bound)]
+        documents, scope = _read_group(cmd, request, credential)
+        verdicts, unreadable = evaluate_clusters([cluster_facts_from_arm(d) for d in documents],
+                                                 request.host_facts, now), []
     return verdicts, unreadable, dict(scope, trustedLaunch=True)
-
-
-def _read_named(cmd, request, credential):
-    """The ARM documents of the clusters named by -n/-g or --ids; each one that cannot be read is a
-    CheckedCluster with its finding. When none can be read, the first error ends the command."""
-    from azext_stack_hci_verify.adapters import arm
-    refs = _refs(cmd, request)
-    documents, unreadable, errors = [], [], []
-    for ref in refs:
-        try:
-            documents.append(arm.get_cluster(cmd.cli_ctx, *ref, credential=credential))
-        except _cli_errors() as ex:
-            errors.append(ex)
-            unreadable.append(unreadable_cluster(ref, ex))
-    if not documents:
-        raise errors[0]             # nothing to report: the read that failed is the answer
-    return documents, unreadable, {"kind": "clusters", "clusters": len(refs)}
 
 
 def _read_group(cmd, request, credential):
@@ -106,13 +93,7 @@ def _read_group(cmd, request, credential):
     from azext_stack_hci_verify.adapters import arm
     subscription = get_subscription_id(cmd.cli_ctx)
     documents = arm.list_clusters(cmd.cli_ctx, subscription, request.resource_group, credential=credential)
-    return documents, [], {"kind": "resourceGroup", "subscriptionId": subscription,
-                           "resourceGroup": request.resource_group}
-
-
-def _cli_errors():
-    from azure.cli.core.azclierror import AzCLIError
-    return AzCLIError
+    return documents, {"kind": "resourceGroup", "subscriptionId": subscription, "resourceGroup": request.resource_group}
 
 
 def _refs(cmd, request):
@@ -155,11 +136,12 @@ def _backquoted(text):
 def _check_cluster(cmd, verdict, guest_facts, credential):
     """CheckedCluster of one judged cluster: its VMs, read as `show` reads them (Resource Graph, ARM
     where it cannot serve), and their Trusted launch posture. VM reads that fail are findings."""
+    from azure.cli.core.azclierror import AzCLIError
     from azext_stack_hci_verify.custom import _judge_vms
     facts = verdict.facts
     try:
         judged, graph_read = _judge_vms(cmd, verdict, credential)
-    except _cli_errors() as ex:
+    except AzCLIError as ex:
         finding = _read_finding(facts.name, "vms-not-readable", ex.error_msg, None, None)
         return CheckedCluster(facts.id, facts.name, verdict, findings=(finding,))
     read = graph_read.vms

@@ -35,11 +35,16 @@ def _evaluate_all(cmd, refs, host_facts, now, credential=None, unreadable=None):
     subscription, group, name and error) while the others still come back; when none can be read,
     or there is only one, its error is the answer."""
     from azext_stack_hci_verify.adapters import resourcegraph
-    from azext_stack_hci_verify.core.hostevidence import bind_host_facts
     resourcegraph.prefetch_cluster_vms(cmd.cli_ctx, refs, credential)
     clusters, failures = _read_clusters(cmd, refs, credential)
     if unreadable is not None:
         unreadable.extend(failures)
+    return evaluate_clusters(clusters, host_facts, now)
+
+
+def evaluate_clusters(clusters, host_facts, now):
+    """The verdict of each ClusterFacts, each with only its own system's host facts."""
+    from azext_stack_hci_verify.core.hostevidence import bind_host_facts
     bound = bind_host_facts(clusters, host_facts or [], now)
     return [evaluate_cluster(facts, None, now, evidence=evidence) for facts, evidence in zip(clusters, bound)]
 
@@ -72,7 +77,7 @@ def _judge_vms(cmd, verdict, credential=None):
         read = resourcegraph.read_cluster_vms(cmd.cli_ctx, verdict.facts, credential)
     else:
         read = resourcegraph.VmRead(arm.ClusterVms([]), resourcegraph.SOURCE_GRAPH)
-    return judge_vms(verdict, read.vms.vms, verdict.host_facts), read
+    return judge_vms(verdict, read.vms.vms), read
 
 
 def _read_finding(verdict, code, reason, failure):

@@ -213,7 +213,7 @@ def _judge_cluster(cluster, evidence, by_cluster, now):
         return FleetCluster(verdict, [])
     arm_vms = [vm for vm in by_cluster.get(cluster.id.lower(), []) if is_cluster_vm(vm.machine, cluster)] \
         if cluster.id else []
-    return FleetCluster(verdict, judge_vms(verdict, arm_vms, verdict.host_facts))
+    return FleetCluster(verdict, judge_vms(verdict, arm_vms))
 
 
 def _vms_by_cluster(vm_rows):

@@ -197,15 +197,6 @@ def read_instances(cli_ctx, subscription_id, machines, credential=None, known=No
     return ClusterVms(vms, instances_failure=_instances_failure(failed, len(vms)) if failed else None)
 
 
-def list_cluster_vms(cli_ctx, cluster, credential=None):
-    """The cluster's ArmVms, for callers that have nothing to report without them: a list of
-    machines that cannot be read raises its error."""
-    read = read_cluster_vms(cli_ctx, cluster, credential)
-    if read.machines_failure:
-        raise read.machines_failure.error
-    return read.vms
-
-
 def _instance_error(failure):
     """One VM's instance error, short: it goes into that VM's reason."""
     message = failure.reason.rstrip(".")

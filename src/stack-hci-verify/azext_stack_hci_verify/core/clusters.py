@@ -15,7 +15,7 @@ from typing import Optional
 from . import fixes
 from . import servers as srv
 from . import vocabulary as v
-from .clusterfacts import ClusterFacts, NodeFacts, cluster_facts_from_arm  # noqa: F401  (re-exported)
+from .clusterfacts import ClusterFacts, NodeFacts, cluster_facts_from_arm
 from .hostevidence import NO_EVIDENCE, select_host_facts
 from .timeutil import format_timestamp, whole_days
 from .values import short_name as _short

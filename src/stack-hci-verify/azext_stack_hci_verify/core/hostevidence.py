@@ -29,6 +29,7 @@ class HostEvidence:
     stale: frozenset        # id() of the documents that are stale
     ignored: tuple          # findings for files that belong to another system or cannot be placed
     findings: tuple         # findings about the files that apply (stale, clock skew)
+    foreign: tuple = ()     # the ignored files, one for each of `ignored`
 
     def is_stale(self, document):
         return document is not None and id(document) in self.stale
@@ -108,10 +109,11 @@ def _age_finding(document, now):
 
 def select_host_facts(facts, host_facts, now):
     """The HostEvidence of cluster `facts` among the given host-facts documents."""
-    documents, ignored, findings, stale = [], [], [], set()
+    documents, ignored, findings, stale, foreign = [], [], [], set(), []
     for document in sorted(host_facts or (), key=_order):
         ok, why = belongs_to(facts, document)
         if not ok:
+            foreign.append(document)
             ignored.append(_finding(
                 v.SEVERITY_WARNING, "host-facts-other-system",
                 "Host facts file '{}' was ignored: {}. Pass each cluster its own servers' files.".format(
@@ -122,7 +124,7 @@ def select_host_facts(facts, host_facts, now):
         if age is not None:
             stale.add(id(document))
             findings.append(age)
-    return HostEvidence(tuple(documents), frozenset(stale), tuple(ignored), tuple(findings))
+    return HostEvidence(tuple(documents), frozenset(stale), tuple(ignored), tuple(findings), tuple(foreign))
 
 
 def bind_host_facts(clusters, host_facts, now):
@@ -134,16 +136,13 @@ def bind_host_facts(clusters, host_facts, now):
     reported = set()
     result = []
     for evidence in bound:
-        ignored = []
-        for item, document in zip(evidence.ignored, _ignored_documents(evidence, host_facts)):
+        ignored, foreign = [], []
+        for item, document in zip(evidence.ignored, evidence.foreign):
             if id(document) in placed or id(document) in reported:
                 continue
             reported.add(id(document))
             ignored.append(item)
-        result.append(HostEvidence(evidence.documents, evidence.stale, tuple(ignored), evidence.findings))
+            foreign.append(document)
+        result.append(HostEvidence(evidence.documents, evidence.stale, tuple(ignored), evidence.findings,
+                                   tuple(foreign)))
     return result
-
-
-def _ignored_documents(evidence, host_facts):
-    used = {id(document) for document in evidence.documents}
-    return [document for document in sorted(host_facts or (), key=_order) if id(document) not in used]

@@ -11,7 +11,7 @@ from typing import NamedTuple, Optional
 from . import vocabulary as v
 from .fixes import display_name
 from .trusted_launch_checks import configuration_summary
-from .vmfacts import arm_vm_keys, find_host_vm, merge_vm_facts
+from .vmfacts import find_host_vm, merge_vm_facts, read_arm_vm
 from .vmverdict import evaluate_vm, host_context
 from .vmviews import summarize, vm_view
 
@@ -59,20 +59,20 @@ def is_cluster_vm(machine, cluster):
             and _lower(machine.get("id")) not in node_ids)
 
 
-def judge_vms(cluster_verdict, arm_vms, host_facts=None):
+def judge_vms(cluster_verdict, arm_vms):
     """Every VM the cluster has, in ARM or on a host, with its facts merged and its verdict.
 
-    The host facts are the ones the cluster verdict was made with (`host_facts`, when given, must
-    be those). ARM VMs are paired with host-reported VMs by Hyper-V id, else by name; host VMs that
-    ARM does not know (VMs not projected to Azure) are judged on the host's facts alone. Files are
-    taken newest first, so the newest report of a VM is the one used."""
-    evidence = cluster_verdict.evidence
-    documents = sorted(host_facts if host_facts is not None else evidence.documents,
+    The host facts are the ones the cluster verdict was made with. ARM VMs are paired with
+    host-reported VMs by Hyper-V id, else by name; host VMs that ARM does not know (VMs not projected
+    to Azure) are judged on the host's facts alone. Files are taken newest first, so the newest
+    report of a VM is the one used."""
+    documents = sorted(cluster_verdict.evidence.documents,
                        key=lambda doc: (doc.collected_at is None, -(doc.collected_at.timestamp())
                                         if doc.collected_at else 0, doc.source or ""))
     judged, used = [], set()
     for arm in arm_vms:
-        vm_id, name = arm_vm_keys(arm.machine, arm.instance)
+        arm_facts = read_arm_vm(arm.machine, arm.instance)
+        vm_id, name = arm_facts.keys
         host_vm, document = None, None
         for candidate in documents:
             found = find_host_vm([entry for entry in candidate.vms if id(entry) not in used], vm_id=vm_id, name=name)
@@ -80,24 +80,25 @@ def judge_vms(cluster_verdict, arm_vms, host_facts=None):
                 host_vm, document = found, candidate
                 used.add(id(found))
                 break
-        judged.append(_judge(cluster_verdict, arm.machine, arm.instance, host_vm, document, arm.error))
+        judged.append(_judge(cluster_verdict, arm, arm_facts, host_vm, document))
     for document in documents:
         for entry in document.vms:
             if id(entry) not in used:
                 used.add(id(entry))
-                judged.append(_judge(cluster_verdict, None, None, entry, document, None))
+                judged.append(_judge(cluster_verdict, ArmVm(None, None, None), None, entry, document))
     return sorted(judged, key=lambda item: ((item.facts.name or "").lower(), item.facts.server or ""))
 
 
-def _judge(cluster_verdict, machine, instance, host_vm, document, arm_error):
+def _judge(cluster_verdict, arm, arm_facts, host_vm, document):
+    machine, instance = arm.machine, arm.instance
     stale = document is not None and cluster_verdict.evidence.is_stale(document)
     facts = merge_vm_facts(machine, instance, host_vm, host_name=document.computer_name if document else None,
-                           host_stale=stale)
+                           host_stale=stale, arm_facts=arm_facts)
     machine_id = machine.get("id") if isinstance(machine, dict) else None
     verdict = evaluate_vm(facts, host_context(cluster_verdict, facts.server), machine_id)
     trusted = configuration_summary(machine, instance, cluster_verdict.facts.name,
                                     cluster_verdict.facts.resource_group)
-    return JudgedVm(facts, verdict, machine_id, arm_error, trusted)
+    return JudgedVm(facts, verdict, machine_id, arm.error, trusted)
 
 
 def vm_summary(judged):

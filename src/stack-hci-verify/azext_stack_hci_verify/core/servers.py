@@ -149,10 +149,6 @@ def newer(arm, host, now=None):
     return replace(chosen, conflicts=chosen.conflicts + (conflict,))
 
 
-def is_active(server):
-    return server.status == v.SERVER_ACTIVE
-
-
 def server_view(server):
     return {
         "name": server.name,

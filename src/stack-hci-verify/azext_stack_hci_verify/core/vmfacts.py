@@ -12,7 +12,7 @@ the edition is taken from the same source as the name, never mixed.
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from . import vocabulary as v
 from .builds import parse_build
@@ -197,7 +197,8 @@ def _same(attr, arm_value, host_value):
     return str(arm_value).lower() == str(host_value).lower()
 
 
-def merge_vm_facts(arm_machine=None, arm_instance=None, host_vm=None, host_name=None, host_stale=False):
+def merge_vm_facts(arm_machine=None, arm_instance=None, host_vm=None, host_name=None, host_stale=False,
+                   arm_facts=None):
     """VmFacts for one VM from its ARM machine, its Azure Local VM instance and its host-facts entry.
 
     Any of them may be None. `arm_machine` is a Microsoft.HybridCompute/machines body,
@@ -210,21 +211,21 @@ def merge_vm_facts(arm_machine=None, arm_instance=None, host_vm=None, host_name=
     version from data exchange (`10.0.20348`, no revision) that ARM reports more precisely
     (`10.0.20348.2402`) is not a conflict: ARM's value is kept.
     """
-    arm, comparable = _arm_facts(arm_machine, arm_instance)
+    arm_facts = arm_facts or read_arm_vm(arm_machine, arm_instance)
+    arm = dict(arm_facts.facts)
     host = _host_facts(host_vm, host_name)
     if "guest_os_name" in host:
         arm.pop("guest_os_sku", None)
     values, sources, conflicts = {}, {}, []
     for attr, camel in _FACT_NAMES:
-        in_arm, in_host = attr in arm, attr in host
-        if in_host:
+        if attr in host:
             values[attr], sources[camel] = host[attr], SOURCE_HOST
-            if in_arm and attr in comparable:
+            if attr in arm and attr in arm_facts.comparable:
                 if not _same(attr, arm[attr], host[attr]):
                     conflicts.append({"fact": camel, "arm": arm[attr], "host": host[attr]})
                 elif attr == "guest_os_version" and _more_precise(arm[attr], host[attr]):
                     values[attr], sources[camel] = arm[attr], SOURCE_ARM
-        elif in_arm:
+        elif attr in arm:
             values[attr], sources[camel] = arm[attr], SOURCE_ARM
     return VmFacts(sources=sources, conflicts=tuple(conflicts), host_stale=bool(host_stale and host), **values)
 
@@ -235,10 +236,25 @@ def _more_precise(arm_value, host_value):
             and arm_build.revision is not None and host_build.revision is None)
 
 
+class ArmVmFacts(NamedTuple):
+    """What ARM says of one VM, read once: the facts, the ones comparable with the host's, and the
+    (Hyper-V VM id, name) by which a host-facts entry is matched to it."""
+    facts: dict
+    comparable: frozenset
+
+    @property
+    def keys(self):
+        return self.facts.get("vm_id"), self.facts.get("name")
+
+
+def read_arm_vm(arm_machine=None, arm_instance=None):
+    facts, comparable = _arm_facts(arm_machine, arm_instance)
+    return ArmVmFacts(facts, frozenset(comparable))
+
+
 def arm_vm_keys(arm_machine=None, arm_instance=None):
     """(Hyper-V VM id, name) by which a host-facts entry is matched to ARM's VM."""
-    facts, _ = _arm_facts(arm_machine, arm_instance)
-    return facts.get("vm_id"), facts.get("name")
+    return read_arm_vm(arm_machine, arm_instance).keys
 
 
 def find_host_vm(host_vms, vm_id=None, name=None):

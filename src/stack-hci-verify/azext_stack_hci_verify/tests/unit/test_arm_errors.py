@@ -5,55 +5,20 @@
 """ARM errors as the user reads them: `translate_error`, read failures, and the deadline the ARM
 pipeline keeps (retry policy against a fake transport; nothing sleeps)."""
 
-import json
-
 import pytest
 from azure.cli.core import azclierror
 from azure.core.exceptions import (
-    DecodeError, HttpResponseError, ServiceRequestError, ServiceResponseTimeoutError)
-from azure.mgmt.core.exceptions import ARMErrorFormat
+    DecodeError, ServiceRequestError, ServiceResponseTimeoutError)
 
 from azext_stack_hci_verify.adapters import arm
 
+from .arm_fakes import OBJECT_ID, FakeResponse, arm_body, denied, http_error
+
 SUB = "11111111-1111-1111-1111-111111111111"
-OBJECT_ID = "d2b7e4a1-3c5f-4e8a-9b6d-7f1e0a2c4b58"
 SCOPE = "/subscriptions/{}".format(SUB)
 READ = arm.ArmRead("The Arc machines of subscription '{}'".format(SUB), SCOPE, arm.PERMISSION_MACHINES,
                    "Check the subscription with `az account show`.", 20.0)
 GATEWAY_PAGE = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>nginx</body>\r\n</html>\r\n"
-
-
-class FakeResponse:
-    """Enough of an azure-core HTTP response for HttpResponseError."""
-
-    def __init__(self, status, body="", headers=None, reason="", content_type="application/json"):
-        self.status_code = status
-        self.reason = reason
-        self.headers = dict(headers or {}, **{"Content-Type": content_type})
-        self.content_type = content_type
-        self._body = body if isinstance(body, str) else json.dumps(body)
-        self.request = None
-
-    def text(self, encoding=None):
-        del encoding
-        return self._body
-
-    def body(self):
-        return self._body.encode("utf-8")
-
-
-def http_error(status, body="", **kwargs):
-    return HttpResponseError(response=FakeResponse(status, body, **kwargs), error_format=ARMErrorFormat)
-
-
-def arm_body(code, message):
-    return {"error": {"code": code, "message": message}}
-
-
-def denied(action, scope):
-    return arm_body("AuthorizationFailed",
-                    "The client '{0}' with object id '{0}' does not have authorization to perform action '{1}' "
-                    "over scope '{2}' or the scope is invalid.".format(OBJECT_ID, action, scope))
 
 
 def assert_one_line(error):
@@ -178,6 +143,5 @@ def test_cluster_api_version_is_the_sdks():
     """The cluster GET goes through a shared pipeline without importing azure-mgmt-azurestackhci; its
     api-version stays the one the pinned SDK uses."""
     from azure.mgmt.azurestackhci._configuration import AzureStackHCIClientConfiguration
-    from azext_stack_hci_verify.adapters import arm
     configuration = AzureStackHCIClientConfiguration(credential=object(), subscription_id="s")
     assert configuration.api_version == arm.CLUSTER_API_VERSION

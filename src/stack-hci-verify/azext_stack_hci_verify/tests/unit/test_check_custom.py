@@ -76,6 +76,7 @@ def fixture_fake(monkeypatch):
 
     monkeypatch.setattr(arm, "get_cluster", get_cluster)
     monkeypatch.setattr(resourcegraph, "read_cluster_vms", read_cluster_vms)
+    monkeypatch.setattr(resourcegraph, "prefetch_cluster_vms", lambda cli_ctx, refs, credential: None)
     monkeypatch.setattr(arm, "list_clusters", list_clusters)
     monkeypatch.setattr(arm_trusted_launch, "read_trusted_launch", read_trusted_launch)
     monkeypatch.setattr(custom, "_now", lambda: NOW)

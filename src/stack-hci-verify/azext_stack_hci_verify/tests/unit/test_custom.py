@@ -13,13 +13,14 @@ from types import SimpleNamespace
 
 import pytest
 from azure.cli.core import azclierror
-from azure.core.exceptions import HttpResponseError, ServiceResponseTimeoutError
-from azure.mgmt.core.exceptions import ARMErrorFormat
+from azure.core.exceptions import ServiceResponseTimeoutError
 
 from azext_stack_hci_verify import custom
 from azext_stack_hci_verify.adapters import arm, resourcegraph
 from azext_stack_hci_verify.adapters.files import load_host_facts
 from azext_stack_hci_verify.core.inventory import ArmVm
+
+from .arm_fakes import OBJECT_ID, denied, http_error
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
 FLEET = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet", "rg-hci-prod-eastus")
@@ -28,7 +29,6 @@ NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)          # the fixtures' r
 SUB = "3f2b8c1e-6d4a-4e7b-9c15-2a8d0e6f7b31"
 GROUP = "rg-hci-prod-eastus"
 CMD = SimpleNamespace(cli_ctx=None)
-OBJECT_ID = "d2b7e4a1-3c5f-4e8a-9b6d-7f1e0a2c4b58"
 
 
 def fixture(*parts):
@@ -36,21 +36,8 @@ def fixture(*parts):
         return json.load(handle)
 
 
-class Response:
-    def __init__(self, status, body):
-        self.status_code, self.reason, self.headers = status, "", {"Content-Type": "application/json"}
-        self.content_type, self.request, self._body = "application/json", None, json.dumps(body)
-
-    def text(self, encoding=None):
-        del encoding
-        return self._body
-
-
 def forbidden(permission, scope):
-    body = {"error": {"code": "AuthorizationFailed", "message": (
-        "The client '{0}' with object id '{0}' does not have authorization to perform action '{1}' over scope "
-        "'{2}' or the scope is invalid.".format(OBJECT_ID, permission, scope))}}
-    return HttpResponseError(response=Response(403, body), error_format=ARMErrorFormat)
+    return http_error(403, denied(permission, scope))
 
 
 def machines_forbidden():

@@ -16,13 +16,14 @@ import pytest
 from azure.cli.core import azclierror
 from azure.core.credentials import AccessTokenInfo
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-from azure.mgmt.core.exceptions import ARMErrorFormat
 
 from azext_stack_hci_verify import fleet
 from azext_stack_hci_verify.adapters import arm
 from azext_stack_hci_verify.adapters import resourcegraph as rg
 from azext_stack_hci_verify.adapters.credential import CommandCredential
 from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm
+
+from .arm_fakes import arm_body, http_error
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
 FLEET = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet", "rg-hci-prod-eastus")
@@ -57,25 +58,14 @@ def vm_row(name, with_instance=True):
     return row
 
 
-class Response:
-    def __init__(self, status, body):
-        self.status_code, self.reason, self.headers = status, "", {"Content-Type": "application/json"}
-        self.content_type, self.request, self._body = "application/json", None, json.dumps(body)
-
-    def text(self, encoding=None):
-        del encoding
-        return self._body
-
-
-def http_error(status, message, code="AuthorizationFailed"):
-    return HttpResponseError(response=Response(status, {"error": {"code": code, "message": message}}),
-                             error_format=ARMErrorFormat)
+def graph_error(status, message, code="AuthorizationFailed"):
+    return http_error(status, arm_body(code, message))
 
 
 def graph_forbidden(scope):
-    return http_error(403, "The client 'x' with object id 'd2b7e4a1-3c5f-4e8a-9b6d-7f1e0a2c4b58' does not have "
-                           "authorization to perform action 'Microsoft.ResourceGraph/resources/read' over scope "
-                           "'{}' or the scope is invalid.".format(scope))
+    return graph_error(403, "The client 'x' with object id 'd2b7e4a1-3c5f-4e8a-9b6d-7f1e0a2c4b58' does not have "
+                            "authorization to perform action 'Microsoft.ResourceGraph/resources/read' over scope "
+                            "'{}' or the scope is invalid.".format(scope))
 
 
 class FakeGraph:
@@ -178,7 +168,7 @@ def test_a_refusing_subscription_is_reported_and_the_rest_still_come_back():
 
 
 def test_a_refusal_that_names_no_scope_is_an_error():
-    client = FakeGraph([], error=http_error(403, "Forbidden for reasons"))
+    client = FakeGraph([], error=graph_error(403, "Forbidden for reasons"))
     with pytest.raises(HttpResponseError):
         rg.query_scoped(client, rg.clusters_query(), [SUB, OTHER])
 
@@ -186,9 +176,9 @@ def test_a_refusal_that_names_no_scope_is_an_error():
 # ----------------------------------------------------------------------------------- fallback
 
 @pytest.mark.parametrize("error, falls_back", [
-    (http_error(403, "no"), True), (http_error(400, "bad query", "BadRequest"), True),
-    (http_error(404, "no graph"), True), (ServiceRequestError("refused"), True),
-    (http_error(429, "slow down", "TooManyRequests"), False), (http_error(503, "down", "ServiceUnavailable"), False),
+    (graph_error(403, "no"), True), (graph_error(400, "bad query", "BadRequest"), True),
+    (graph_error(404, "no graph"), True), (ServiceRequestError("refused"), True),
+    (graph_error(429, "slow down", "TooManyRequests"), False), (graph_error(503, "down", "ServiceUnavailable"), False),
     (ServiceResponseError("reset"), False), (ValueError("x"), False)])
 def test_fallback_decision(error, falls_back):
     assert rg.should_fall_back(error) is falls_back
@@ -243,7 +233,7 @@ def test_arm_serves_when_resource_graph_cannot(cluster, fake_arm):
 
 
 def test_a_throttled_resource_graph_is_an_error_not_a_fallback(cluster, fake_arm):
-    client = FakeGraph([], error=http_error(429, "slow down", "TooManyRequests"))
+    client = FakeGraph([], error=graph_error(429, "slow down", "TooManyRequests"))
     with pytest.raises(azclierror.AzureResponseError):
         rg.read_cluster_vms(None, cluster, client=client)
     assert fake_arm.calls == []
@@ -380,7 +370,7 @@ def test_a_prefetched_vm_query_is_the_one_the_view_uses(cluster, fake_arm, monke
 
 
 def test_a_prefetched_refusal_still_falls_back_to_arm(cluster, fake_arm, monkeypatch):
-    client = FakeGraph([], error=http_error(403, "denied"))
+    client = FakeGraph([], error=graph_error(403, "denied"))
     monkeypatch.setattr("azext_stack_hci_verify._client_factory.cf_resourcegraph", lambda cli_ctx, credential: client)
     credential = SimpleNamespace(clients={})
     parts = cluster.id.split("/")
