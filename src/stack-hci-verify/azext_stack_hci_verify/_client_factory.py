@@ -83,3 +83,36 @@ def cf_resourcegraph(cli_ctx, credential=None):
         from azure.mgmt.resourcegraph import ResourceGraphClient
         cache["resourcegraph"] = _arm_client(cli_ctx, ResourceGraphClient, None, credential, subscription_bound=False)
     return cache["resourcegraph"]
+
+
+class AzConnection:
+    """The pipeline's way to ARM when az runs it: the CLI's client factory (az's cloud, user agent,
+    logging) with the command's one credential (adapters.credential.CommandCredential) and ARM
+    patience. Clients are made once per kind and subscription and shared by the command's threads."""
+
+    def __init__(self, cli_ctx, credential):
+        import threading
+        self.cli_ctx = cli_ctx
+        self.credential = credential
+        self.timeout = arm_timeout(cli_ctx)
+        self._lock = threading.Lock()
+        self._clients = {}
+
+    @property
+    def subscription_id(self):
+        return self.credential.subscription_id
+
+    def resourcegraph(self):
+        """The Resource Graph client (it also carries the command's plain ARM GETs)."""
+        with self._lock:
+            return cf_resourcegraph(self.cli_ctx, self.credential)
+
+    def client(self, kind, subscription_id):
+        """A management client of `kind` (azurestackhci, hybridcompute, azurestackhcivm) for a subscription."""
+        factory = {"azurestackhci": cf_azurestackhci, "hybridcompute": cf_hybridcompute,
+                   "azurestackhcivm": cf_azurestackhcivm}[kind]
+        key = (kind, (subscription_id or "").lower())
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = factory(self.cli_ctx, subscription_id, self.credential)
+            return self._clients[key]

@@ -77,9 +77,13 @@ def load_arguments(self, _):
         c.argument('at', help='Judge validity and expiry at this time (ISO 8601) instead of now.')
         c.argument('timeout', type=float, help='Seconds the whole fetch may take, retries included. Default: 10.')
 
-    with self.argument_context('stack-hci vm-verification vm list') as c:
-        for name, arg_type in fleet_args:
-            c.argument(name, arg_type)
+    for command in ('vm list', 'server list', 'trusted-launch list', 'check'):
+        with self.argument_context('stack-hci vm-verification ' + command) as c:
+            c.argument('resource_group_name', resource_group_name_type, required=False,
+                       help='Name of resource group. With --cluster-name, that cluster; alone, every cluster of the '
+                            'group. Omit every scope option for the clusters of the current subscription.')
+            for name, arg_type in fleet_args:
+                c.argument(name, arg_type)
 
     with self.argument_context('stack-hci vm-verification vm') as c:
         c.argument('vm_name', options_list=['--vm-name'], help='Name of the VM (its Azure Local VM name, or its '
@@ -98,16 +102,6 @@ def load_arguments(self, _):
                         'the setting STACK_HCI_VERIFY_GUEST_ROOT reads sysfs under another root.')
 
     with self.argument_context('stack-hci vm-verification check') as c:
-        c.argument('resource_group_name', resource_group_name_type, required=False,
-                   help='Name of resource group. With --cluster-name, that cluster; alone, every cluster of the group.')
-        c.argument('subscriptions', options_list=['--subscriptions'], nargs='+', arg_group='Fleet',
-                   help='Check every cluster of these subscriptions (IDs or names), read with Azure Resource Graph.')
-        c.argument('all_subscriptions', options_list=['--all-subscriptions'], action='store_true', arg_group='Fleet',
-                   help='Check every cluster of every enabled subscription of the signed-in tenant (Azure Resource '
-                        'Graph).')
-        c.argument('management_groups', options_list=['--management-groups'], nargs='+', arg_group='Fleet',
-                   help='Check every cluster of the subscriptions under these management groups (Azure Resource '
-                        'Graph).')
         c.argument('guest_facts', options_list=['--guest-facts'], nargs='+', action='append',
                    help='Guest-facts file written by `az stack-hci vm-verification probe --guest -o json` inside a '
                         'VM, for the Trusted launch checks. Repeatable, one file per VM.')

@@ -31,6 +31,35 @@ def parse_cluster_ids(ids):
     return refs
 
 
+def parse_vm_ids(ids):
+    """The Arc machine ID when --ids names one Azure Local VM (Microsoft.HybridCompute/machines), else None."""
+    from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
+    values = [part for value in ids or () for part in str(value).split()]
+    if len(values) != 1 or not is_valid_resource_id(values[0]):
+        return None
+    parts = parse_resource_id(values[0])
+    if (parts.get("namespace") or "").lower() == "microsoft.hybridcompute" and \
+            (parts.get("type") or "").lower() == "machines" and not parts.get("child_name_1"):
+        return values[0]
+    return None
+
+
+def validate_vm_reference(cmd, namespace):
+    """vm show: --vm-name with a cluster (--ids, or -n with -g), or --ids naming the VM's Arc machine."""
+    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError, RequiredArgumentMissingError
+    ids = getattr(namespace, "ids", None)
+    if ids and parse_vm_ids(ids):
+        if getattr(namespace, "vm_name", None):
+            raise MutuallyExclusiveArgumentError(
+                "--ids names the VM by its Arc machine ID; --vm-name names it again.",
+                recommendation="Drop --vm-name, or give the cluster's ID with --ids.")
+        return
+    validate_cluster_reference(cmd, namespace)
+    if not getattr(namespace, "vm_name", None):
+        raise RequiredArgumentMissingError(
+            "No VM was named.", recommendation="Name it with --vm-name, or give its Arc machine ID with --ids.")
+
+
 def validate_cluster_reference(cmd, namespace):
     """Either --ids, or --cluster-name with --resource-group."""
     from azure.cli.core.azclierror import MutuallyExclusiveArgumentError, RequiredArgumentMissingError
@@ -151,31 +180,28 @@ def validate_guest_probe(cmd, namespace):
             recommendation="Run `az stack-hci vm-verification probe --guest` inside each VM, without --vm-name.")
 
 
-_CHECK_SCOPES = ("Use -n and -g for one cluster, -g for a resource group, --ids for clusters by ID, --subscriptions "
-                 "for some subscriptions, --all-subscriptions for every one or --management-groups.")
+_SCOPES = ("Use -n and -g for one cluster, -g for a resource group, --ids for clusters by ID, --subscriptions for "
+           "some subscriptions, --all-subscriptions for every one, --management-groups, or nothing for the current "
+           "subscription.")
 
 
-def validate_check_scope(cmd, namespace):
-    """One scope: --cluster-name with --resource-group, --resource-group alone, --ids, --subscriptions
-    or --all-subscriptions."""
+def validate_scope(cmd, namespace):
+    """One scope for a read command: --ids; --cluster-name with --resource-group; --resource-group alone
+    (every cluster of the group); --subscriptions, --all-subscriptions or --management-groups (a fleet);
+    or nothing (every cluster of the current subscription)."""
     from azure.cli.core.azclierror import MutuallyExclusiveArgumentError, RequiredArgumentMissingError
     del cmd
     ids = getattr(namespace, "ids", None)
     name = getattr(namespace, "cluster_name", None)
     group = getattr(namespace, "resource_group_name", None)
     group_given = bool(group) and not getattr(group, "is_default", False)
-    subscriptions = getattr(namespace, "subscriptions", None)
-    every = getattr(namespace, "all_subscriptions", False)
-    groups = getattr(namespace, "management_groups", None)
-    given = [option for option, value in (("--ids", ids), ("--cluster-name/--resource-group", name or group_given),
-                                          ("--subscriptions", subscriptions), ("--all-subscriptions", every),
-                                          ("--management-groups", groups))
-             if value]
+    fleet = _fleet_options(namespace)
+    given = [option for option, value in (("--ids", ids), ("--cluster-name/--resource-group", name or group_given))
+             if value] + fleet
     if len(given) > 1:
         raise MutuallyExclusiveArgumentError(
-            "Give one scope to check, not {}.".format(" and ".join(given)),
-            recommendation=_CHECK_SCOPES)
-    if subscriptions or every or groups:
+            "Give one scope, not {}.".format(" and ".join(given)), recommendation=_SCOPES)
+    if fleet:
         namespace.resource_group_name = None      # a configured default group does not narrow a fleet
         return
     if ids:
@@ -185,9 +211,6 @@ def validate_check_scope(cmd, namespace):
         raise RequiredArgumentMissingError(
             "--resource-group/-g is required with --cluster-name/-n.",
             recommendation="Give both -n and -g, or give the cluster's ID with --ids.")
-    if not group:
-        raise RequiredArgumentMissingError(
-            "Say what to check.", recommendation=_CHECK_SCOPES)
 
 
 def validate_check_outputs(cmd, namespace):
@@ -214,38 +237,3 @@ def _fleet_options(namespace):
                                              ("--all-subscriptions", "all_subscriptions"),
                                              ("--management-groups", "management_groups"))
             if getattr(namespace, attribute, None)]
-
-
-def validate_fleet_scope(cmd, namespace):
-    """At most one of --subscriptions, --all-subscriptions and --management-groups, and none of them
-    with a resource group (a fleet is read with Resource Graph; a resource group with ARM)."""
-    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError
-    del cmd
-    options = _fleet_options(namespace)
-    if len(options) > 1:
-        raise MutuallyExclusiveArgumentError(
-            "Use one of {}, not several.".format(", ".join(options)),
-            recommendation="Name the subscriptions with --subscriptions, or take every subscription of the signed-in "
-                           "account with --all-subscriptions, or the subscriptions of management groups with "
-                           "--management-groups.")
-    group = getattr(namespace, "resource_group_name", None)
-    if options and group and not getattr(group, "is_default", False):
-        raise MutuallyExclusiveArgumentError(
-            "{} reads a fleet; --resource-group/-g reads one resource group.".format(options[0]),
-            recommendation="Drop --resource-group/-g, or drop {}.".format(options[0]))
-
-
-def validate_vm_list_scope(cmd, namespace):
-    """vm list: a cluster (--ids, or -n with -g), or a fleet (--subscriptions, --all-subscriptions or
-    --management-groups), not both."""
-    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError
-    options = _fleet_options(namespace)
-    if not options:
-        validate_cluster_reference(cmd, namespace)
-        return
-    if getattr(namespace, "ids", None) or getattr(namespace, "cluster_name", None):
-        raise MutuallyExclusiveArgumentError(
-            "{} lists the VMs of every cluster of a fleet; --cluster-name and --ids name one.".format(options[0]),
-            recommendation="Drop --cluster-name/--resource-group/--ids to list the fleet's VMs, or drop {}.".format(
-                options[0]))
-    validate_fleet_scope(cmd, namespace)

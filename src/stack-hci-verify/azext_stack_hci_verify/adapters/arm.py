@@ -15,9 +15,7 @@ from typing import List, NamedTuple, Optional
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
-from azext_stack_hci_verify._client_factory import (
-    ARM_TIMEOUT_ENV, ARM_TIMEOUT_OPTION, ARM_TIMEOUT_SECTION, arm_timeout, cf_azurestackhci, cf_azurestackhcivm,
-    cf_hybridcompute)
+from azext_stack_hci_verify._client_factory import ARM_TIMEOUT_ENV, ARM_TIMEOUT_OPTION, ARM_TIMEOUT_SECTION
 from azext_stack_hci_verify.core.inventory import ArmVm, is_cluster_vm
 
 CLUSTER_TYPE = "Microsoft.AzureStackHCI/clusters"
@@ -72,6 +70,14 @@ class ReadFailure(NamedTuple):
         return " ".join(self.error.recommendations)
 
 
+class ClusterReadError(Exception):
+    """A cluster's document could not be read: its ReadFailure (raise `failure.error` to end the command)."""
+
+    def __init__(self, failure):
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
 class ClusterVms(NamedTuple):
     """A cluster's Azure Local VMs as ARM has them, and the reads that failed: the list of Arc
     machines (then there are no VMs), or some of the VMs' instances."""
@@ -104,10 +110,9 @@ def get_document(client, path, api_version):
     return response.json()
 
 
-def get_cluster(cli_ctx, subscription_id, resource_group, name, credential=None):
-    """The cluster's ARM document. `credential`: the command's shared credential (one token, one client)."""
+def get_cluster(conn, subscription_id, resource_group, name):
+    """The cluster's ARM document, through `conn` (the command's connection: one token, one client)."""
     from urllib.parse import quote
-    from azext_stack_hci_verify._client_factory import cf_resourcegraph
     path = "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
         quote(subscription_id, safe=""), quote(resource_group, safe=""), CLUSTER_TYPE, quote(name, safe=""))
     read = ArmRead(
@@ -116,52 +121,85 @@ def get_cluster(cli_ctx, subscription_id, resource_group, name, credential=None)
             subscription_id, resource_group, CLUSTER_TYPE, name),
         PERMISSION_CLUSTERS,
         "List the clusters you can see with `az stack-hci vm-verification list -g {}`.".format(resource_group),
-        arm_timeout(cli_ctx))
+        conn.timeout)
     try:
-        return get_document(cf_resourcegraph(cli_ctx, credential), path, CLUSTER_API_VERSION)
+        return get_document(conn.resourcegraph(), path, CLUSTER_API_VERSION)
+    except ARM_ERRORS as ex:
+        raise ClusterReadError(read_failure(ex, read)) from ex
+
+
+# The api-version of Microsoft.HybridCompute/machines reads (azure-mgmt-hybridcompute's).
+MACHINE_API_VERSION = "2026-07-15"
+
+
+def get_machine(conn, machine_id):
+    """An Arc machine's ARM document; raises the azclierror of a read that fails."""
+    from urllib.parse import quote
+    parts = machine_id.strip("/").split("/")
+    path = "/" + "/".join(quote(part, safe="") for part in parts)
+    read = ArmRead("Arc machine '{}'".format(parts[-1]), machine_id, PERMISSION_MACHINES,
+                   "Check the ID with `az connectedmachine list`.", conn.timeout)
+    try:
+        return get_document(conn.resourcegraph(), path, MACHINE_API_VERSION)
     except ARM_ERRORS as ex:
         raise translate_error(ex, read) from ex
 
 
-def list_clusters(cli_ctx, subscription_id, resource_group=None, credential=None):
+def read_cluster(conn, subscription_id, resource_group, name):
+    """(document, None), or (None, ReadFailure) when the cluster could not be read."""
+    try:
+        return get_cluster(conn, subscription_id, resource_group, name), None
+    except ClusterReadError as ex:
+        return None, ex.failure
+
+
+def list_clusters(conn, subscription_id, resource_group=None):
     """Every cluster of the subscription or resource group, following nextLink to the last page."""
-    client = cf_azurestackhci(cli_ctx, subscription_id, credential)
+    client = conn.client("azurestackhci", subscription_id)
     if resource_group:
         pages = client.clusters.list_by_resource_group(resource_group)
         read = ArmRead("The clusters of resource group '{}'".format(resource_group),
                        "/subscriptions/{}/resourceGroups/{}".format(subscription_id, resource_group),
-                       PERMISSION_CLUSTERS, "Check the name with `az group list`.", arm_timeout(cli_ctx))
+                       PERMISSION_CLUSTERS, "Check the name with `az group list`.", conn.timeout)
     else:
         pages = client.clusters.list_by_subscription()
         read = ArmRead("The clusters of subscription '{}'".format(subscription_id),
                        "/subscriptions/{}".format(subscription_id), PERMISSION_CLUSTERS,
-                       "Check the subscription with `az account list`.", arm_timeout(cli_ctx))
+                       "Check the subscription with `az account list`.", conn.timeout)
     try:
-        return [_as_dict(item) for item in pages]
+        return [_as_document(item) for item in pages]
     except ARM_ERRORS as ex:
         raise translate_error(ex, read) from ex
 
 
-def read_cluster_vms(cli_ctx, cluster, credential=None):
+def read_cluster_vms(conn, cluster, machines=None):
     """The cluster's Azure Local VMs: Arc machines of kind HCI whose parentClusterResourceId is the
     cluster, each with its virtualMachineInstances/default. One paged list of the subscription's
     machines, then the instances concurrently (bounded). A list that cannot be read gives no VMs and
     a failure; an instance that cannot be read is reported on its VM (ArmVm.error) and counted in a
-    failure; the others still come back. `credential`: the command's shared credential (one token)."""
-    timeout = arm_timeout(cli_ctx)
-    machines_client = cf_hybridcompute(cli_ctx, cluster.subscription_id, credential)
-    read = ArmRead("The Arc machines of subscription '{}'".format(cluster.subscription_id),
-                   "/subscriptions/{}".format(cluster.subscription_id), PERMISSION_MACHINES,
-                   "Check the subscription with `az account show`.", timeout)
-    try:
-        machines = [_as_dict(item) for item in machines_client.machines.list_by_subscription()]
-    except ARM_ERRORS as ex:
-        return ClusterVms([], machines_failure=read_failure(ex, read))
+    failure; the others still come back. `machines`: the subscription's machines (list_machines), when
+    already read for another cluster of it."""
+    if machines is None:
+        machines = list_machines(conn, cluster.subscription_id)
+    if isinstance(machines, ReadFailure):
+        return ClusterVms([], machines_failure=machines)
     machines = [machine for machine in machines if is_cluster_vm(machine, cluster)]
-    return read_instances(cli_ctx, cluster.subscription_id, machines, credential=credential)
+    return read_instances(conn, cluster.subscription_id, machines)
 
 
-def read_instances(cli_ctx, subscription_id, machines, credential=None, known=None):
+def list_machines(conn, subscription_id):
+    """Every Arc machine of the subscription (documents), or the ReadFailure of the list."""
+    read = ArmRead("The Arc machines of subscription '{}'".format(subscription_id),
+                   "/subscriptions/{}".format(subscription_id), PERMISSION_MACHINES,
+                   "Check the subscription with `az account show`.", conn.timeout)
+    try:
+        return [_as_document(item) for item in conn.client("hybridcompute", subscription_id).machines
+                .list_by_subscription()]
+    except ARM_ERRORS as ex:
+        return read_failure(ex, read)
+
+
+def read_instances(conn, subscription_id, machines, known=None):
     """The Azure Local VMs of these Arc machines: each machine with its virtualMachineInstances/default,
     read concurrently (bounded) with one client, except where `known` ({lower machine id: instance})
     already has it. An instance that cannot be read is reported on its VM and counted in a failure."""
@@ -169,9 +207,9 @@ def read_instances(cli_ctx, subscription_id, machines, credential=None, known=No
     known = known or {}
     if not machines:
         return ClusterVms([])
-    timeout = arm_timeout(cli_ctx)
+    timeout = conn.timeout
     missing = [machine for machine in machines if machine["id"].lower() not in known]
-    instances_client = cf_azurestackhcivm(cli_ctx, subscription_id, credential) if missing else None
+    instances_client = conn.client("azurestackhcivm", subscription_id) if missing else None
     failed = []
 
     def read_instance(machine):
@@ -386,5 +424,8 @@ def _retry_after(ex):
         return None
 
 
-def _as_dict(item):
+def _as_document(item):
+    """An SDK model as the ARM document it was read from (camelCase keys, as ARM sends them)."""
+    if hasattr(item, "serialize"):
+        return item.serialize(keep_readonly=True)
     return item.as_dict() if hasattr(item, "as_dict") else dict(item)

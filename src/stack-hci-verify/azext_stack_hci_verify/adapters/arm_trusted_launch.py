@@ -10,7 +10,6 @@ at once; each image is read once however many VMs use it."""
 
 from concurrent.futures import ThreadPoolExecutor
 
-from azext_stack_hci_verify._client_factory import cf_azurestackhcivm
 from azext_stack_hci_verify.core.trusted_launch import GALLERY_IMAGE_TYPE, MARKETPLACE_IMAGE_TYPE, Reading
 from azext_stack_hci_verify.core.trusted_launch_images import image_type
 
@@ -36,42 +35,31 @@ def _reading(read):
             status or "an error", " ({})".format(code) if code else ""))
 
 
-def _image_reader(clients, image_id):
+def _image_reader(conn, image_id):
     parts = image_id.split("/")
-    client, group, name = clients[parts[2].lower()], parts[4], parts[8]
+    client, group, name = conn.client("azurestackhcivm", parts[2]), parts[4], parts[8]
     if image_type(image_id) == MARKETPLACE_IMAGE_TYPE:
         return lambda: client.marketplace_gallery_images.get(group, name, cls=_raw_body)
     return lambda: client.gallery_images.get(group, name, cls=_raw_body)
 
 
-def _clients(cli_ctx, subscriptions, credential=None):
-    """One client per subscription, made before the reads start, so that the reads share them (and,
-    with the command's credential, its one token)."""
-    clients = {}
-    for subscription in subscriptions:
-        if subscription.lower() not in clients:
-            clients[subscription.lower()] = cf_azurestackhcivm(cli_ctx, subscription, credential)
-    return clients
-
-
-def read_trusted_launch(cli_ctx, subscription_id, vms, credential=None):
-    """({machine id: attestation Reading}, {image id: image Reading}) for the TrustedLaunchVms given:
-    attestation for isolated VMs only, images of isolated VMs only."""
-    isolated = [vm for vm in vms if vm.isolated and vm.machine_id]
+def read_trusted_launch(conn, vms):
+    """({machine id: attestation Reading}, {image id: image Reading}) for the TrustedLaunchVms given
+    (of any subscriptions): attestation for isolated VMs only, images of isolated VMs only."""
+    isolated = [vm for vm in vms if vm.isolated and vm.machine_id and len(vm.machine_id.split("/")) > 2]
     image_ids = sorted({vm.image_id for vm in isolated
                         if vm.image_id and image_type(vm.image_id) in (MARKETPLACE_IMAGE_TYPE, GALLERY_IMAGE_TYPE)
                         and len(vm.image_id.split("/")) >= 9})
     if not isolated:
         return {}, {}
-    clients = _clients(cli_ctx, [subscription_id] + [image_id.split("/")[2] for image_id in image_ids], credential)
-    client = clients[subscription_id.lower()]
 
     def attestation(vm):
         uri = vm.machine_id.lstrip("/")
+        client = conn.client("azurestackhcivm", vm.machine_id.split("/")[2])
         return _reading(lambda: client.attestation_statuses.get(uri, cls=_raw_body))
 
     def image(image_id):
-        return _reading(_image_reader(clients, image_id))
+        return _reading(_image_reader(conn, image_id))
 
     jobs = [(attestation, vm) for vm in isolated] + [(image, image_id) for image_id in image_ids]
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(jobs))) as pool:

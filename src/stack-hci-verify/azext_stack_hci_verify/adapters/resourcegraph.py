@@ -17,7 +17,7 @@ from typing import List, NamedTuple, Optional
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
 from azext_stack_hci_verify.adapters import arm
-from azext_stack_hci_verify.core.inventory import ArmVm, is_cluster_vm
+from azext_stack_hci_verify.core.inventory import ArmVm
 
 PAGE_ROWS = 1000
 # Subscriptions one query may name.
@@ -66,18 +66,26 @@ def kql_string(value):
     return "'{}'".format(escaped)
 
 
-def clusters_query():
-    """Every Azure Local cluster in scope, ordered by id (stable pages)."""
-    return ("resources | where type =~ {} | project {} | order by id asc".format(
-        kql_string(CLUSTERS), _CLUSTER_COLUMNS))
+def clusters_query(resource_group=None):
+    """Every Azure Local cluster in scope (of one resource group, when given), ordered by id (stable pages)."""
+    where = "type =~ {}".format(kql_string(CLUSTERS))
+    if resource_group:
+        where += " and resourceGroup =~ {}".format(kql_string(resource_group))
+    return "resources | where {} | project {} | order by id asc".format(where, _CLUSTER_COLUMNS)
 
 
-def vms_query(cluster_id=None):
-    """The Azure Local VMs (Arc machines of kind HCI) of one cluster, or of every cluster in scope,
-    each joined with its virtualMachineInstances/default (null columns when Resource Graph has none)."""
+def vms_query(cluster_id=None, cluster_ids=None, cluster_prefix=None):
+    """The Azure Local VMs (Arc machines of kind HCI) of one cluster, of the clusters named, of the
+    clusters whose ids start with a prefix (a resource group's), or of every cluster in scope, each
+    joined with its virtualMachineInstances/default (null columns when Resource Graph has none)."""
     where = "type =~ {} and kind =~ 'hci'".format(kql_string(MACHINES))
+    parent = "tostring(properties.parentClusterResourceId)"
     if cluster_id:
-        where += " and tostring(properties.parentClusterResourceId) =~ {}".format(kql_string(cluster_id))
+        where += " and {} =~ {}".format(parent, kql_string(cluster_id))
+    elif cluster_ids:
+        where += " and {} in~ ({})".format(parent, ", ".join(kql_string(item) for item in cluster_ids))
+    elif cluster_prefix:
+        where += " and {} startswith {}".format(parent, kql_string(cluster_prefix))
     else:
         where += " and isnotempty(tostring(properties.parentClusterResourceId))"
     instance_columns = ", ".join("{} = {}".format(alias, column) for alias, column in _INSTANCE_COLUMNS)
@@ -228,65 +236,15 @@ def should_fall_back(ex):
     return isinstance(ex, HttpResponseError) and getattr(ex, "status_code", None) in FALLBACK_STATUSES
 
 
-def _fallback_reason(ex):
+def fallback_reason(ex, what="the cluster's VMs"):
+    """Why ARM was asked instead of Resource Graph."""
     status = getattr(ex, "status_code", None)
     code = getattr(getattr(ex, "error", None), "code", None)
-    return "Resource Graph could not serve the cluster's VMs ({}); they were read from ARM.".format(
-        " ".join(str(part) for part in (status, code) if part) or type(ex).__name__)
+    return "Resource Graph could not serve {} ({}); they were read from ARM.".format(
+        what, " ".join(str(part) for part in (status, code) if part) or type(ex).__name__)
 
 
-_PREFETCH = "vm-rows"       # CommandCredential.clients key of the VM queries started ahead
-
-
-def prefetch_cluster_vms(cli_ctx, refs, credential):
-    """Start the VM query of each cluster (subscription, group, name) now, beside the clusters' own
-    ARM reads: the query needs only the cluster's ID, so the two round trips overlap instead of
-    adding up. read_cluster_vms picks the answers up from the command's credential."""
-    from concurrent.futures import ThreadPoolExecutor
-    from azext_stack_hci_verify._client_factory import cf_resourcegraph
-    if credential is None or not refs:
-        return
-    client = cf_resourcegraph(cli_ctx, credential)
-    pool = ThreadPoolExecutor(max_workers=min(len(refs), 4))
-    started = credential.clients.setdefault(_PREFETCH, {})
-    for subscription_id, resource_group, name in refs:
-        cluster_id = "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
-            subscription_id, resource_group, arm.CLUSTER_TYPE, name)
-        started[cluster_id.lower()] = pool.submit(
-            query_pages, client, vms_query(cluster_id), [subscription_id],
-            what="the VMs of cluster '{}'".format(name))
-    pool.shutdown(wait=False)
-
-
-def _vm_rows(client, cluster, credential):
-    started = getattr(credential, "clients", {}).get(_PREFETCH, {}).pop((cluster.id or "").lower(), None)
-    if started is not None:
-        return started.result()
-    return query_pages(client, vms_query(cluster.id), [cluster.subscription_id],
-                       what="the VMs of cluster '{}'".format(cluster.name))
-
-
-def read_cluster_vms(cli_ctx, cluster, credential=None, client=None):
-    """The cluster's Azure Local VMs in one Resource Graph query (machines of kind HCI whose
-    parentClusterResourceId is the cluster, joined with their instances), or its answer when
-    prefetch_cluster_vms started it. Instances Resource Graph does not have are read from ARM
-    (bounded, one client); when Resource Graph cannot serve the query, the whole read is ARM's
-    (arm.read_cluster_vms). VmRead."""
-    from azext_stack_hci_verify._client_factory import cf_resourcegraph
-    client = client or cf_resourcegraph(cli_ctx, credential)
-    try:
-        rows, _ = _vm_rows(client, cluster, credential)
-    except (HttpResponseError, ServiceRequestError) as ex:
-        if not should_fall_back(ex):
-            raise arm.translate_error(ex, arm.ArmRead(
-                "Resource Graph's Azure Local VMs of cluster '{}'".format(cluster.name), "/", PERMISSION_GRAPH,
-                timeout=arm.arm_timeout(cli_ctx))) from ex
-        return VmRead(arm.read_cluster_vms(cli_ctx, cluster, credential), SOURCE_ARM, _fallback_reason(ex))
-    vms = [vm for vm in (vm_from_row(row) for row in rows) if vm is not None and is_cluster_vm(vm.machine, cluster)]
-    known = {vm.machine["id"].lower(): vm.instance for vm in vms if vm.instance is not None}
-    if len(known) == len(vms):
-        return VmRead(arm.ClusterVms(vms), SOURCE_GRAPH, from_graph=frozenset(known))
-    read = arm.read_instances(cli_ctx, cluster.subscription_id, [vm.machine for vm in vms], credential, known)
-    reason = ("Resource Graph has no virtualMachineInstances for {} of {} VMs; those were read from ARM."
-              .format(len(vms) - len(known), len(vms)))
-    return VmRead(read, SOURCE_GRAPH + "+" + SOURCE_ARM, reason, frozenset(known))
+def graph_error(ex, what, timeout=None):
+    """A Resource Graph error that is not a reason to ask ARM (throttling, an outage) as the error to raise."""
+    return arm.translate_error(ex, arm.ArmRead("Resource Graph's {}".format(what), "/", PERMISSION_GRAPH,
+                                               timeout=timeout))

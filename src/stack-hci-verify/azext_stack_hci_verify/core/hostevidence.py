@@ -4,8 +4,10 @@
 # --------------------------------------------------------------------------------------------
 """Which host-facts files speak for a cluster, how old they are, and where they disagree. Pure.
 
-A host-facts file belongs to one system: it applies only to the cluster whose name it carries and
-whose servers include its computerName; any other file is reported and ignored. Facts have an age:
+A host-facts file belongs to one system, identified by its ARM resource id: a file that carries the
+id (cluster.azureResourceUri, which `probe` records) applies to that cluster only; a file without one
+applies only when its cluster name and computerName match exactly one cluster in scope. Any other
+file is reported and ignored: fleets built from one template repeat names, and names alone never bind. Facts have an age:
 a file collected more than 30 days before the reference time (or with no collection time, or one
 in the future) is stale and can fail a check but never pass one. Nothing here depends on the order
 in which the files were given: files are taken in order of collection time, then name.
@@ -50,32 +52,46 @@ def _names(facts):
     return {name for name in names if name}
 
 
-def _cluster_names(facts):
-    return {name.lower() for name in (facts.name, facts.reported_cluster_name) if name}
+def _same_id(first, second):
+    return bool(first) and bool(second) and first.strip().rstrip("/").lower() == second.strip().rstrip("/").lower()
 
 
-def _document_cluster_names(document):
-    raw = document.document.get("cluster") if isinstance(document.document, dict) else None
-    names = {document.cluster_name}
-    if isinstance(raw, dict) and isinstance(raw.get("clusterName"), str):
-        names.add(raw["clusterName"])
-    return {name.lower() for name in names if name}
-
-
-def belongs_to(facts, document):
-    """(True, None) when the file is this cluster's, else (False, why)."""
-    file_clusters = _document_cluster_names(document)
-    computer = _short(document.computer_name)
+def _matches_by_name(facts, document):
+    """True when a file that names no resource id names this cluster (its Azure resource name) and one
+    of its servers. A cluster that reports no servers yet (not registered) is matched by name alone."""
+    if not document.cluster_name or not facts.name or document.cluster_name.lower() != facts.name.lower():
+        return False
     nodes = _names(facts)
-    if file_clusters and not file_clusters & _cluster_names(facts):
-        return False, "it was collected on a server of cluster '{}', not '{}'".format(
-            document.cluster_name or sorted(file_clusters)[0], facts.name)
-    if computer and nodes and computer not in nodes:
-        return False, "its computer {} is not a server of cluster '{}' ({})".format(
-            document.computer_name, facts.name, ", ".join(sorted(node.name for node in facts.nodes)))
-    if not file_clusters and not (computer and nodes):
-        return False, "it names no cluster and its computer cannot be matched to a server of '{}'".format(facts.name)
-    return True, None
+    return not nodes or _short(document.computer_name) in nodes
+
+
+def candidates(clusters, document):
+    """The clusters a host-facts file may belong to: the one its cluster.azureResourceUri names, else
+    those whose Azure name and servers match its cluster name and computerName."""
+    if document.cluster_resource_id:
+        return [facts for facts in clusters if _same_id(facts.id, document.cluster_resource_id)]
+    return [facts for facts in clusters if _matches_by_name(facts, document)]
+
+
+def _unbound_reason(clusters, document, found):
+    """Why a file binds to no cluster of the scope."""
+    if len(found) > 1:
+        return ("it names no cluster resource id, and cluster '{}' with server {} matches {} clusters here ({}); "
+                "names alone never bind a file. Collect it again with `az stack-hci vm-verification probe`, which "
+                "records cluster.azureResourceUri, or narrow the scope to one cluster".format(
+                    document.cluster_name, document.computer_name, len(found),
+                    ", ".join(sorted(facts.id for facts in found))))
+    if document.cluster_resource_id:
+        return "it belongs to cluster {}, which is not among the clusters read here".format(
+            document.cluster_resource_id)
+    if not document.cluster_name:
+        return "it names no cluster, so it cannot be placed"
+    names = {facts.name.lower() for facts in clusters if facts.name}
+    if document.cluster_name.lower() in names:
+        return "its computer {} is not a server of cluster '{}'".format(document.computer_name,
+                                                                         document.cluster_name)
+    return "it was collected on a server of cluster '{}', which is not among the clusters read here".format(
+        document.cluster_name)
 
 
 def _finding(severity, code, reason, action=None, command=None, name=None):
@@ -107,42 +123,51 @@ def _age_finding(document, now):
     return None
 
 
-def select_host_facts(facts, host_facts, now):
-    """The HostEvidence of cluster `facts` among the given host-facts documents."""
-    documents, ignored, findings, stale, foreign = [], [], [], set(), []
-    for document in sorted(host_facts or (), key=_order):
-        ok, why = belongs_to(facts, document)
-        if not ok:
-            foreign.append(document)
-            ignored.append(_finding(
-                v.SEVERITY_WARNING, "host-facts-other-system",
-                "Host facts file '{}' was ignored: {}. Pass each cluster its own servers' files.".format(
-                    document.source, why), name=document.source))
-            continue
-        documents.append(document)
+@dataclass(frozen=True)
+class HostBinding:
+    """Each cluster's HostEvidence, in the order of the clusters, and the files that bind to none
+    (their findings, scope hostFacts, one per file)."""
+    evidence: tuple
+    ignored: tuple
+    ignored_documents: tuple = ()
+
+
+def _evidence(documents, now):
+    stale, findings = set(), []
+    for document in documents:
         age = _age_finding(document, now)
         if age is not None:
             stale.add(id(document))
             findings.append(age)
-    return HostEvidence(tuple(documents), frozenset(stale), tuple(ignored), tuple(findings), tuple(foreign))
+    return HostEvidence(tuple(documents), frozenset(stale), (), tuple(findings))
 
 
 def bind_host_facts(clusters, host_facts, now):
-    """A HostEvidence for each ClusterFacts of one command. A file that belongs to one of the
-    clusters is not reported as foreign on the others; a file that belongs to none is reported once,
-    on the first cluster."""
-    bound = [select_host_facts(facts, host_facts, now) for facts in clusters]
-    placed = {id(document) for evidence in bound for document in evidence.documents}
-    reported = set()
-    result = []
-    for evidence in bound:
-        ignored, foreign = [], []
-        for item, document in zip(evidence.ignored, evidence.foreign):
-            if id(document) in placed or id(document) in reported:
-                continue
-            reported.add(id(document))
-            ignored.append(item)
-            foreign.append(document)
-        result.append(HostEvidence(evidence.documents, evidence.stale, tuple(ignored), evidence.findings,
-                                   tuple(foreign)))
-    return result
+    """Bind host-facts files to the clusters in scope (ClusterFacts): a file that names its cluster's
+    resource id belongs to that cluster only; one without applies only when its cluster name and
+    computerName match exactly one cluster here. One file never applies to two clusters; a file that
+    binds to none is an ignored finding. The result does not depend on the order of the files. HostBinding."""
+    clusters = list(clusters)
+    placed = [[] for _ in clusters]
+    ignored, ignored_documents = [], []
+    for document in sorted(host_facts or (), key=_order):
+        found = candidates(clusters, document)
+        if len(found) == 1:
+            placed[next(index for index, facts in enumerate(clusters) if facts is found[0])].append(document)
+            continue
+        ignored_documents.append(document)
+        code = "host-facts-ambiguous" if len(found) > 1 else "host-facts-other-system"
+        ignored.append(_finding(
+            v.SEVERITY_WARNING, code, "Host facts file '{}' was ignored: {}.".format(
+                document.source, _unbound_reason(clusters, document, found)), name=document.source))
+    return HostBinding(tuple(_evidence(documents, now) for documents in placed), tuple(ignored),
+                       tuple(ignored_documents))
+
+
+def select_host_facts(facts, host_facts, now):
+    """The HostEvidence of one cluster among the given host-facts documents, with the files that are
+    not its own among `ignored`."""
+    binding = bind_host_facts([facts], host_facts, now)
+    evidence = binding.evidence[0]
+    return HostEvidence(evidence.documents, evidence.stale, binding.ignored, evidence.findings,
+                        binding.ignored_documents)

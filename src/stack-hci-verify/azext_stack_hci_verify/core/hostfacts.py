@@ -43,6 +43,7 @@ class HostFacts:
     computer_name: Optional[str]
     collected_at: object            # datetime or None
     cluster_name: Optional[str] = None
+    cluster_resource_id: Optional[str] = None     # cluster.azureResourceUri: the ARM id of its system
     registration_status: Optional[str] = None
     connection_status: Optional[str] = None
     imds_attestation: Optional[str] = None
@@ -128,6 +129,7 @@ def host_facts_from_document(document, source):
         computer_name=computer_name,
         collected_at=collected_at,
         cluster_name=_text(cluster.get("name")),
+        cluster_resource_id=_text(cluster.get("azureResourceUri")),
         registration_status=_text(cluster.get("registrationStatus")),
         connection_status=_text(cluster.get("connectionStatus")),
         imds_attestation=_text(cluster.get("imdsAttestation")),

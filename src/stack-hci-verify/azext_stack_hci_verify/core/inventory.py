@@ -10,7 +10,6 @@ from typing import NamedTuple, Optional
 
 from . import vocabulary as v
 from .fixes import display_name
-from .trusted_launch_checks import configuration_summary
 from .vmfacts import find_host_vm, merge_vm_facts, read_arm_vm
 from .vmverdict import evaluate_vm, host_context
 from .vmviews import summarize, vm_view
@@ -32,15 +31,11 @@ class JudgedVm:
     verdict: object             # vmverdict.VmVerdict
     machine_id: Optional[str]
     arm_error: Optional[str]
-    trusted_launch: Optional[dict] = None   # trusted_launch_checks.configuration_summary
 
     def view(self, detail=False):
         errors = ["The Azure Local VM instance could not be read: {}.".format(self.arm_error)] if self.arm_error \
             else []
-        view = vm_view(self.facts, self.verdict, detail=detail, machine_id=self.machine_id, read_errors=errors)
-        if detail:
-            view["trustedLaunch"] = self.trusted_launch
-        return view
+        return vm_view(self.facts, self.verdict, detail=detail, machine_id=self.machine_id, read_errors=errors)
 
 
 def _lower(value):
@@ -96,9 +91,7 @@ def _judge(cluster_verdict, arm, arm_facts, host_vm, document):
                            host_stale=stale, arm_facts=arm_facts)
     machine_id = machine.get("id") if isinstance(machine, dict) else None
     verdict = evaluate_vm(facts, host_context(cluster_verdict, facts.server), machine_id)
-    trusted = configuration_summary(machine, instance, cluster_verdict.facts.name,
-                                    cluster_verdict.facts.resource_group)
-    return JudgedVm(facts, verdict, machine_id, arm.error, trusted)
+    return JudgedVm(facts, verdict, machine_id, arm.error)
 
 
 def vm_summary(judged):
@@ -108,17 +101,11 @@ def vm_summary(judged):
 
 def vm_findings(judged):
     """A finding for each VM whose verdict is not green (Inactive benefits is an error, Unknown a
-    warning), with the VM's action and command; and one for each Trusted launch setting that
-    contradicts the VM's own security type (the checks ARM's instance alone decides)."""
+    warning), with the VM's action and command. (Trusted launch findings are the Trusted launch
+    verdicts', core.report.)"""
     severities = {v.BENEFITS_INACTIVE: v.SEVERITY_ERROR, v.BENEFITS_UNKNOWN: v.SEVERITY_WARNING}
     findings = []
     for item in judged:
-        for check in (item.trusted_launch or {}).get("failed", ()):
-            findings.append({"scope": "trustedLaunch", "name": item.facts.name, "severity": v.SEVERITY_ERROR,
-                             "reasonCode": check["reasonCode"],
-                             "reason": "{}: Trusted launch {} Failed. {}".format(
-                                 display_name(item.facts.name), check["check"], check["reason"]),
-                             "action": check["action"], "command": check["command"]})
         severity = severities.get(item.verdict.benefit_status)
         if severity:
             findings.append({"scope": "vm", "name": item.facts.name, "severity": severity,

@@ -35,8 +35,8 @@ _SCOPE_ORDER = (SCOPE_SUBSCRIPTION, SCOPE_MANAGEMENT_GROUP, SCOPE_CLUSTER, SCOPE
 _SEVERITY_ORDER = (v.SEVERITY_ERROR, v.SEVERITY_WARNING, v.SEVERITY_INFO)
 
 # Trusted launch statuses (core/trusted_launch.py) as finding severities.
-_TL_SEVERITY = {"Failed": v.SEVERITY_ERROR, "Warning": v.SEVERITY_WARNING, "Unknown": v.SEVERITY_WARNING}
-_TL_NOT_TRUSTED_LAUNCH = "not-trusted-launch"
+_TL_SEVERITY = {"Failed": v.SEVERITY_ERROR, "Warning": v.SEVERITY_WARNING, "Unknown": v.SEVERITY_WARNING,
+                "Not applicable": v.SEVERITY_INFO}
 
 # --fail-on levels. Status levels match a finding by the (scope, status) of its resource.
 _STATUS_LEVELS = {
@@ -148,30 +148,24 @@ def _server_items(checked):
 
 
 def _vm_items(checked):
-    """The VMs and their findings. Where the full Trusted launch verdicts were read, the settings ARM's
-    instance alone decides are among their checks, so those findings come from there (once); in a
-    fleet, where they are not read, the VMs' own configuration findings stand."""
+    """The VMs and their benefit findings."""
     items = []
-    full_trusted_launch = bool(checked.trusted_launch)
     for judged in checked.vms:
         status = judged.verdict.benefit_status
-        findings = [f for f in vm_findings([judged])
-                    if not (full_trusted_launch and f.get("scope") == SCOPE_TRUSTED_LAUNCH)]
+        findings = vm_findings([judged])
         items.append(Item(SCOPE_VM, judged.machine_id, judged.facts.name, checked.name, status, tuple(
             _augment(f, SCOPE_VM, judged.machine_id, checked.name, status) for f in findings)))
     return items
 
 
 def _trusted_launch_findings(verdict):
-    """A finding for each Trusted launch check that is Failed, Warning or Unknown. A Standard VM's
-    only finding (not created as a Trusted launch VM; that is chosen at creation) is info."""
+    """A finding for each Trusted launch check that is Failed, Warning or Unknown; a Standard VM's one
+    finding (not created as a Trusted launch VM; that is chosen at creation) is info, as everywhere."""
     findings = []
     for result in verdict.checks:
         severity = _TL_SEVERITY.get(result.status)
         if severity is None:
             continue
-        if result.reason_code == _TL_NOT_TRUSTED_LAUNCH:
-            severity = v.SEVERITY_INFO
         findings.append({"scope": SCOPE_TRUSTED_LAUNCH, "name": verdict.vm.name, "severity": severity,
                          "reasonCode": result.reason_code,
                          "reason": "{}: Trusted launch check {} is {}. {}".format(
@@ -240,7 +234,7 @@ def totals(items, findings):
         "clusters": _count(items, SCOPE_CLUSTER, (v.ON, v.OFF, v.UNKNOWN)),
         "servers": _count(items, SCOPE_SERVER, v.SERVER_STATUSES),
         "vms": _count(items, SCOPE_VM, v.BENEFIT_STATUSES, fold=v.BENEFITS_UNKNOWN),
-        "trustedLaunch": _count(items, SCOPE_TRUSTED_LAUNCH, ("Passed", "Failed", "Warning", "Unknown")),
+        "trustedLaunch": _count(items, SCOPE_TRUSTED_LAUNCH, ("Passed", "Failed", "Warning", "Unknown", "Not applicable")),
         "findings": dict({"total": len(findings)}, **severities),
     }
 

@@ -23,7 +23,9 @@ FAILED = "Failed"
 WARNING = "Warning"
 UNKNOWN = "Unknown"
 NOT_AVAILABLE = "NotAvailable"
-CHECK_STATUSES = (PASSED, FAILED, WARNING, UNKNOWN, NOT_AVAILABLE)
+# A Standard VM: the Trusted launch checks do not apply to it (its one check says so).
+NOT_APPLICABLE = "Not applicable"
+CHECK_STATUSES = (PASSED, FAILED, WARNING, UNKNOWN, NOT_AVAILABLE, NOT_APPLICABLE)
 
 # The most severe check decides the VM's status; NotAvailable does not take part.
 _SEVERITY = {FAILED: 3, WARNING: 2, UNKNOWN: 1, PASSED: 0}
@@ -67,8 +69,11 @@ class CheckResult:
 
 
 def derive_status(results):
-    """The VM's (or cluster's) status from its checks: Failed > Warning > Unknown > Passed."""
+    """The VM's (or cluster's) status from its checks: Failed > Warning > Unknown > Passed; Not applicable
+    when the only check says the checks do not apply."""
     statuses = [result.status for result in results if result.status in _SEVERITY]
+    if not statuses and any(result.status == NOT_APPLICABLE for result in results):
+        return NOT_APPLICABLE
     if not statuses:
         return UNKNOWN
     return max(statuses, key=_SEVERITY.get)
@@ -188,8 +193,9 @@ def vm_row(verdict):
     vm = verdict.vm
     transfer = verdict.check("vtpm-state-transfer")
     findings = [_finding(result) for result in by_severity(verdict.checks)
-                if result.status in (FAILED, WARNING, UNKNOWN)]
-    first = findings[0] if findings else {}
+                if result.status in (FAILED, WARNING, UNKNOWN, NOT_APPLICABLE)]
+    first = findings[0] if findings else {"reasonCode": "trusted-launch-passed",
+                                          "reason": "Every Trusted launch check that can be made passed."}
     return {
         "name": vm.name,
         "resourceGroup": vm.resource_group,
@@ -202,6 +208,8 @@ def vm_row(verdict):
         "image": verdict.image.get("name"),
         "imageSource": verdict.image.get("source"),
         "status": verdict.status,
+        "reasonCode": first.get("reasonCode"),
+        "reason": first.get("reason"),
         "action": first.get("action"),
         "command": first.get("command"),
         "findings": findings,

@@ -16,7 +16,7 @@ import re
 from . import vocabulary as v
 from .guestfacts import match_guest
 from .trusted_launch import (
-    ACTION_COLLECT_GUEST_FACTS, COMMAND_GUEST_PROBE, DOC_DEPLOY, DOC_OVERVIEW, FAILED, NOT_AVAILABLE,
+    ACTION_COLLECT_GUEST_FACTS, COMMAND_GUEST_PROBE, DOC_DEPLOY, DOC_OVERVIEW, FAILED, NOT_APPLICABLE, NOT_AVAILABLE,
     PASSED, RULE_BOTH_ON, UNKNOWN, WARNING, CheckResult, VmVerdict, derive_status, vm_facts_from_arm)
 from .trusted_launch_images import check_image, image_summary
 from .values import get_path as _get, text_value as _text
@@ -59,7 +59,7 @@ def check_security_type(vm):
                            "The VM is a confidential VM: an isolated VM, judged on the Trusted launch checks.",
                            expected, vm.security_type)
     if vm.security_type == v.SECURITY_STANDARD:
-        return CheckResult(name, WARNING, "not-trusted-launch",
+        return CheckResult(name, NOT_APPLICABLE, "not-trusted-launch",
                            "The VM is a Standard VM: no secure boot guarantee, no vTPM state transfer, no "
                            "attestation. Trusted launch is chosen when a VM is created.",
                            expected, vm.security_type, "Create the VM as a Trusted launch VM", DOC_DEPLOY)

@@ -28,6 +28,7 @@ from typing import Callable, Optional, Tuple
 from . import fixes
 from . import vocabulary as v
 from .builds import BELOW, REVISION_UNKNOWN, compare_to_minimum, parse_build
+from .servers import NOT_ACTIVE
 from .eligibility import (MINIMUM_BUILD_UNKNOWN, MINIMUM_FEATURE_UPDATE, MINIMUM_INCLUDED, MINIMUM_RELEASE_NOT_LISTED,
                           MINIMUM_SERVICING_STACK, NEEDS_V1, NEEDS_V2, eligibility)
 from .values import short_name as _short
@@ -58,6 +59,7 @@ class HostContext:
     legacy_os_support: str = v.UNKNOWN
     legacy_command: Optional[str] = None
     server_name: Optional[str] = None
+    servers: tuple = ()               # servers.ServerVerdict of every server the cluster reports
 
 
 def host_context(cluster_verdict, server_name):
@@ -73,7 +75,7 @@ def host_context(cluster_verdict, server_name):
         command = fixes.enable_legacy_os_support(server.name if server is not None and not whole else None)
     all_active = bool(servers) and all(item.status == v.SERVER_ACTIVE for item in servers)
     return HostContext(cluster_verdict.host, server, all_active, bool(servers), legacy, command,
-                       server.name if server is not None else server_name)
+                       server.name if server is not None else server_name, servers)
 
 
 @dataclass(frozen=True)
@@ -154,12 +156,18 @@ def step_benefit(case):
 
 
 def step_host(case):
+    """Within this step a definite failure beats "cannot tell": host attestation Off, a system that
+    is not registered, or every server the VM can run on Expired, Inactive or Error makes the VM
+    Inactive benefits with that cause's fix, whatever else about the host is unknown."""
     host, server = case.host.host, case.host.server
     if host.value == v.OFF:
         return Outcome(FAILED, host.reason_code, host.reason, host.action, host.command)
+    if host.value != v.ON and host.reason_code in (v.REASON_CLUSTER_NOT_REGISTERED, "host-attestation-not-reported"):
+        return Outcome(FAILED, host.reason_code, host.reason, host.action, host.command)
+    possible = (server,) if server is not None else tuple(case.host.servers)
+    if possible and all(item.status in NOT_ACTIVE for item in possible):
+        return _server_outcome(possible[0])
     if host.value != v.ON:
-        if host.reason_code in (v.REASON_CLUSTER_NOT_REGISTERED, "host-attestation-not-reported"):
-            return Outcome(FAILED, host.reason_code, host.reason, host.action, host.command)
         return Outcome(CANNOT_TELL, host.reason_code, host.reason, host.action, host.command, final=True)
     if server is not None:
         return _server_outcome(server)

@@ -1,0 +1,215 @@
+# --------------------------------------------------------------------------------------------
+# Copyright (c) stack-hci-verify contributors. All rights reserved.
+# Licensed under the MIT License. See License.txt in the project root for license information.
+# --------------------------------------------------------------------------------------------
+"""Read: a Scope in, a Snapshot out. The same fact records whichever service served them.
+
+Every scope reads its clusters and their Azure Local VMs with one query each, paged at 1,000 rows
+(Resource Graph), the two started together; named clusters are ARM GETs (concurrent, bounded) beside
+one VM query for all of them. Where Resource Graph cannot serve (it refuses, does not know the query,
+or cannot be reached) ARM is asked instead, and the Snapshot says so. VMs whose instance Resource
+Graph lacks have it read from ARM, the same in every scope; with `trusted_launch`, each isolated VM's
+attestation status and image are read too (concurrent, bounded). Knows nothing of az: `conn` is any
+connection with `resourcegraph()`, `client(kind, subscription)` and `timeout`."""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Optional
+
+from azext_stack_hci_verify.core.clusterfacts import cluster_facts_from_arm
+from azext_stack_hci_verify.core.inventory import ArmVm, is_cluster_vm
+
+from .scope import CLUSTERS, RESOURCE_GROUP, cluster_resource_id
+
+MAX_CONCURRENT_READS = 8
+SOURCE_GRAPH, SOURCE_ARM = "resourceGraph", "arm"
+
+
+@dataclass(frozen=True)
+class ClusterRead:
+    """One cluster as read: its facts, its Azure Local VMs (adapters ArmVm) and how they were read."""
+    facts: object                               # core.clusterfacts.ClusterFacts
+    vms: tuple = ()
+    vms_source: str = SOURCE_GRAPH              # resourceGraph, arm, resourceGraph+arm
+    machines_failure: object = None             # adapters.arm.ReadFailure: the VM list could not be read
+    instances_failure: object = None            # adapters.arm.ReadFailure: some instances could not be read
+    fallback_reason: Optional[str] = None
+    from_graph: frozenset = frozenset()         # lower-case machine ids whose instance Resource Graph gave
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a scope's reads returned, before any judging."""
+    scope: object
+    clusters: tuple
+    unreadable_clusters: tuple = ()             # ((subscription, group, name), ReadFailure)
+    unreadable_scopes: tuple = ()               # adapters.resourcegraph.ScopeFailure
+    attestations: dict = field(default_factory=dict)
+    images: dict = field(default_factory=dict)
+    trusted_launch_read: bool = False
+    graph_requests: int = 0
+    clusters_source: str = SOURCE_GRAPH
+    clusters_fallback: Optional[str] = None
+
+
+def read_scope(conn, scope, trusted_launch=False, progress=None):
+    """The Snapshot of a Scope. `progress`: None, or an object whose reporter(what) gives an
+    on_page(done, total) callback (or None) and whose end() ends it."""
+    try:
+        if scope.kind == CLUSTERS:
+            snapshot = _read_named(conn, scope)
+        else:
+            snapshot = _read_listed(conn, scope, progress)
+    finally:
+        if progress is not None:
+            progress.end()
+    if not trusted_launch:
+        return snapshot
+    from azext_stack_hci_verify.adapters.arm_trusted_launch import read_trusted_launch
+    from azext_stack_hci_verify.core.trusted_launch import vm_facts_from_arm
+    vms = [vm_facts_from_arm(vm.machine, vm.instance, vm.error) for cluster in snapshot.clusters for vm in cluster.vms]
+    attestations, images = read_trusted_launch(conn, vms)
+    return Snapshot(**dict(snapshot.__dict__, attestations=attestations, images=images, trusted_launch_read=True))
+
+
+# ----------------------------------------------------------------------------------- named clusters
+
+def _read_named(conn, scope):
+    """ARM GET of each cluster, beside one Resource Graph query for all their VMs. One cluster that
+    cannot be read is reported while the others come back; when none can be read, its error is raised."""
+    from azext_stack_hci_verify.adapters import arm
+    from azext_stack_hci_verify.adapters import resourcegraph as rg
+    refs = list(scope.clusters)
+    ids = scope.cluster_ids()
+    query = rg.vms_query(ids[0]) if len(ids) == 1 else rg.vms_query(cluster_ids=ids)
+    what = "the VMs of cluster '{}'".format(refs[0][2]) if len(refs) == 1 else "the VMs of {} clusters".format(
+        len(refs))
+    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(refs) + 1)) as pool:
+        vm_job = pool.submit(rg.query_pages, conn.resourcegraph(), query, list(scope.subscriptions), None, None, what)
+        gets = [pool.submit(arm.read_cluster, conn, *ref) for ref in refs]
+        results = [job.result() for job in gets]
+        facts, unreadable = [], []
+        for ref, (document, failure) in zip(refs, results):
+            if failure is not None:
+                unreadable.append((ref, failure))
+            else:
+                facts.append(cluster_facts_from_arm(document))
+        if not facts:
+            raise unreadable[0][1].error
+        rows, requests, fallback, _ = _vm_rows(conn, vm_job, what)
+    return Snapshot(scope, _with_vms(conn, facts, rows, fallback), tuple(unreadable), graph_requests=requests,
+                    clusters_source=SOURCE_ARM)
+
+
+def _vm_rows(conn, job, what, fleet=False):
+    """(rows or None, requests, fallback reason, scopes that refused): None rows when ARM must be asked
+    instead."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError
+    from azext_stack_hci_verify.adapters import resourcegraph as rg
+    try:
+        answer = job.result()
+    except (HttpResponseError, ServiceRequestError) as ex:
+        if fleet or not rg.should_fall_back(ex):
+            raise rg.graph_error(ex, what, conn.timeout) from ex
+        return None, 1, rg.fallback_reason(ex), ()
+    if isinstance(answer, rg.GraphRows):
+        return answer.rows, answer.requests, None, tuple(answer.unreadable)
+    rows, requests = answer
+    return rows, requests, None, ()
+
+
+# ----------------------------------------------------------------------------------- listed clusters
+
+def _read_listed(conn, scope, progress):
+    """A resource group, subscriptions or management groups: the clusters query and the VMs query, paged,
+    started together. One subscription or group falls back to ARM where Resource Graph cannot serve; a
+    fleet cannot, and reports each subscription or management group that refuses."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError
+    from azext_stack_hci_verify.adapters import arm
+    from azext_stack_hci_verify.adapters import resourcegraph as rg
+    fleet = scope.is_fleet
+    subscriptions, groups = list(scope.subscriptions), list(scope.management_groups)
+    prefix = None
+    if scope.kind == RESOURCE_GROUP:
+        prefix = cluster_resource_id(subscriptions[0], scope.resource_group, "")
+    client = conn.resourcegraph()
+
+    def query(text, what):
+        reporter = progress.reporter(what) if progress is not None else None
+        if fleet:
+            return rg.query_scoped(client, text, subscriptions, groups, reporter, what="the " + what)
+        return rg.query_pages(client, text, subscriptions, None, reporter, what="the " + what)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        cluster_job = pool.submit(query, rg.clusters_query(scope.resource_group), "clusters")
+        vm_job = pool.submit(query, rg.vms_query(cluster_prefix=prefix), "Azure Local VMs")
+        unreadable, requests, clusters_fallback = [], 0, None
+        try:
+            answer = cluster_job.result()
+        except (HttpResponseError, ServiceRequestError) as ex:
+            if fleet or not rg.should_fall_back(ex):
+                raise rg.graph_error(ex, "clusters", conn.timeout) from ex
+            documents, requests = arm.list_clusters(conn, subscriptions[0], scope.resource_group), 1
+            clusters_fallback = rg.fallback_reason(ex, "the clusters")
+        else:
+            if isinstance(answer, rg.GraphRows):
+                documents, requests = answer.rows, answer.requests
+                unreadable.extend(answer.unreadable)
+            else:
+                documents, requests = answer
+        rows, vm_requests, fallback, refused = _vm_rows(conn, vm_job, "Azure Local VMs", fleet)
+        seen = {failure.scope.lower() for failure in unreadable}
+        unreadable.extend(failure for failure in refused if failure.scope.lower() not in seen)
+    facts = sorted((cluster_facts_from_arm(document) for document in documents), key=_order)
+    return Snapshot(scope, _with_vms(conn, facts, rows, fallback), (), tuple(unreadable),
+                    graph_requests=requests + vm_requests,
+                    clusters_source=SOURCE_ARM if clusters_fallback else SOURCE_GRAPH,
+                    clusters_fallback=clusters_fallback)
+
+
+def _order(facts):
+    return ((facts.resource_group or "").lower(), (facts.name or "").lower(), (facts.subscription_id or "").lower())
+
+
+# ----------------------------------------------------------------------------------- VMs per cluster
+
+def _with_vms(conn, facts, rows, fallback):
+    """ClusterReads: each cluster with its VMs from the query's rows, or (rows None) from ARM."""
+    from azext_stack_hci_verify.adapters import arm
+    if rows is None:
+        machines = {}
+        reads = []
+        for cluster in facts:
+            key = (cluster.subscription_id or "").lower()
+            if key not in machines:
+                machines[key] = arm.list_machines(conn, cluster.subscription_id)
+            read = arm.read_cluster_vms(conn, cluster, machines[key])
+            reads.append(ClusterRead(cluster, tuple(read.vms), SOURCE_ARM, read.machines_failure,
+                                     read.instances_failure, fallback))
+        return tuple(reads)
+    by_cluster = _rows_by_cluster(rows)
+    return tuple(_cluster_read(conn, cluster, [vm for vm in by_cluster.get((cluster.id or "").lower(), [])
+                                               if is_cluster_vm(vm.machine, cluster)])
+                 for cluster in facts)
+
+
+def _rows_by_cluster(rows):
+    from azext_stack_hci_verify.adapters.resourcegraph import parent_cluster_key, vm_from_row
+    by_cluster = {}
+    for vm in (vm_from_row(row) for row in rows):
+        if vm is not None:
+            by_cluster.setdefault(parent_cluster_key(vm.machine), []).append(vm)
+    return by_cluster
+
+
+def _cluster_read(conn, cluster, vms):
+    """The cluster's VMs as Resource Graph gave them; instances it lacks are read from ARM."""
+    from azext_stack_hci_verify.adapters import arm
+    known = {vm.machine["id"].lower(): vm.instance for vm in vms if vm.instance is not None}
+    if len(known) == len(vms):
+        return ClusterRead(cluster, tuple(vms), SOURCE_GRAPH, from_graph=frozenset(known))
+    read = arm.read_instances(conn, cluster.subscription_id, [vm.machine for vm in vms], known)
+    reason = ("Resource Graph has no virtualMachineInstances for {} of {} VMs; those were read from ARM."
+              .format(len(vms) - len(known), len(vms)))
+    return ClusterRead(cluster, tuple(ArmVm(*vm) for vm in read.vms), SOURCE_GRAPH + "+" + SOURCE_ARM, None,
+                       read.instances_failure, reason, frozenset(known))
