@@ -148,7 +148,10 @@ def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=N
     scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
     model = _model(cmd, scope, host_facts)
     _warn_unread_vms(model)
-    return [view for judged, view in vm_rows(model) if not status or judged.verdict.benefit_status in status]
+    rows = vm_rows(model)
+    if not rows:
+        _raise_if_nothing(model)        # one cluster, no VM list and no host facts: the read error is the answer
+    return [view for judged, view in rows if not status or judged.verdict.benefit_status in status]
 
 
 def _warn_unread_vms(model):
@@ -216,10 +219,8 @@ def _pick_vm(items, vm_name, machine_id, key):
 def _raise_unread(model):
     """When the VM list of a cluster could not be read, its error is why a VM was not found."""
     for judged in model.clusters:
-        if not judged.vms_read:
-            finding = next(f for f in judged.read_findings if f["reasonCode"] == "vms-not-readable")
-            from azure.cli.core.azclierror import AzureResponseError
-            raise AzureResponseError(finding["reason"])
+        if judged.vms_failure is not None:
+            raise judged.vms_failure.error
 
 
 def _no_such_vm(vm_name, scope, command):

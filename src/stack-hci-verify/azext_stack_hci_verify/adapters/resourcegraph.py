@@ -14,7 +14,7 @@ VMs Resource Graph cannot serve falls back to ARM (`read_cluster_vms`), and says
 import re
 from typing import List, NamedTuple, Optional
 
-from azure.core.exceptions import HttpResponseError, ServiceRequestError
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from azext_stack_hci_verify.adapters import arm
 from azext_stack_hci_verify.core.inventory import ArmVm
@@ -31,6 +31,8 @@ SOURCE_GRAPH, SOURCE_ARM = "resourceGraph", "arm"
 # Resource Graph answers after which ARM is asked instead: the query or the type is not served there
 # (400, 404, 501) or the caller may not use it (403). Throttling and outages are errors to report.
 FALLBACK_STATUSES = (400, 403, 404, 501)
+# What a Resource Graph request raises: an answer it does not like, or no answer.
+GRAPH_ERRORS = (HttpResponseError, ServiceRequestError, ServiceResponseError)
 
 _CLUSTER_COLUMNS = "id, name, type, kind, location, resourceGroup, subscriptionId, tags, properties"
 _MACHINE_COLUMNS = "id, name, type, kind, location, resourceGroup, subscriptionId, tags, identity, properties"

@@ -41,6 +41,7 @@ class JudgedCluster:
     trusted_launch_context: object = None
     trusted_launch: tuple = ()
     from_graph: frozenset = frozenset()
+    vms_failure: object = None          # adapters.arm.ReadFailure of the VM list, when it could not be read
 
     @property
     def facts(self):
@@ -109,7 +110,7 @@ def _judge_cluster(read, evidence, snapshot, guest_facts, now):
         vms = [vm_facts_from_arm(vm.machine, vm.instance, vm.error) for vm in read.vms]
         trusted = tuple(judge_trusted_launch(vms, snapshot.attestations, snapshot.images, context, guest_facts))
     return JudgedCluster(verdict, judged, read.machines_failure is None, read.vms_source, _read_findings(read),
-                         context, trusted, read.from_graph)
+                         context, trusted, read.from_graph, read.machines_failure)
 
 
 def _read_findings(read):

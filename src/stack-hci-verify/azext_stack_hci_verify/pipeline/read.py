@@ -104,11 +104,10 @@ def _read_named(conn, scope):
 def _vm_rows(conn, job, what, fleet=False):
     """(rows or None, requests, fallback reason, scopes that refused): None rows when ARM must be asked
     instead."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError
     from azext_stack_hci_verify.adapters import resourcegraph as rg
     try:
         answer = job.result()
-    except (HttpResponseError, ServiceRequestError) as ex:
+    except rg.GRAPH_ERRORS as ex:
         if fleet or not rg.should_fall_back(ex):
             raise rg.graph_error(ex, what, conn.timeout) from ex
         return None, 1, rg.fallback_reason(ex), ()
@@ -124,7 +123,6 @@ def _read_listed(conn, scope, progress):
     """A resource group, subscriptions or management groups: the clusters query and the VMs query, paged,
     started together. One subscription or group falls back to ARM where Resource Graph cannot serve; a
     fleet cannot, and reports each subscription or management group that refuses."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError
     from azext_stack_hci_verify.adapters import arm
     from azext_stack_hci_verify.adapters import resourcegraph as rg
     fleet = scope.is_fleet
@@ -146,7 +144,7 @@ def _read_listed(conn, scope, progress):
         unreadable, requests, clusters_fallback = [], 0, None
         try:
             answer = cluster_job.result()
-        except (HttpResponseError, ServiceRequestError) as ex:
+        except rg.GRAPH_ERRORS as ex:
             if fleet or not rg.should_fall_back(ex):
                 raise rg.graph_error(ex, "clusters", conn.timeout) from ex
             documents, requests = arm.list_clusters(conn, subscriptions[0], scope.resource_group), 1

@@ -16,19 +16,21 @@ from azure.cli.core import azclierror
 from azure.core.exceptions import ServiceResponseTimeoutError
 
 from azext_stack_hci_verify import custom
-from azext_stack_hci_verify.adapters import arm, resourcegraph
+from azext_stack_hci_verify.adapters import arm
 from azext_stack_hci_verify.adapters.files import load_host_facts
-from azext_stack_hci_verify.core.inventory import ArmVm
 
 from .arm_fakes import OBJECT_ID, denied, http_error
+from .fake_connection import FakeConnection
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
-FLEET = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet", "rg-hci-prod-eastus")
+SAMPLE = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet")
+FLEET = os.path.join(SAMPLE, "rg-hci-prod-eastus")
 N1 = os.path.join(REPO_ROOT, "emulator", "fixtures", "host-facts", "AZL-PROD-01-N1.json")
 NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)          # the fixtures' reference time
 SUB = "3f2b8c1e-6d4a-4e7b-9c15-2a8d0e6f7b31"
 GROUP = "rg-hci-prod-eastus"
 CMD = SimpleNamespace(cli_ctx=None)
+GRAPH_REFUSED = http_error(403, denied("Microsoft.ResourceGraph/resources/read", "/subscriptions/" + SUB))
 
 
 def fixture(*parts):
@@ -40,83 +42,49 @@ def forbidden(permission, scope):
     return http_error(403, denied(permission, scope))
 
 
-def machines_forbidden():
-    scope = "/subscriptions/{}".format(SUB)
-    read = arm.ArmRead("The Arc machines of subscription '{}'".format(SUB), scope, arm.PERMISSION_MACHINES)
-    return arm.ClusterVms([], machines_failure=arm.read_failure(forbidden(arm.PERMISSION_MACHINES, scope), read))
-
-
-def instances_forbidden(names=("ae-sql-01", "avd-w11-01", "lnx-db-01")):
-    vms, failures = [], []
-    for name in names:
-        machine = fixture("machines", name + ".json")
-        scope = machine["id"] + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default"
-        read = arm.ArmRead("The Azure Local VM instance of '{}'".format(name), scope, arm.PERMISSION_INSTANCES)
-        failure = arm.read_failure(forbidden(arm.PERMISSION_INSTANCES, scope), read)
-        failures.append(failure)
-        vms.append(ArmVm(machine, None, failure.reason))
-    return arm.ClusterVms(vms, instances_failure=arm._instances_failure(  # pylint: disable=protected-access
-        failures, len(vms)))
-
-
 @pytest.fixture(name="fake_arm")
 def fixture_fake_arm(monkeypatch):
-    """ARM as the test sets it: `fake_arm.vms` is what read_cluster_vms returns (through Resource Graph's
-    read, which the command functions call)."""
-    state = SimpleNamespace(vms=arm.ClusterVms([]), clusters=[], list_error=None, calls=[], missing=set())
-
-    def get_cluster(cli_ctx, subscription_id, resource_group, name, credential=None):
-        del cli_ctx, credential
-        state.calls.append(("get", subscription_id, resource_group, name))
-        if name in state.missing:
-            raise azclierror.ResourceNotFoundError("Cluster '{}' was not found.".format(name),
-                                                   recommendation="List the clusters with `az stack-hci "
-                                                                  "vm-verification list -g {}`.".format(resource_group))
-        return fixture("clusters", "hci-prod-01.json")
-
-    def read_cluster_vms(cli_ctx, cluster, credential=None):
-        del cli_ctx, credential
-        state.calls.append(("vms", cluster.name))
-        return state.vms
-
-    def read_graph_vms(cli_ctx, cluster, credential=None, client=None):
-        del client
-        read = read_cluster_vms(cli_ctx, cluster, credential)
-        return resourcegraph.VmRead(read, resourcegraph.SOURCE_GRAPH, from_graph=frozenset(
-            vm.machine["id"].lower() for vm in read.vms if vm.instance is not None))
-
-    def list_clusters(cli_ctx, subscription_id, resource_group=None, credential=None):
-        del cli_ctx, credential
-        state.calls.append(("list", subscription_id, resource_group))
-        if state.list_error:
-            raise state.list_error
-        return state.clusters
-
-    monkeypatch.setattr(arm, "get_cluster", get_cluster)
-    monkeypatch.setattr(arm, "read_cluster_vms", read_cluster_vms)
-    monkeypatch.setattr(arm, "list_clusters", list_clusters)
-    monkeypatch.setattr(resourcegraph, "read_cluster_vms", read_graph_vms)
-    monkeypatch.setattr(resourcegraph, "prefetch_cluster_vms", lambda cli_ctx, refs, credential: None)
+    """The sample fleet behind a fake connection; `fake_arm.fail` makes reads fail."""
+    conn = FakeConnection(SAMPLE, subscription_id=SUB)
+    monkeypatch.setattr(custom, "_connection", lambda cmd, scope: conn)
     monkeypatch.setattr(custom, "_now", lambda: NOW)
-    monkeypatch.setattr("azure.cli.core.commands.client_factory.get_subscription_id", lambda cli_ctx: SUB)
-    return state
+    monkeypatch.setattr(custom, "_current_subscription", lambda cmd: SUB)
+    monkeypatch.setattr(custom, "_Progress", lambda cli_ctx: None)
+    return conn
+
+
+def machines_forbidden(conn):
+    """Resource Graph refuses, so ARM is asked, and ARM refuses the machines list."""
+    conn.fail["graph-vms"] = GRAPH_REFUSED
+    conn.fail["machines:" + SUB] = forbidden(arm.PERMISSION_MACHINES, "/subscriptions/" + SUB)
+
+
+def instances_forbidden(conn, names=("ae-sql-01", "avd-w11-01", "lnx-db-01")):
+    """Resource Graph has no instances for these VMs, and ARM refuses each."""
+    for name in names:
+        machine = fixture("machines", name + ".json")
+        if conn.store.get(machine["id"] + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default"):
+            conn.store.delete(machine["id"] + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default")
+        conn.fail["instance:" + name] = forbidden(
+            arm.PERMISSION_INSTANCES, machine["id"] + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default")
 
 
 def by_code(view, code):
     return [finding for finding in view["findings"] if finding["reasonCode"] == code]
 
 
-def test_show_reads_the_cluster_by_name(fake_arm):
+def test_show_reads_the_cluster_by_name_and_its_vms_with_one_query(fake_arm):
     view = custom.show_cluster_verification(CMD, "hci-prod-01", GROUP)
-    assert view["name"] == "hci-prod-01" and view["vmSummary"]["total"] == 0
-    assert fake_arm.calls == [("get", SUB, GROUP, "hci-prod-01"), ("vms", "hci-prod-01")]
-    assert not by_code(view, "vms-not-readable") and not by_code(view, "vm-instances-not-readable")
+    assert view["name"] == "hci-prod-01" and view["vmSummary"]["total"] > 0
+    # the one VM whose instance Resource Graph lacks (ae-web-03) is read from ARM
+    assert sorted(fake_arm.calls) == ["get:hci-prod-01", "graph-vms", "instance:ae-web-03"]
+    assert not by_code(view, "vms-not-readable") and view["vmsReadFrom"] == "resourceGraph+arm"
 
 
 def test_show_without_the_machines_list_has_a_finding_with_the_grant(fake_arm):
-    fake_arm.vms = machines_forbidden()
+    machines_forbidden(fake_arm)
     view = custom.show_cluster_verification(CMD, "hci-prod-01", GROUP)
-    assert view["vmSummary"] is None
+    assert view["vmSummary"] is None and view["vms"] == "not read"
     (finding,) = by_code(view, "vms-not-readable")
     assert arm.PERMISSION_MACHINES in finding["reason"] and finding["severity"] == "warning"
     assert finding["action"] == "Grant read access"
@@ -125,11 +93,11 @@ def test_show_without_the_machines_list_has_a_finding_with_the_grant(fake_arm):
 
 
 def test_show_counts_unreadable_instances_and_keeps_the_summary(fake_arm):
-    fake_arm.vms = instances_forbidden()
+    instances_forbidden(fake_arm, ("ae-sql-01", "avd-w11-01", "lnx-db-01", "ae-web-03"))
     view = custom.show_cluster_verification(CMD, "hci-prod-01", GROUP)
-    assert view["vmSummary"]["total"] == 3
+    assert view["vmSummary"]["total"] > 3
     (finding,) = by_code(view, "vm-instances-not-readable")
-    assert finding["reason"].startswith("3 of 3 Azure Local VM instances")
+    assert "Azure Local VM instances (virtualMachineInstances/default) could not be read" in finding["reason"]
     assert arm.PERMISSION_INSTANCES in finding["reason"]
     assert finding["command"].endswith("--scope /subscriptions/{}/resourceGroups/{}".format(SUB, GROUP))
 
@@ -141,7 +109,7 @@ def test_show_by_ids_gives_one_view_per_cluster(fake_arm):
 
 
 def test_vm_list_without_machines_or_host_facts_raises_the_read_error(fake_arm):
-    fake_arm.vms = machines_forbidden()
+    machines_forbidden(fake_arm)
     with pytest.raises(azclierror.ForbiddenError) as raised:
         custom.list_vm_verification(CMD, "hci-prod-01", GROUP)
     assert arm.PERMISSION_MACHINES in raised.value.error_msg and "clusters/read" not in raised.value.error_msg
@@ -149,7 +117,7 @@ def test_vm_list_without_machines_or_host_facts_raises_the_read_error(fake_arm):
 
 
 def test_vm_list_without_machines_keeps_the_host_facts_vms(fake_arm, caplog):
-    fake_arm.vms = machines_forbidden()
+    machines_forbidden(fake_arm)
     host_facts = load_host_facts([N1])
     rows = custom.list_vm_verification(CMD, "hci-prod-01", GROUP, host_facts=host_facts)
     assert len(rows) == len(host_facts[0].vms) > 0
@@ -158,20 +126,22 @@ def test_vm_list_without_machines_keeps_the_host_facts_vms(fake_arm, caplog):
 
 
 def test_vm_list_status_filter_is_not_an_error_when_nothing_matches(fake_arm):
-    fake_arm.vms = machines_forbidden()
+    machines_forbidden(fake_arm)
     rows = custom.list_vm_verification(CMD, "hci-prod-01", GROUP, host_facts=load_host_facts([N1]),
                                        status=["No such status"])
     assert rows == []
 
 
 def test_vm_list_with_unreadable_instances_says_so_on_each_vm(fake_arm):
-    fake_arm.vms = instances_forbidden(("ae-sql-01",))
-    (row,) = custom.list_vm_verification(CMD, "hci-prod-01", GROUP)
+    instances_forbidden(fake_arm, ("ae-sql-01",))
+    rows = custom.list_vm_verification(CMD, "hci-prod-01", GROUP)
+    (row,) = [row for row in rows if row["name"] == "ae-sql-01"]
     assert row["name"] == "ae-sql-01" and any(arm.PERMISSION_INSTANCES in error for error in row["readErrors"])
+    assert row["readFrom"] == "arm" and len(rows) > 1
 
 
 def test_vm_show_finds_a_host_facts_vm_without_the_machines_list(fake_arm):
-    fake_arm.vms = machines_forbidden()
+    machines_forbidden(fake_arm)
     host_facts = load_host_facts([N1])
     name = host_facts[0].vms[0]["name"]
     view = custom.show_vm_verification(CMD, name.upper(), "hci-prod-01", GROUP, host_facts=host_facts)
@@ -179,7 +149,7 @@ def test_vm_show_finds_a_host_facts_vm_without_the_machines_list(fake_arm):
 
 
 def test_vm_show_of_an_unseen_vm_raises_the_read_error_not_not_found(fake_arm):
-    fake_arm.vms = machines_forbidden()
+    machines_forbidden(fake_arm)
     with pytest.raises(azclierror.ForbiddenError):
         custom.show_vm_verification(CMD, "nope", "hci-prod-01", GROUP)
 
@@ -194,34 +164,45 @@ def test_vm_show_not_found_recommends_vm_list(fake_arm):
         "List its VMs with `az stack-hci vm-verification vm list -n hci-prod-01 -g {}`.".format(GROUP)]
 
 
-def test_cluster_list_is_sorted_by_group_then_name(fake_arm):
-    first = fixture("clusters", "hci-prod-01.json")
-    second = json.loads(json.dumps(first).replace("hci-prod-01", "alpha").replace(GROUP, "rg-a"))
-    fake_arm.clusters = [first, second]
+def test_cluster_list_is_sorted_by_group_then_name_and_reads_two_queries(fake_arm):
     views = custom.list_cluster_verification(CMD)
-    assert [view["name"] for view in views] == ["alpha", "hci-prod-01"]
-    assert fake_arm.calls == [("list", SUB, None)]
+    keys = [(view["resourceGroup"].lower(), view["name"].lower()) for view in views]
+    assert keys == sorted(keys) and len(views) > 1
+    assert sorted(fake_arm.calls)[:2] == ["graph-clusters", "graph-vms"]
+    assert not [call for call in fake_arm.calls if call.startswith(("get:", "list-clusters:", "machines:"))]
+    assert all(view["vmSummary"] is not None for view in views)
+
+
+def test_cluster_list_falls_back_to_arm_where_resource_graph_cannot_serve(fake_arm):
+    fake_arm.fail["graph-clusters"] = GRAPH_REFUSED
+    fake_arm.fail["graph-vms"] = GRAPH_REFUSED
+    views = custom.list_cluster_verification(CMD, GROUP)
+    assert {view["resourceGroup"].lower() for view in views} == {GROUP}
+    assert "list-clusters:" + GROUP in fake_arm.calls and all(view["vmsReadFrom"] == "arm" for view in views)
+
+
+def test_cluster_list_and_show_give_a_cluster_the_same_view(fake_arm):
+    listed = {view["id"]: view for view in custom.list_cluster_verification(CMD, GROUP)}
+    shown = custom.show_cluster_verification(CMD, "hci-prod-01", GROUP)
+    assert listed[shown["id"]] == shown
 
 
 def test_cluster_list_errors_pass_through(fake_arm):
-    read = arm.ArmRead("The clusters of subscription '{}'".format(SUB), "/subscriptions/" + SUB,
-                       arm.PERMISSION_CLUSTERS, timeout=20.0)
-    fake_arm.list_error = arm.translate_error(ServiceResponseTimeoutError("Response timeout"), read)
+    fake_arm.fail["graph-clusters"] = ServiceResponseTimeoutError("Response timeout")
     with pytest.raises(azclierror.AzureConnectionError):
         custom.list_cluster_verification(CMD, GROUP)
 
 
 def test_show_of_several_reports_the_one_it_cannot_read_and_returns_the_others(fake_arm, monkeypatch):
-    fake_arm.missing = {"gone"}
-    ids = ["/subscriptions/{}/resourceGroups/rg/providers/Microsoft.AzureStackHCI/clusters/{}".format(SUB, name)
-           for name in ("hci-prod-01", "gone")]
-    monkeypatch.setattr(custom, "_command_credential", lambda cmd, refs: None)
+    del monkeypatch
+    ids = ["/subscriptions/{}/resourceGroups/{}/providers/Microsoft.AzureStackHCI/clusters/{}".format(SUB, group, name)
+           for group, name in ((GROUP, "hci-prod-01"), ("rg", "gone"))]
     views = custom.show_cluster_verification(CMD, ids=ids)
     assert [view["name"] for view in views] == ["hci-prod-01", "gone"]
     gone = views[1]
     assert (gone["hostStatus"], gone["reasonCode"]) == ("Unknown", "cluster-not-readable")
     assert gone["findings"][0]["action"] == "Check the cluster's name"
     assert gone["findings"][0]["command"] == "az stack-hci vm-verification list -g rg"
-    fake_arm.missing = {"hci-prod-01", "gone"}
+    fake_arm.fail["get:hci-prod-01"] = http_error(404, {"error": {"code": "ResourceNotFound", "message": "gone"}})
     with pytest.raises(azclierror.ResourceNotFoundError):
         custom.show_cluster_verification(CMD, ids=ids)
