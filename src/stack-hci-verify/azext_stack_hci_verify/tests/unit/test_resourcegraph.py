@@ -17,7 +17,7 @@ from azure.cli.core import azclierror
 from azure.core.credentials import AccessTokenInfo
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
-from azext_stack_hci_verify import fleet
+from azext_stack_hci_verify import custom
 from azext_stack_hci_verify.adapters import arm
 from azext_stack_hci_verify.adapters import resourcegraph as rg
 from azext_stack_hci_verify.adapters.credential import CommandCredential
@@ -184,105 +184,95 @@ def test_fallback_decision(error, falls_back):
     assert rg.should_fall_back(error) is falls_back
 
 
-@pytest.fixture(name="cluster")
-def fixture_cluster():
-    return cluster_facts_from_arm(fixture("clusters", "hci-prod-01.json"))
+SAMPLE = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet")
 
 
-@pytest.fixture(name="fake_arm")
-def fixture_fake_arm(monkeypatch):
-    state = SimpleNamespace(calls=[])
-
-    def read_cluster_vms(cli_ctx, cluster, credential=None):
-        del cli_ctx
-        state.calls.append(("all", cluster.name, credential))
-        return arm.ClusterVms([])
-
-    def read_instances(cli_ctx, subscription_id, machines, credential=None, known=None):
-        del cli_ctx, subscription_id
-        state.calls.append(("instances", len(machines), len(known or {}), credential))
-        return arm.ClusterVms([arm.ArmVm(machine, (known or {}).get(machine["id"].lower()), None)
-                               for machine in machines])
-
-    monkeypatch.setattr(arm, "read_cluster_vms", read_cluster_vms)
-    monkeypatch.setattr(arm, "read_instances", read_instances)
-    monkeypatch.setattr(arm, "arm_timeout", lambda cli_ctx: 20.0)
-    return state
+def sample_connection():
+    from .fake_connection import FakeConnection
+    return FakeConnection(SAMPLE, subscription_id=SUB)
 
 
-def test_one_query_serves_a_cluster_view(cluster, fake_arm):
-    client = FakeGraph([vm_row("ae-web-01"), vm_row("lnx-db-01")])
-    read = rg.read_cluster_vms(None, cluster, client=client)
-    assert read.source == rg.SOURCE_GRAPH and read.fallback_reason is None and len(read.vms.vms) == 2
-    assert len(client.requests) == 1 and client.requests[0].subscriptions == [SUB] and fake_arm.calls == []
-    assert read.from_graph == {vm.machine["id"].lower() for vm in read.vms.vms}
+def prod_scope():
+    from azext_stack_hci_verify.pipeline.scope import Scope
+    return Scope.of_clusters([(SUB, "rg-hci-prod-eastus", "hci-prod-01")])
 
 
-def test_instances_resource_graph_lacks_are_read_from_arm(cluster, fake_arm):
-    credential = object()
-    client = FakeGraph([vm_row("ae-web-01"), vm_row("lnx-db-01", with_instance=False)])
-    read = rg.read_cluster_vms(None, cluster, credential, client=client)
-    assert read.source == "resourceGraph+arm" and "1 of 2" in read.fallback_reason
-    assert fake_arm.calls == [("instances", 2, 1, credential)] and len(read.from_graph) == 1
+def test_one_query_serves_a_cluster_view():
+    from azext_stack_hci_verify.pipeline.read import read_scope
+    conn = sample_connection()
+    snapshot = read_scope(conn, prod_scope())
+    (read,) = snapshot.clusters
+    assert conn.calls.count("graph-vms") == 1 and read.vms and read.machines_failure is None
+    assert "machines:" + SUB not in conn.calls
 
 
-def test_arm_serves_when_resource_graph_cannot(cluster, fake_arm):
-    read = rg.read_cluster_vms(None, cluster, "cred", client=FakeGraph([], refuse={SUB}))
-    assert read.source == rg.SOURCE_ARM and "403" in read.fallback_reason
-    assert fake_arm.calls == [("all", "hci-prod-01", "cred")]
+def test_instances_resource_graph_lacks_are_read_from_arm():
+    from azext_stack_hci_verify.pipeline.read import read_scope
+    conn = sample_connection()
+    (read,) = read_scope(conn, prod_scope()).clusters
+    lacking = [call for call in conn.calls if call.startswith("instance:")]
+    assert lacking == ["instance:ae-web-03"] and read.vms_source == "resourceGraph+arm"
+    assert "ae-web-03" not in {key.rsplit("/", 1)[-1] for key in read.from_graph}
 
 
-def test_a_throttled_resource_graph_is_an_error_not_a_fallback(cluster, fake_arm):
-    client = FakeGraph([], error=graph_error(429, "slow down", "TooManyRequests"))
-    with pytest.raises(azclierror.AzureResponseError):
-        rg.read_cluster_vms(None, cluster, client=client)
-    assert fake_arm.calls == []
+@pytest.mark.parametrize("status", [400, 403, 404, 501])
+def test_arm_serves_when_resource_graph_cannot(status):
+    from azext_stack_hci_verify.pipeline.read import read_scope
+    conn = sample_connection()
+    conn.fail["graph-vms"] = http_error(status, arm_body("Refused", "no"))
+    (read,) = read_scope(conn, prod_scope()).clusters
+    assert read.vms_source == "arm" and read.vms and "machines:" + SUB in conn.calls
+    assert "were read from ARM" in read.fallback_reason
 
 
-# ----------------------------------------------------------------------------------- the fleet
-
-def test_the_fleet_judges_each_vm_against_its_own_cluster():
-    healthy = graph_row(fixture("clusters", "hci-prod-01.json"))
-    disabled = json.loads(json.dumps(healthy))
-    disabled["id"] = disabled["id"].replace("hci-prod-01", "hci-prod-02")
-    disabled["name"] = "hci-prod-02"
-    disabled["properties"]["reportedProperties"]["imdsAttestation"] = "Disabled"
-    moved = vm_row("ae-web-01")
-    moved["id"], moved["name"] = moved["id"].replace("ae-web-01", "ae-web-01b"), "ae-web-01b"
-    moved["properties"] = dict(moved["properties"], parentClusterResourceId=disabled["id"])
-    malformed = {"id": healthy["id"].replace("hci-prod-01", "hci-bad"), "name": "hci-bad", "subscriptionId": SUB,
-                 "type": "microsoft.azurestackhci/clusters", "properties": {"status": 7}}
-    client = FakeGraph([healthy, disabled, malformed, vm_row("ae-web-01"), moved])
-    scan = fleet.evaluate_fleet(None, subscriptions=[SUB], now=NOW, client=client)
-    views = {view["name"]: view for view in scan.cluster_views()}
-    assert views["hci-prod-01"]["vmSummary"]["total"] == 1 and views["hci-prod-02"]["vmSummary"]["total"] == 1
-    assert views["hci-prod-02"]["hostStatus"] == "Off" and views["hci-prod-01"]["vmsReadFrom"] == "resourceGraph"
-    assert views["hci-bad"]["reasonCode"] == "malformed-resource"
-    rows = {view["name"]: view for _, view in scan.vm_views()}
-    assert rows["ae-web-01b"]["cluster"] == "hci-prod-02" and rows["ae-web-01b"]["benefitStatus"] == "Inactive benefits"
-    assert rows["ae-web-01"]["cluster"] == "hci-prod-01" and rows["ae-web-01"]["benefitStatus"] != "Inactive benefits"
-    assert scan.requests == 2 and len(client.requests) == 2
-    assert all(item["resourceId"] for item in scan.findings())
+def test_a_throttled_resource_graph_is_an_error_not_a_fallback():
+    from azext_stack_hci_verify.pipeline.read import read_scope
+    conn = sample_connection()
+    conn.fail["graph-vms"] = http_error(429, arm_body("RateLimiting", "slow down"), headers={"Retry-After": "3600"})
+    with pytest.raises(azclierror.AzCLIError):
+        read_scope(conn, prod_scope())
+    assert "machines:" + SUB not in conn.calls
 
 
-def test_a_refused_scope_is_a_row_and_is_not_queried_again():
-    row = graph_row(fixture("clusters", "hci-prod-01.json"))
-    client = FakeGraph([row], refuse={OTHER})
-    scan = fleet.evaluate_fleet(None, subscriptions=[SUB, OTHER], now=NOW, client=client)
-    views = scan.cluster_views()
-    assert [view["name"] for view in views] == ["hci-prod-01", OTHER]
-    assert views[1]["reasonCode"] == "scope-not-readable" and views[1]["subscriptionId"] == OTHER
-    assert client.requests[-1].subscriptions == [SUB]
-    assert any(item["reasonCode"] == "scope-not-readable" for item in scan.findings())
+def test_the_fleet_gives_each_cluster_its_own_vms_in_two_queries():
+    from azext_stack_hci_verify.pipeline.read import read_scope
+    from azext_stack_hci_verify.pipeline.scope import Scope
+    conn = sample_connection()
+    snapshot = read_scope(conn, Scope.of_subscriptions([SUB, OTHER]))
+    with_vms = [read for read in snapshot.clusters if read.vms]
+    assert len(snapshot.clusters) >= 2 and with_vms and snapshot.graph_requests == 2
+    for read in snapshot.clusters:
+        for vm in read.vms:
+            assert vm.machine["properties"]["parentClusterResourceId"].lower() == read.facts.id.lower()
 
 
-def test_clusters_without_vms_when_not_asked():
-    client = FakeGraph([graph_row(fixture("clusters", "hci-prod-01.json"))])
-    scan = fleet.evaluate_fleet(None, subscriptions=[SUB], now=NOW, client=client, with_vms=False)
-    assert scan.cluster_views()[0]["vmSummary"] is None and len(client.requests) == 1
+def test_a_refused_scope_is_a_row_and_the_others_come_back():
+    from azext_stack_hci_verify import pipeline
+    from azext_stack_hci_verify.pipeline.projections import cluster_rows
+    from azext_stack_hci_verify.pipeline.scope import Scope
+    conn = sample_connection()
+    refusal = http_error(403, arm_body("AuthorizationFailed", "The client has no access to scope '/subscriptions/{}'."
+                                       .format(OTHER)))
+    calls = {"n": 0}
+    original = conn.resourcegraph
 
+    class Refusing:
+        def __init__(self):
+            self.inner = original()
 
-# ----------------------------------------------------------------------------------- one token
+        def resources(self, request):
+            calls["n"] += 1
+            if OTHER in (request.subscriptions or []):
+                raise refusal
+            return self.inner.resources(request)
+
+    conn.resourcegraph = Refusing
+    model = pipeline.evaluate(conn, Scope.of_subscriptions([SUB, OTHER]), now=NOW)
+    rows = cluster_rows(model)
+    refused = [row for row in rows if row["reasonCode"] == "scope-not-readable"]
+    assert len(refused) == 1 and refused[0]["subscriptionId"] == OTHER
+    assert len(rows) > 1
+
 
 class CountingCredential:
     def __init__(self):
@@ -339,7 +329,7 @@ class FakeContext:
 def test_progress_only_on_a_terminal_and_never_when_quiet(monkeypatch, tty, quiet, shown):
     monkeypatch.setattr("sys.stderr.isatty", lambda: tty)
     context = FakeContext(only_show_errors=quiet)
-    progress = fleet._Progress(context)         # pylint: disable=protected-access
+    progress = custom._Progress(context)        # pylint: disable=protected-access
     report = progress.reporter("clusters")
     if report:
         report(1000, 2500)
@@ -356,24 +346,3 @@ def test_the_fleet_vm_table_names_each_cluster():
     assert "Cluster" not in transform_vm_list([{"name": "vm1"}])[0]
 
 
-def test_a_prefetched_vm_query_is_the_one_the_view_uses(cluster, fake_arm, monkeypatch):
-    """`show` starts the VM query beside the cluster's own read; the view then uses that answer and
-    asks Resource Graph nothing more."""
-    client = FakeGraph([vm_row("ae-web-01"), vm_row("lnx-db-01")])
-    monkeypatch.setattr("azext_stack_hci_verify._client_factory.cf_resourcegraph", lambda cli_ctx, credential: client)
-    credential = SimpleNamespace(clients={})
-    parts = cluster.id.split("/")
-    rg.prefetch_cluster_vms(None, [(parts[2], parts[4], parts[-1])], credential)
-    read = rg.read_cluster_vms(None, cluster, credential, client=client)
-    assert len(client.requests) == 1 and len(read.vms.vms) == 2 and fake_arm.calls == []
-    assert credential.clients["vm-rows"] == {}          # each answer is used once
-
-
-def test_a_prefetched_refusal_still_falls_back_to_arm(cluster, fake_arm, monkeypatch):
-    client = FakeGraph([], error=graph_error(403, "denied"))
-    monkeypatch.setattr("azext_stack_hci_verify._client_factory.cf_resourcegraph", lambda cli_ctx, credential: client)
-    credential = SimpleNamespace(clients={})
-    parts = cluster.id.split("/")
-    rg.prefetch_cluster_vms(None, [(parts[2], parts[4], parts[-1])], credential)
-    read = rg.read_cluster_vms(None, cluster, credential, client=client)
-    assert read.source == rg.SOURCE_ARM and fake_arm.calls == [("all", cluster.name, credential)]
