@@ -182,24 +182,18 @@ def test_trusted_launch_standard_vm_is_info_and_a_failed_check_is_an_error():
     assert result.to_dict()["totals"]["trustedLaunch"]["total"] == 2
 
 
-def test_a_contradicting_trusted_launch_setting_is_reported_once_with_or_without_the_full_checks():
-    """A Trusted launch VM with its vTPM off: in a fleet (no attestation or image reads) the VM's own
-    configuration finding stands; where the full checks were read it comes from them, not twice."""
+def test_a_contradicting_trusted_launch_setting_is_reported_once_by_its_trusted_launch_verdict():
+    """A Trusted launch VM with its vTPM off: one error finding, from the Trusted launch verdict; the
+    VM's benefit findings add none."""
     broken = {"securityType": "TrustedLaunch", "enableTPM": False, "uefiSettings": {"secureBootEnabled": True}}
     verdict = evaluate(arm_cluster(name="healthy"))
     judged = inventory.judge_vms(verdict, [inventory.ArmVm(machine("tl", cluster_id=verdict.facts.id),
                                                            instance("tl", broken), None)])
-
-    def trusted(trusted_launch):
-        cluster = report.CheckedCluster(verdict.facts.id, verdict.facts.name, verdict, tuple(judged),
-                                        tuple(trusted_launch), ())
-        return [f for f in build([cluster], ["error"]).to_dict()["findings"]
-                if f["scope"] == "trustedLaunch" and f["reasonCode"] and "vtpm" in f["reason"].lower()]
-
-    fleet = trusted(())
-    assert len(fleet) == 1 and fleet[0]["severity"] == "error" and fleet[0]["matched"]
-    full = trusted([_tl_verdict("tl", broken)])
-    assert len(full) == 1 and full[0]["severity"] == "error"
+    cluster = report.CheckedCluster(verdict.facts.id, verdict.facts.name, verdict, tuple(judged),
+                                    (_tl_verdict("tl", broken),), ())
+    found = [f for f in build([cluster], ["error"]).to_dict()["findings"]
+             if f["scope"] == "trustedLaunch" and "vtpm" in f["reason"].lower() and f["severity"] == "error"]
+    assert len(found) == 1 and found[0]["matched"]
 
 
 # ----------------------------------------------------------------------------- JUnit

@@ -85,8 +85,9 @@ def _verdicts(document):
     """{vm name: JudgedVm} for the VMs of a probed host, judged with the host facts alone (an ARM
     cluster that names the host's cluster and server and reports nothing else)."""
     facts = host_facts_from_document(json.loads(json.dumps(document)), "probe.json")
-    cluster = cluster_facts_from_arm({
-        "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.AzureStackHCI/clusters/" + facts.cluster_name,
+    cluster = cluster_facts_from_arm({      # the cluster the probe recorded (cluster.azureResourceUri) binds the file
+        "id": facts.cluster_resource_id or
+        "/subscriptions/s/resourceGroups/g/providers/Microsoft.AzureStackHCI/clusters/" + facts.cluster_name,
         "name": facts.cluster_name, "properties": {"status": "ConnectedRecently", "reportedProperties": {
             "nodes": [{"name": row.computer_name} for row in facts.attestation] or [facts.computer_name]}}})
     verdict = evaluate_cluster(cluster, [facts], NOW)

@@ -6,6 +6,7 @@
 and that the answer does not depend on their order."""
 
 import itertools
+import json
 from datetime import timedelta
 
 import pytest
@@ -115,9 +116,49 @@ def test_bind_places_each_file_on_its_own_cluster_and_reports_a_foreign_one_once
     nobody = host(host_document("X1", cluster="Elsewhere"), "nobody.json")
     for order in itertools.permutations([mine, theirs, nobody]):
         bound = bind_host_facts([FACTS, OTHER_FACTS], list(order), NOW)
-        assert bound[0].documents == (mine,) and bound[1].documents == (theirs,)
-        reported = [item["name"] for evidence in bound for item in evidence.ignored]
-        assert reported == ["nobody.json"]
+        assert bound.evidence[0].documents == (mine,) and bound.evidence[1].documents == (theirs,)
+        assert [item["name"] for item in bound.ignored] == ["nobody.json"]
+        assert [item["reasonCode"] for item in bound.ignored] == ["host-facts-other-system"]
+
+
+def _twin(group):
+    """A cluster built from the same template as FACTS (same names), in another resource group."""
+    return clusters.cluster_facts_from_arm(json.loads(json.dumps(arm_cluster(nodes=("NODE1", "NODE2")))
+                                                      .replace("local-rg", group)))
+
+
+def test_a_file_with_its_resource_id_binds_to_that_cluster_only():
+    twin = _twin("rg-branch-2")
+    document = dict(host_document("NODE1"), cluster=dict(host_document("NODE1")["cluster"],
+                                                         azureResourceUri=twin.id.upper()))
+    for order in ([FACTS, twin], [twin, FACTS]):
+        bound = bind_host_facts(order, [host(document, "twin.json")], NOW)
+        placed = [facts for facts, evidence in zip(order, bound.evidence) if evidence.documents]
+        assert placed == [twin] and not bound.ignored
+
+
+def test_a_file_without_a_resource_id_that_matches_two_clusters_is_ambiguous_and_ignored():
+    twin = _twin("rg-branch-2")
+    bound = bind_host_facts([FACTS, twin], [host(host_document("NODE1"), "node1.json")], NOW)
+    assert all(not evidence.documents for evidence in bound.evidence)
+    (finding,) = bound.ignored
+    assert finding["reasonCode"] == "host-facts-ambiguous" and FACTS.id in finding["reason"] and \
+        twin.id in finding["reason"]
+
+
+def test_a_file_whose_failover_cluster_name_matches_does_not_bind_to_another_azure_name():
+    document = host_document("NODE1", cluster="SomeOtherAzureName")
+    document["cluster"]["clusterName"] = FACTS.reported_cluster_name or FACTS.name
+    bound = bind_host_facts([FACTS], [host(document, "failover.json")], NOW)
+    assert not bound.evidence[0].documents and bound.ignored[0]["reasonCode"] == "host-facts-other-system"
+
+
+def test_a_file_of_a_cluster_outside_the_scope_names_it():
+    document = dict(host_document("NODE1"), cluster=dict(host_document("NODE1")["cluster"],
+                                                         azureResourceUri="/subscriptions/x/resourceGroups/y/providers/"
+                                                                          "Microsoft.AzureStackHCI/clusters/z"))
+    bound = bind_host_facts([FACTS], [host(document, "z.json")], NOW)
+    assert "clusters/z" in bound.ignored[0]["reason"] and not bound.evidence[0].documents
 
 
 def test_evaluate_cluster_reports_a_foreign_file_when_only_one_cluster_is_judged():

@@ -334,30 +334,14 @@ def test_the_answer_is_the_same_for_every_order_of_the_host_facts_files(specs, a
         assert _views(arm_cluster(**arm), list(order), arm_vms) == first
 
 
-@pytest.mark.parametrize("security, secure_boot, tpm, status, failed", [
-    ("TrustedLaunch", True, True, "Passed", []),
-    ("TrustedLaunch", False, True, "Failed", ["secure-boot"]),
-    ("TrustedLaunch", True, False, "Failed", ["vtpm"]),
-    ("ConfidentialVM", False, False, "Failed", ["secure-boot", "vtpm"]),
-])
-def test_trusted_launch_configuration_reaches_vm_show_and_findings(security, secure_boot, tpm, status, failed):
-    """The settings the VM instance alone decides: "enableTPM and secureBootEnabled must both be true
-    for securityType to take effect" (Azure Local VM API). A contradiction is a Failed check, an
-    error finding in `show`, and `vm show` says where every other check is."""
+def test_vm_findings_are_the_benefit_findings_only():
+    """Trusted launch findings are the Trusted launch verdicts' (core.report), not the VMs' benefit
+    findings: a VM whose instance contradicts its security type has no extra finding here."""
     machine_doc, instance_doc, _ = arm_vm("tl01")
     instance_doc["properties"]["securityProfile"] = {
-        "securityType": security, "enableTPM": tpm, "uefiSettings": {"secureBootEnabled": secure_boot}}
+        "securityType": "TrustedLaunch", "enableTPM": False, "uefiSettings": {"secureBootEnabled": False}}
     _, by_name = judge(arm_cluster(), arm_vms=[inventory.ArmVm(machine_doc, instance_doc, None)])
-    summary = by_name["tl01"].view(detail=True)["trustedLaunch"]
-    assert summary["configurationStatus"] == status
-    assert [check["check"] for check in summary["failed"]] == failed
-    assert summary["allChecks"] == ("az stack-hci vm-verification trusted-launch show --vm-name tl01 "
-                                    "-n LocalCluster -g local-rg")
-    trusted = [f for f in inventory.vm_findings(list(by_name.values())) if f["scope"] == "trustedLaunch"]
-    assert [(f["name"], f["severity"]) for f in trusted] == [("tl01", "error")] * len(failed)
-    assert all(f["action"] and f["command"] for f in trusted)
+    assert "trustedLaunch" not in by_name["tl01"].view(detail=True)
+    assert {f["scope"] for f in inventory.vm_findings(list(by_name.values()))} <= {"vm"}
 
 
-def test_a_vm_without_an_instance_has_no_trusted_launch_summary():
-    _, by_name = judge(arm_cluster(), arm_vms=[inventory.ArmVm(machine("m1"), None, "403")])
-    assert by_name["m1"].view(detail=True)["trustedLaunch"] is None

@@ -113,11 +113,15 @@ def test_security_type_is_read_in_any_case(raw, expected):
     assert tl.normalize_security_type(raw) == expected
 
 
-def test_standard_vm_is_a_warning_with_one_check():
+def test_standard_vm_is_not_applicable_with_one_check():
+    """Trusted launch checks apply to Trusted launch and Confidential VMs; a Standard VM has the one
+    security-type result, Not applicable, and its row says so at the top level."""
     document, instance = machine(security=None)
     result = verdict(tl.vm_facts_from_arm(document, instance))
-    assert codes(result) == {"security-type": (tl.WARNING, "not-trusted-launch")}
-    assert result.status == tl.WARNING and result.checks[0].command
+    assert codes(result) == {"security-type": (tl.NOT_APPLICABLE, "not-trusted-launch")}
+    assert result.status == tl.NOT_APPLICABLE and result.checks[0].command
+    row = tl.vm_row(result)
+    assert (row["status"], row["reasonCode"]) == (tl.NOT_APPLICABLE, "not-trusted-launch") and row["action"]
 
 
 def test_unknown_security_type_and_unreadable_instance_are_unknown():
@@ -326,7 +330,10 @@ def test_status_is_the_most_severe_check(statuses):
             assert status == candidate
             break
     else:
-        assert status == tl.UNKNOWN           # only NotAvailable: nothing could be judged
+        if tl.NOT_APPLICABLE in statuses:     # a Standard VM's one check
+            assert status == tl.NOT_APPLICABLE
+        else:
+            assert status == tl.UNKNOWN       # only NotAvailable: nothing could be judged
 
 
 SCENARIOS = [
@@ -352,10 +359,11 @@ def test_row_and_detail_views():
     result = verdict(facts=[host_facts(igvm="Stopped")])
     row = tl.vm_row(result)
     assert list(row) == ["name", "resourceGroup", "cluster", "securityType", "secureBoot", "vtpm",
-                         "vtpmStateTransfer", "guestAttestation", "image", "imageSource", "status", "action",
-                         "command", "findings"]
+                         "vtpmStateTransfer", "guestAttestation", "image", "imageSource", "status", "reasonCode",
+                         "reason", "action", "command", "findings"]
     assert row["status"] == tl.FAILED and row["vtpmStateTransfer"] == tl.FAILED
     assert row["findings"][0]["status"] == tl.FAILED and row["command"] == row["findings"][0]["command"]
+    assert row["reasonCode"] == row["findings"][0]["reasonCode"] and row["reason"]
     assert row["guestAttestation"]["healthStatus"] == "Healthy" and row["imageSource"] == "Azure Marketplace"
     detail = tl.vm_detail(result, {"checks": []})
     assert len(detail["checks"]) == 9 and detail["hyperVVmId"] == VM_ID and detail["server"] == "N1"
