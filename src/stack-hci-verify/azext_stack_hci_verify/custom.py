@@ -272,19 +272,23 @@ def check_verification(cmd, cluster_name=None, resource_group_name=None, ids=Non
                        fail_on=None, junit=None, summary=None):
     """Judge every cluster, server and VM of the scope (and each VM's Trusted launch posture) and
     return one report. Exits 1 after printing it when a finding matches --fail-on; else 0."""
-    from azext_stack_hci_verify._exit_status import exit_after_output
-    from azext_stack_hci_verify.adapters.files import append_text_file, write_text_file
-    from azext_stack_hci_verify.core.report_render import render_junit, render_markdown
+    from azext_stack_hci_verify import _exit_status
     from azext_stack_hci_verify.pipeline.projections import check_report
     scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
-    model = _model(cmd, scope, host_facts, guest_facts, trusted_launch=True)
-    report = check_report(model, tuple(fail_on or ()))
+    report = check_report(_model(cmd, scope, host_facts, guest_facts, trusted_launch=True), tuple(fail_on or ()))
+    _write_outputs(report, junit, summary)
+    _exit_status.exit_after_output(cmd.cli_ctx, report.exit_code)
+    return report.to_dict()
+
+
+def _write_outputs(report, junit, summary):
+    """The JUnit file and the Markdown summary (appended), when asked for."""
+    from azext_stack_hci_verify.adapters.files import append_text_file, write_text_file
+    from azext_stack_hci_verify.core.report_render import render_junit, render_markdown
     if junit:
         write_text_file(junit, render_junit(report), "JUnit file")
     if summary:
         append_text_file(summary, render_markdown(report), "Summary file")
-    exit_after_output(cmd.cli_ctx, report.exit_code)
-    return report.to_dict()
 
 
 # ----------------------------------------------------------------------------------- host and document

@@ -7,7 +7,8 @@
 A host-facts file belongs to one system, identified by its ARM resource id: a file that carries the
 id (cluster.azureResourceUri, which `probe` records) applies to that cluster only; a file without one
 applies only when its cluster name and computerName match exactly one cluster in scope. Any other
-file is reported and ignored: fleets built from one template repeat names, and names alone never bind. Facts have an age:
+file is reported and ignored: fleets built from one template repeat names, and names alone never
+bind. Facts have an age:
 a file collected more than 30 days before the reference time (or with no collection time, or one
 in the future) is stale and can fail a check but never pass one. Nothing here depends on the order
 in which the files were given: files are taken in order of collection time, then name.
@@ -88,8 +89,8 @@ def _unbound_reason(clusters, document, found):
         return "it names no cluster, so it cannot be placed"
     names = {facts.name.lower() for facts in clusters if facts.name}
     if document.cluster_name.lower() in names:
-        return "its computer {} is not a server of cluster '{}'".format(document.computer_name,
-                                                                         document.cluster_name)
+        return "its computer {} is not a server of cluster '{}'".format(
+            document.computer_name, document.cluster_name)
     return "it was collected on a server of cluster '{}', which is not among the clusters read here".format(
         document.cluster_name)
 

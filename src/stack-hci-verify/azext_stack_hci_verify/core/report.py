@@ -234,7 +234,8 @@ def totals(items, findings):
         "clusters": _count(items, SCOPE_CLUSTER, (v.ON, v.OFF, v.UNKNOWN)),
         "servers": _count(items, SCOPE_SERVER, v.SERVER_STATUSES),
         "vms": _count(items, SCOPE_VM, v.BENEFIT_STATUSES, fold=v.BENEFITS_UNKNOWN),
-        "trustedLaunch": _count(items, SCOPE_TRUSTED_LAUNCH, ("Passed", "Failed", "Warning", "Unknown", "Not applicable")),
+        "trustedLaunch": _count(items, SCOPE_TRUSTED_LAUNCH,
+                                ("Passed", "Failed", "Warning", "Unknown", "Not applicable")),
         "findings": dict({"total": len(findings)}, **severities),
     }
 

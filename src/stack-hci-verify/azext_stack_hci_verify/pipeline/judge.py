@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from azext_stack_hci_verify.core import vocabulary as v
-from azext_stack_hci_verify.core.clusters import evaluate_cluster
+from azext_stack_hci_verify.core.clusters import ClusterVerdict, evaluate_cluster
 from azext_stack_hci_verify.core.guestfacts import unmatched_guests
 from azext_stack_hci_verify.core.hostevidence import bind_host_facts
 from azext_stack_hci_verify.core.inventory import judge_vms
@@ -33,7 +33,7 @@ _UNREADABLE_ACTIONS = {"ForbiddenError": "Grant read access", "ResourceNotFoundE
 class JudgedCluster:
     """One cluster judged: its verdict (core.clusters.ClusterVerdict), its VMs (core.inventory.JudgedVm),
     its Trusted launch context and VM verdicts, and the findings of the reads that failed."""
-    verdict: object
+    verdict: ClusterVerdict
     vms: tuple
     vms_read: bool                      # False: the list of its VMs could not be read
     vms_source: str

@@ -13,7 +13,7 @@ attestation status and image are read too (concurrent, bounded). Knows nothing o
 connection with `resourcegraph()`, `client(kind, subscription)` and `timeout`."""
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from azext_stack_hci_verify.core.clusterfacts import cluster_facts_from_arm
@@ -69,7 +69,7 @@ def read_scope(conn, scope, trusted_launch=False, progress=None):
     from azext_stack_hci_verify.core.trusted_launch import vm_facts_from_arm
     vms = [vm_facts_from_arm(vm.machine, vm.instance, vm.error) for cluster in snapshot.clusters for vm in cluster.vms]
     attestations, images = read_trusted_launch(conn, vms)
-    return Snapshot(**dict(snapshot.__dict__, attestations=attestations, images=images, trusted_launch_read=True))
+    return replace(snapshot, attestations=attestations, images=images, trusted_launch_read=True)
 
 
 # ----------------------------------------------------------------------------------- named clusters
@@ -79,21 +79,17 @@ def _read_named(conn, scope):
     cannot be read is reported while the others come back; when none can be read, its error is raised."""
     from azext_stack_hci_verify.adapters import arm
     from azext_stack_hci_verify.adapters import resourcegraph as rg
-    refs = list(scope.clusters)
-    ids = scope.cluster_ids()
-    query = rg.vms_query(ids[0]) if len(ids) == 1 else rg.vms_query(cluster_ids=ids)
+    refs, ids = list(scope.clusters), scope.cluster_ids()
     what = "the VMs of cluster '{}'".format(refs[0][2]) if len(refs) == 1 else "the VMs of {} clusters".format(
         len(refs))
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(refs) + 1)) as pool:
-        vm_job = pool.submit(rg.query_pages, conn.resourcegraph(), query, list(scope.subscriptions), None, None, what)
-        gets = [pool.submit(arm.read_cluster, conn, *ref) for ref in refs]
-        results = [job.result() for job in gets]
-        facts, unreadable = [], []
-        for ref, (document, failure) in zip(refs, results):
-            if failure is not None:
-                unreadable.append((ref, failure))
-            else:
-                facts.append(cluster_facts_from_arm(document))
+        vm_job = pool.submit(rg.query_pages, conn.resourcegraph(),
+                             rg.vms_query(ids[0]) if len(ids) == 1 else rg.vms_query(cluster_ids=ids),
+                             list(scope.subscriptions), None, None, what)
+        results = [(ref,) + job.result() for ref, job in
+                   zip(refs, [pool.submit(arm.read_cluster, conn, *ref) for ref in refs])]
+        facts = [cluster_facts_from_arm(document) for _, document, failure in results if failure is None]
+        unreadable = [(ref, failure) for ref, _, failure in results if failure is not None]
         if not facts:
             raise unreadable[0][1].error
         rows, requests, fallback, _ = _vm_rows(conn, vm_job, what)
@@ -123,39 +119,17 @@ def _read_listed(conn, scope, progress):
     """A resource group, subscriptions or management groups: the clusters query and the VMs query, paged,
     started together. One subscription or group falls back to ARM where Resource Graph cannot serve; a
     fleet cannot, and reports each subscription or management group that refuses."""
-    from azext_stack_hci_verify.adapters import arm
     from azext_stack_hci_verify.adapters import resourcegraph as rg
-    fleet = scope.is_fleet
-    subscriptions, groups = list(scope.subscriptions), list(scope.management_groups)
     prefix = None
     if scope.kind == RESOURCE_GROUP:
-        prefix = cluster_resource_id(subscriptions[0], scope.resource_group, "")
+        prefix = cluster_resource_id(scope.subscriptions[0], scope.resource_group, "")
     client = conn.resourcegraph()
-
-    def query(text, what):
-        reporter = progress.reporter(what) if progress is not None else None
-        if fleet:
-            return rg.query_scoped(client, text, subscriptions, groups, reporter, what="the " + what)
-        return rg.query_pages(client, text, subscriptions, None, reporter, what="the " + what)
-
     with ThreadPoolExecutor(max_workers=2) as pool:
-        cluster_job = pool.submit(query, rg.clusters_query(scope.resource_group), "clusters")
-        vm_job = pool.submit(query, rg.vms_query(cluster_prefix=prefix), "Azure Local VMs")
-        unreadable, requests, clusters_fallback = [], 0, None
-        try:
-            answer = cluster_job.result()
-        except rg.GRAPH_ERRORS as ex:
-            if fleet or not rg.should_fall_back(ex):
-                raise rg.graph_error(ex, "clusters", conn.timeout) from ex
-            documents, requests = arm.list_clusters(conn, subscriptions[0], scope.resource_group), 1
-            clusters_fallback = rg.fallback_reason(ex, "the clusters")
-        else:
-            if isinstance(answer, rg.GraphRows):
-                documents, requests = answer.rows, answer.requests
-                unreadable.extend(answer.unreadable)
-            else:
-                documents, requests = answer
-        rows, vm_requests, fallback, refused = _vm_rows(conn, vm_job, "Azure Local VMs", fleet)
+        cluster_job = pool.submit(_query, client, scope, progress, rg.clusters_query(scope.resource_group),
+                                  "clusters")
+        vm_job = pool.submit(_query, client, scope, progress, rg.vms_query(cluster_prefix=prefix), "Azure Local VMs")
+        documents, requests, unreadable, clusters_fallback = _cluster_documents(conn, scope, cluster_job)
+        rows, vm_requests, fallback, refused = _vm_rows(conn, vm_job, "Azure Local VMs", scope.is_fleet)
         seen = {failure.scope.lower() for failure in unreadable}
         unreadable.extend(failure for failure in refused if failure.scope.lower() not in seen)
     facts = sorted((cluster_facts_from_arm(document) for document in documents), key=_order)
@@ -163,6 +137,33 @@ def _read_listed(conn, scope, progress):
                     graph_requests=requests + vm_requests,
                     clusters_source=SOURCE_ARM if clusters_fallback else SOURCE_GRAPH,
                     clusters_fallback=clusters_fallback)
+
+
+def _query(client, scope, progress, text, what):
+    """One query over the scope, every page: a fleet reports each subscription or group that refuses."""
+    from azext_stack_hci_verify.adapters import resourcegraph as rg
+    reporter = progress.reporter(what) if progress is not None else None
+    if scope.is_fleet:
+        return rg.query_scoped(client, text, list(scope.subscriptions), list(scope.management_groups), reporter,
+                               what="the " + what)
+    return rg.query_pages(client, text, list(scope.subscriptions), None, reporter, what="the " + what)
+
+
+def _cluster_documents(conn, scope, job):
+    """(documents, requests, scopes that refused, fallback reason) of the clusters query; ARM lists the
+    clusters of one subscription or group where Resource Graph cannot serve."""
+    from azext_stack_hci_verify.adapters import arm
+    from azext_stack_hci_verify.adapters import resourcegraph as rg
+    try:
+        answer = job.result()
+    except rg.GRAPH_ERRORS as ex:
+        if scope.is_fleet or not rg.should_fall_back(ex):
+            raise rg.graph_error(ex, "clusters", conn.timeout) from ex
+        documents = arm.list_clusters(conn, scope.subscriptions[0], scope.resource_group)
+        return documents, 1, [], rg.fallback_reason(ex, "the clusters")
+    if isinstance(answer, rg.GraphRows):
+        return answer.rows, answer.requests, list(answer.unreadable), None
+    return answer[0], answer[1], [], None
 
 
 def _order(facts):

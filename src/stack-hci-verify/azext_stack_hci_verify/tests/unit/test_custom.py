@@ -62,11 +62,11 @@ def machines_forbidden(conn):
 def instances_forbidden(conn, names=("ae-sql-01", "avd-w11-01", "lnx-db-01")):
     """Resource Graph has no instances for these VMs, and ARM refuses each."""
     for name in names:
-        machine = fixture("machines", name + ".json")
-        if conn.store.get(machine["id"] + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default"):
-            conn.store.delete(machine["id"] + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default")
-        conn.fail["instance:" + name] = forbidden(
-            arm.PERMISSION_INSTANCES, machine["id"] + "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default")
+        instance_id = fixture("machines", name + ".json")["id"] + \
+            "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default"
+        if conn.store.get(instance_id):
+            conn.store.delete(instance_id)
+        conn.fail["instance:" + name] = forbidden(arm.PERMISSION_INSTANCES, instance_id)
 
 
 def by_code(view, code):

@@ -343,5 +343,3 @@ def test_vm_findings_are_the_benefit_findings_only():
     _, by_name = judge(arm_cluster(), arm_vms=[inventory.ArmVm(machine_doc, instance_doc, None)])
     assert "trustedLaunch" not in by_name["tl01"].view(detail=True)
     assert {f["scope"] for f in inventory.vm_findings(list(by_name.values()))} <= {"vm"}
-
-

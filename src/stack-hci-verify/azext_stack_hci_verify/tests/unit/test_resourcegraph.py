@@ -18,7 +18,6 @@ from azure.core.credentials import AccessTokenInfo
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from azext_stack_hci_verify import custom
-from azext_stack_hci_verify.adapters import arm
 from azext_stack_hci_verify.adapters import resourcegraph as rg
 from azext_stack_hci_verify.adapters.credential import CommandCredential
 from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm
@@ -344,5 +343,3 @@ def test_the_fleet_vm_table_names_each_cluster():
     rows = transform_vm_list([{"name": "vm1", "cluster": "c1", "benefitStatus": "Unknown"}])
     assert list(rows[0])[:2] == ["Cluster", "Name"] and rows[0]["Cluster"] == "c1"
     assert "Cluster" not in transform_vm_list([{"name": "vm1"}])[0]
-
-
