@@ -46,10 +46,11 @@ helps['stack-hci vm-verification list'] = """
 type: command
 short-summary: List the Azure verification for VMs status of every cluster in a subscription, a resource group, or a fleet of subscriptions.
 long-summary: >
-    Without fleet options: the clusters of the current subscription or of -g, from ARM (following its paging to
-    the last page); vmSummary is null. With --subscriptions, --all-subscriptions or --management-groups: one Azure
-    Resource Graph query for the clusters and one for their Azure Local VMs, 1,000 rows a request, each VM judged
-    against its own cluster, so every cluster also has its vmSummary and VM findings. Needs
+    Every scope (the current subscription, -g, --subscriptions, --all-subscriptions or --management-groups) reads
+    the same way: one Azure Resource Graph query for the clusters and one for their Azure Local VMs, 1,000 rows a
+    request, each VM judged against its own cluster, so every row is exactly what `show` returns for that cluster
+    (vmSummary, VM findings and all). Where Resource Graph cannot serve one subscription or group, ARM is asked
+    instead and the row says so (vmsReadFrom). vms is "not read" only when the VM list could not be read. Needs
     Microsoft.ResourceGraph/resources/read and read access to the clusters, Arc machines and virtualMachineInstances.
     A subscription or management group that cannot be read is a row of its own (reasonCode scope-not-readable,
     with the role assignment that fixes it); a truncated Resource Graph answer is an error, never a partial list.
@@ -134,8 +135,9 @@ type: command
 short-summary: Check everything in a scope (clusters, servers, VMs, Trusted launch) and return one report; with --fail-on, a CI gate.
 long-summary: >
     Judges every cluster of the scope (one cluster with -n and -g, a resource group with -g alone, clusters by
-    --ids, or whole subscriptions with --subscriptions or --all-subscriptions through Azure Resource Graph), its
-    servers, its VMs and, except for subscription scopes, each VM's Trusted launch posture, and returns one report:
+    --ids, whole subscriptions with --subscriptions, --all-subscriptions or --management-groups, or with no scope
+    the current subscription, as `list`), its servers, its VMs and each VM's Trusted launch posture, read and
+    judged exactly as the other commands do, and returns one report:
     totals by status (clusters by hostStatus, servers by status, VMs by benefitStatus, Trusted launch by status,
     findings by severity) and every finding with its scope, resourceId, name, cluster, the status of its resource,
     severity, reasonCode, reason, action and command. A cluster that cannot be read is an error finding
@@ -245,7 +247,9 @@ long-summary: >
     state when the VM migrates or fails over, and supports attesting that the VM started in a known good state.
     These commands say, per VM and per system, whether each of those holds, with the command or document
     section that fixes what does not. Checks are Passed, Failed, Warning, Unknown (cannot be told) or
-    NotAvailable (guest boot integrity verification, which Azure Local does not offer).
+    NotAvailable (guest boot integrity verification, which Azure Local does not offer). The checks apply to
+    Trusted launch and Confidential VMs; a Standard VM is "Not applicable", with one info finding
+    (not-trusted-launch), in every command and scope.
 """
 
 helps['stack-hci vm-verification trusted-launch list'] = """
@@ -259,7 +263,8 @@ long-summary: >
     transfer needs IgvmAgent running on every machine; VM state files must be in locations only host
     administrators can reach; live migration traffic should be protected with IPsec. The host-side checks need
     host facts (`probe` on each machine, then --host-facts); --guest-facts adds what the guest sees. A VM's
-    status is its most severe check: Failed, then Warning, then Unknown, then Passed.
+    status is its most severe check: Failed, then Warning, then Unknown, then Passed; each row carries that
+    check's reasonCode, reason, action and command at the top level. Any scope of `list` works here too.
 examples:
   - name: Every VM of a cluster, as a table.
     text: az stack-hci vm-verification trusted-launch list -n LocalCluster -g local-rg -o table
