@@ -116,11 +116,14 @@ def _capabilities(reader, reported):
 
 
 def _last_sync(reader, document):
+    """(datetime or None, the raw text). ARM writes the timestamp as text: anything else (a number,
+    which could be seconds or milliseconds since any epoch, a boolean, an object) is a problem, never
+    guessed at. Text that is not a timestamp is kept raw for the servers' reason."""
     raw = _get(document, "properties", "lastSyncTimestamp")
-    if raw is not None and not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
+    if raw is not None and not isinstance(raw, str):
         reader.problems.append("properties.lastSyncTimestamp is {}, not a timestamp".format(_kind(raw)))
         return None, None
-    return parse_timestamp(raw), raw if isinstance(raw, str) else (str(raw) if raw is not None else None)
+    return parse_timestamp(raw), raw
 
 
 def cluster_facts_from_arm(document):

@@ -131,6 +131,16 @@ def normalize(text):
     return text[len("microsoft "):] if text.startswith("microsoft ") else text
 
 
+def displayed_os_name(os_name, version=None):
+    """A guest OS name as Windows Admin Center shows it. Hyper-V data exchange names Windows 11 guests
+    "Windows 10 ..." (it reads the registry ProductName), so with a build of 22000 or more the name
+    says Windows 11. Every view and every reason that names a guest OS uses this one name."""
+    build = parse_build(version)
+    if os_name and build is not None and build.major >= _WINDOWS11_FIRST_BUILD:
+        return re.sub(r"\bWindows 10\b", "Windows 11", os_name)
+    return os_name
+
+
 def _from_row(row, guest_os=None):
     return Eligibility(row.benefit, row.minimum_build, row.needs, guest_os or row.guest_os, row.update,
                        row.minimum_note)

@@ -119,10 +119,7 @@ def host_facts_from_document(document, source):
     if switch is not None and not isinstance(switch, bool):
         raise HostFactsError("field 'hostImdsSwitchPresent' must be true, false or null")
     computer_name = _optional(document, "computerName", str)
-    collected_raw = document.get("collectedAt")
-    collected_at = parse_timestamp(collected_raw)
-    if collected_raw not in (None, "") and collected_at is None:
-        raise HostFactsError("field 'collectedAt' is not a timestamp: {}".format(json.dumps(collected_raw)))
+    collected_at = _timestamp(document.get("collectedAt"), "field 'collectedAt'")
     cluster = cluster or {}
     return HostFacts(
         source=source,
@@ -146,11 +143,7 @@ def _node_attestation(item, index):
     name = item.get("computerName")
     if not isinstance(name, str) or not name.strip():
         raise HostFactsError("attestation[{}] has no computerName".format(index))
-    expiration_raw = item.get("expiration")
-    expiration = parse_timestamp(expiration_raw)
-    if expiration_raw not in (None, "") and expiration is None:
-        raise HostFactsError("attestation[{}].expiration is not a timestamp: {}"
-                             .format(index, json.dumps(expiration_raw)))
+    expiration = _timestamp(item.get("expiration"), "attestation[{}].expiration".format(index))
     return NodeAttestation(
         computer_name=name.strip(),
         status=normalize_node_status(item.get("status")),
@@ -158,6 +151,24 @@ def _node_attestation(item, index):
         expiration=expiration,
         legacy_os_support=normalize_legacy_os_support(item.get("legacyOsSupport")),
     )
+
+
+def _timestamp(raw, label):
+    """A timestamp field: None when absent or empty; the probe writes dates as text, so a value of
+    another JSON type (a number is no epoch guess) or text that is no timestamp is an error."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise HostFactsError("{} is {}, not a timestamp: {}".format(label, _json_kind(raw), _excerpt(raw)))
+    moment = parse_timestamp(raw)
+    if moment is None:
+        raise HostFactsError("{} is not a timestamp: {}".format(label, _excerpt(raw)))
+    return moment
+
+
+def _excerpt(value, limit=80):
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _vm(item, index):

@@ -39,13 +39,16 @@ class ServerVerdict:
 
 
 def describe_age(delta):
-    """'3 days', '30 days and 1 minute', '45 minutes': the largest unit and the next one that is not
-    zero, so an age past a limit never reads as the limit itself."""
+    """'3 days', '30 days and 1 minute', '45 minutes', 'less than a second': the largest unit and the
+    next one that is not zero (what is left is cut, never rounded up), so an age past a limit never reads
+    as the limit itself and a moment that has passed never reads as no time at all."""
     seconds = max(int(delta.total_seconds()), 0)
     units = [(seconds // 86400, "day"), (seconds % 86400 // 3600, "hour"), (seconds % 3600 // 60, "minute"),
              (seconds % 60, "second")]
     parts = ["{} {}{}".format(count, unit, "" if count == 1 else "s") for count, unit in units if count]
-    return " and ".join(parts[:2]) if parts else "0 seconds"
+    if parts:
+        return " and ".join(parts[:2])
+    return "less than a second" if delta > timedelta(0) else "0 seconds"
 
 
 def from_arm(cluster_host, facts, node_name, legacy, now):
@@ -77,9 +80,13 @@ def from_arm(cluster_host, facts, node_name, legacy, now):
                            format_timestamp(facts.last_sync), describe_age(facts.last_sync - now),
                            format_timestamp(now)), fixes.collect_fix(node_name))
     if now > expires_on:
+        # Told from the expiry, not the age of the sync: "30 days ago" and "more than 30 days" would both be
+        # true of a sync 30 days and half a second ago, and read as a contradiction.
         return verdict(v.SERVER_EXPIRED, "not-synced-30-days",
-                       "Last sync with Azure was {} ago ({}), more than the 30 days an attestation certificate is "
-                       "valid.".format(describe_age(now - facts.last_sync), format_timestamp(facts.last_sync)),
+                       "Its attestation certificate expired at {} ({} ago): the cluster last synced with Azure at {}, "
+                       "and a certificate is valid for 30 days after the sync that renews it.".format(
+                           format_timestamp(expires_on), describe_age(now - expires_on),
+                           format_timestamp(facts.last_sync)),
                        fixes.sync_fix())
     return verdict(v.SERVER_ACTIVE, "active",
                    "Synced with Azure {} ago; attestation is valid until {}.".format(

@@ -23,19 +23,13 @@ def parse_timestamp(value):
     """Return an aware UTC datetime for `value`, or None when it is absent or unreadable.
 
     Accepts ISO 8601 with any number of fraction digits (ARM writes seven), with or without an
-    offset (none means UTC), `\\/Date(ms)\\/`, US-style dates, epoch seconds, and datetimes.
+    offset (none means UTC), `\\/Date(ms)\\/`, US-style dates, and datetimes. A JSON number is not
+    a timestamp: ARM, PowerShell and the probe all write dates as text, so a number is a malformed
+    value (seconds? milliseconds? since when?) and is never guessed at; callers that read documents
+    name it as a field of the wrong type.
     """
-    if value is None:
-        return None
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        try:
-            return datetime.fromtimestamp(value, tz=timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            return None
     if not isinstance(value, str):
         return None
     text = value.strip()

@@ -16,7 +16,7 @@ from typing import NamedTuple, Optional
 
 from . import vocabulary as v
 from .builds import parse_build
-from .eligibility import GENERIC_NAMES, normalize
+from .eligibility import GENERIC_NAMES, displayed_os_name, normalize
 from .trusted_launch import normalize_security_type
 from .values import (bool_value as _bool, get_path as _get, guid_value as _guid, int_value as _int,
                      short_name as _short_name, text_value as _text)
@@ -58,6 +58,12 @@ class VmFacts:
     sources: dict = field(default_factory=dict, compare=False)
     conflicts: tuple = ()
     host_stale: bool = False
+
+    @property
+    def guest_os_label(self):
+        """The guest OS as Windows Admin Center shows it (eligibility.displayed_os_name): the name, or the
+        edition when no name was reported, with Windows 11 told by its build."""
+        return displayed_os_name(self.guest_os_name or self.guest_os_sku, self.guest_os_version)
 
     def from_stale_host(self, camel):
         """Whether the fact `camel` came only from a stale host-facts file."""

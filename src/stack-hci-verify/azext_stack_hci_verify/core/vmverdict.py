@@ -130,9 +130,9 @@ def step_guest_os(case):
     vm, elig = case.vm, case.eligibility
     if elig.determined:
         if vm.from_stale_host("guestOsName"):
-            return case.stale("The guest OS ({})".format(vm.guest_os_name), final=True)
+            return case.stale("The guest OS ({})".format(vm.guest_os_label), final=True)
         return _pass()
-    said = " (the only name reported is '{}')".format(vm.guest_os_name) if vm.guest_os_name else ""
+    said = " (the only name reported is '{}')".format(vm.guest_os_label) if vm.guest_os_label else ""
     if vm.data_exchange is False:
         return Outcome(CANNOT_TELL, REASON_GUEST_OS_UNKNOWN,
                        "Hyper-V data exchange is off and no other source reported the guest OS{}, so its eligible "
@@ -152,7 +152,7 @@ def step_benefit(case):
     if case.eligibility.benefit is not None:
         return _pass()
     return Outcome(NOT_APPLICABLE, REASON_NO_BENEFIT, "{} has no benefit that needs Azure verification for VMs."
-                   .format(case.vm.guest_os_name or case.vm.guest_os_sku))
+                   .format(case.vm.guest_os_label))
 
 
 def step_host(case):

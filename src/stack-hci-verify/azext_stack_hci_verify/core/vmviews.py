@@ -4,23 +4,15 @@
 # --------------------------------------------------------------------------------------------
 """The objects `vm list` and `vm show` return, and the counts of the VMs dashboard. Pure."""
 
-import re
-
 from . import vocabulary as v
 from .builds import parse_build
 from .vmfacts import sources_list
 
-_WINDOWS11_FIRST_BUILD = 22000
-
 
 def guest_os_label(vm):
-    """The guest OS as Windows Admin Center shows it: data exchange names Windows 11 guests
-    "Windows 10 ..." (it reads the registry ProductName), so a build of 22000 or more says 11."""
-    name = vm.guest_os_name or vm.guest_os_sku
-    build = parse_build(vm.guest_os_version)
-    if name and build is not None and build.major >= _WINDOWS11_FIRST_BUILD:
-        return re.sub(r"\bWindows 10\b", "Windows 11", name)
-    return name
+    """The guest OS as Windows Admin Center shows it (VmFacts.guest_os_label); the verdict's reasons
+    name it the same way."""
+    return vm.guest_os_label
 
 
 def vm_view(vm, verdict, detail=False, machine_id=None, read_errors=()):

@@ -400,6 +400,8 @@ MALFORMED = {
     "imdsAttestation is a boolean": _malformed(("properties", "reportedProperties", "imdsAttestation"), True),
     "properties is a string": _malformed(("properties",), "x"),
     "lastSyncTimestamp is an object": _malformed(("properties", "lastSyncTimestamp"), {"when": "now"}),
+    "lastSyncTimestamp is a number": _malformed(("properties", "lastSyncTimestamp"), 1763000000),
+    "lastSyncTimestamp is a boolean": _malformed(("properties", "lastSyncTimestamp"), True),
 }
 
 
@@ -412,6 +414,20 @@ def test_malformed_cluster_is_a_finding_never_an_exception(case):
     assert malformed and malformed[0]["scope"] == "cluster" and malformed[0]["severity"] in ("warning", "error")
     assert isinstance(view["name"], str) and view["name"]
     json.dumps(view)
+
+
+@pytest.mark.parametrize("raw", [1700000000, 1700000000.5, 0, 1763000000000])
+def test_a_last_sync_that_is_a_number_is_malformed_never_read_as_epoch_seconds(raw):
+    facts = clusters.cluster_facts_from_arm(arm_cluster(last_sync=raw))
+    assert facts.last_sync is None
+    assert facts.problems == ("properties.lastSyncTimestamp is a number, not a timestamp",)
+    view = view_of(arm_cluster(last_sync=raw))
+    assert (view["hostStatus"], view["lastSync"], view["attestationExpiresOn"]) == (v.UNKNOWN, None, None)
+    assert {server["status"] for server in view["servers"]} == {v.UNKNOWN}
+    malformed = findings_about(view, v.REASON_MALFORMED_RESOURCE)
+    assert len(malformed) == 1 and "lastSyncTimestamp is a number" in malformed[0]["reason"]
+    assert malformed[0]["action"] and malformed[0]["command"]
+    assert not findings_about(view, "not-synced-30-days")
 
 
 @pytest.mark.parametrize("document", [None, [], "cluster", 5])

@@ -66,6 +66,17 @@ def test_nulls_are_allowed():
     ('{"schemaVersion": 1, "vms": 7}', "field 'vms' must be a list"),
     ('{"schemaVersion": 1, "hostImdsSwitchPresent": "yes"}', "hostImdsSwitchPresent"),
     ('{"schemaVersion": 1, "collectedAt": "yesterday"}', "collectedAt"),
+    # A JSON number is no timestamp (never read as epoch seconds): the probe writes dates as text.
+    ('{"schemaVersion": 1, "collectedAt": 1763632800}', "field 'collectedAt' is a number, not a timestamp"),
+    ('{"schemaVersion": 1, "collectedAt": 1763632800.5}', "field 'collectedAt' is a number, not a timestamp"),
+    ('{"schemaVersion": 1, "collectedAt": true}', "field 'collectedAt' is a boolean, not a timestamp"),
+    ('{"schemaVersion": 1, "collectedAt": {"value": "x"}}', "field 'collectedAt' is an object, not a timestamp"),
+    ('{"schemaVersion": 1, "attestation": [{"computerName": "N", "expiration": 1765792800}]}',
+     "attestation[0].expiration is a number, not a timestamp"),
+    ('{"schemaVersion": 1, "attestation": [{"computerName": "N", "expiration": 0}]}',
+     "attestation[0].expiration is a number, not a timestamp"),
+    ('{"schemaVersion": 1, "attestation": [{"computerName": "N", "expiration": ["2026-12-15"]}]}',
+     "attestation[0].expiration is a list, not a timestamp"),
 ])
 def test_bad_documents_say_why(text, fragment):
     with pytest.raises(HostFactsError) as info:
@@ -114,6 +125,12 @@ def test_parser_raises_only_host_facts_error_on_any_schema1_shape(fields):
 ])
 def test_parse_timestamp(text, expected):
     assert format_timestamp(parse_timestamp(text)) == expected
+
+
+@pytest.mark.parametrize("value", [1763632800, 1763632800.25, 0, -1, 1763632800000, True, False])
+def test_a_number_is_not_a_timestamp(value):
+    # ARM, PowerShell and the probe write dates as text; a number is malformed, never epoch seconds.
+    assert parse_timestamp(value) is None
 
 
 @given(st.one_of(st.text(max_size=40), st.integers(), st.floats(), st.none(), st.booleans()))

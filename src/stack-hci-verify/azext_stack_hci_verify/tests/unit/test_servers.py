@@ -11,6 +11,7 @@ import pytest
 
 from azext_stack_hci_verify.core import clusters, servers, vocabulary as v
 from azext_stack_hci_verify.core.hostfacts import NodeAttestation, normalize_node_status
+from azext_stack_hci_verify.core.timeutil import format_timestamp
 
 from .core_fixtures import NOW, arm_cluster, host, host_document
 
@@ -78,6 +79,33 @@ def test_arm_30_days_and_a_minute_is_not_30_days_ago():
     verdict = from_arm(last_sync=NOW - timedelta(days=30, minutes=1))
     assert verdict.status == v.SERVER_EXPIRED
     assert "30 days ago" not in verdict.reason
+
+
+@pytest.mark.parametrize("past", [timedelta(microseconds=1), timedelta(milliseconds=500), timedelta(seconds=1),
+                                  timedelta(minutes=1), timedelta(days=10)])
+def test_arm_expired_reason_is_true_however_small_the_excess(past):
+    last_sync = NOW - timedelta(days=30) - past
+    verdict = from_arm(last_sync=last_sync)
+    assert verdict.status == v.SERVER_EXPIRED
+    assert "30 days ago" not in verdict.reason and "0 seconds" not in verdict.reason
+    assert "expired at {}".format(format_timestamp(last_sync + timedelta(days=30))) in verdict.reason
+    assert "{} ago".format(servers.describe_age(past)) in verdict.reason
+    assert "last synced with Azure at {}".format(format_timestamp(last_sync)) in verdict.reason
+
+
+@pytest.mark.parametrize("delta", [timedelta(microseconds=1), timedelta(milliseconds=999)])
+def test_describe_age_under_a_second_is_not_zero(delta):
+    assert servers.describe_age(delta) == "less than a second"
+
+
+def test_describe_age_of_nothing_is_zero_seconds():
+    assert servers.describe_age(timedelta(0)) == "0 seconds"
+
+
+def test_host_row_expired_under_a_second_ago_says_so():
+    verdict = from_host(expiration=NOW - timedelta(milliseconds=300))
+    assert verdict.status == v.SERVER_EXPIRED
+    assert "less than a second ago" in verdict.reason and "0 seconds" not in verdict.reason
 
 
 def test_describe_age_never_rounds_a_passed_limit_back_onto_it():

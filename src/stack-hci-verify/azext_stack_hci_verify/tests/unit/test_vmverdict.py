@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 
 from azext_stack_hci_verify.core import vocabulary as v
 from azext_stack_hci_verify.core.vmverdict import STEPS, evaluate_vm, host_context
+from azext_stack_hci_verify.core.vmviews import vm_view
 
 from .core_fixtures import (AE, AE_2022, AVD, ESU, HV1, NOW, W10_MS, W11_MS, WS2012R2, arm_cluster, evaluate,
                             has_control, host_document, legacy_vm_facts, vm_facts)
@@ -77,6 +78,30 @@ def test_step2_no_applicable_benefit_even_on_a_broken_host(name):
         verdict = judge(vm_facts(guest_os_name=name, guest_service_interface=None, sources={}), ctx)
         assert outcome(verdict) == (v.BENEFITS_NOT_APPLICABLE, None, None)
         assert verdict.eligible_benefit is None and verdict.access_method == v.ACCESS_NONE
+
+
+@pytest.mark.parametrize("name, version, shown", [
+    # Data exchange reads the registry ProductName, which says Windows 10 on Windows 11 (build 22000+).
+    ("Windows 10 Enterprise", "10.0.22631.3447", "Windows 11 Enterprise"),
+    ("Windows 10 Pro", "10.0.22000", "Windows 11 Pro"),
+    ("Windows 10 Enterprise", "10.0.19045.4291", "Windows 10 Enterprise"),
+])
+def test_step2_reason_names_the_guest_os_as_its_guest_os_field_shows_it(name, version, shown):
+    vm = vm_facts(guest_os_name=name, guest_os_version=version)
+    verdict = judge(vm)
+    assert verdict.benefit_status == v.BENEFITS_NOT_APPLICABLE
+    assert vm_view(vm, verdict)["guestOs"] == shown
+    assert verdict.reason.startswith(shown + " has no benefit")
+    assert shown != name or "Windows 11" not in verdict.reason
+    assert shown == name or name not in verdict.reason
+
+
+def test_stale_guest_os_reason_names_the_guest_os_as_its_guest_os_field_shows_it():
+    vm = vm_facts(guest_os_name="Windows 10 Enterprise multi-session", guest_os_version="10.0.22631.3447",
+                  host_stale=True)
+    verdict = judge(vm)
+    assert verdict.reason_code == v.REASON_HOST_FACTS_STALE
+    assert "(Windows 11 Enterprise multi-session)" in verdict.reason and "Windows 10" not in verdict.reason
 
 
 # ----------------------------------------------------------------------------- step 3: the host
@@ -443,7 +468,8 @@ _OS = st.sampled_from([
     ("Windows Server 2025 Datacenter: Azure Edition", "10.0.26100.1742", None), (W10_MS, "10.0.19045.4291", None),
     (W10_MS, "10.0.19042", None), (W10_MS, None, None), (W11_MS, "10.0.22631.3447", None), (W11_MS, None, None),
     (WS2012R2, "6.3.9600", None), ("Ubuntu", "22.04", None), ("windows", "10.0.20348", "407"),
-    ("Windows Server 2019 Datacenter", "10.0.17763", None)])
+    ("Windows Server 2019 Datacenter", "10.0.17763", None), ("Windows 10 Enterprise", "10.0.22631.3447", None),
+    ("Windows 10 Enterprise multi-session", "10.0.22621.3447", None)])
 _SOURCES = st.sampled_from([{}, {"guestOsName": "host", "guestOsVersion": "host", "guestServiceInterface": "host",
                                  "legacyNetworking": "host"},
                             {"guestOsName": "arm", "guestOsVersion": "arm", "guestServiceInterface": "host"}])
@@ -467,6 +493,8 @@ def test_every_verdict_is_well_formed(cluster, files, server, os, gsi, nic, exch
     verdict = evaluate_vm(vm, ctx)
     assert verdict.benefit_status in v.BENEFIT_STATUSES
     assert verdict.reason and verdict.reason_code and not has_control(verdict.reason)
+    if verdict.benefit_status == v.BENEFITS_NOT_APPLICABLE:
+        assert vm_view(vm, verdict)["guestOs"] in verdict.reason
     if verdict.benefit_status in (v.BENEFITS_ACTIVE, v.BENEFITS_NOT_APPLICABLE):
         assert (verdict.action, verdict.command) == (None, None)
     else:
