@@ -121,6 +121,25 @@ def test_nonce_mismatch_says_expected_and_found(pki, signer):
     assert (check.expected, check.found) == (NONCE, "1111111111")
 
 
+@pytest.mark.parametrize("drop", ["absent", "null", "empty"])
+def test_document_without_its_nonce_fails_when_one_was_sent(pki, drop):
+    # A signed, current document that carries no nonce could be replayed: never Passed.
+    document = json.loads(imds.document_content(nonce=NONCE, created_on=NOW - dt.timedelta(minutes=1),
+                                                expires_on=NOW + dt.timedelta(hours=6)))
+    if drop == "absent":
+        del document["nonce"]
+    else:
+        document["nonce"] = None if drop == "null" else ""
+    body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    result = verify(pki, wrap(imds.build_signed_data(body, signer=pki.leaf)))
+    check = result.check("nonceEchoed")
+    assert (check.status, check.reason_code) == (Status.FAILED, "nonce-mismatch")
+    assert (result.status, result.reason_code) == (Status.FAILED, "nonce-mismatch")
+    assert check.expected == NONCE
+    # everything else about the document is fine: the nonce alone decides
+    assert all(c.status is Status.PASSED for c in result.checks if c.check not in ("nonceEchoed", "notRevoked"))
+
+
 def test_reason_codes_are_kebab_case():
     assert all(code == code.lower() and " " not in code and "_" not in code for code in REASON_CODES)
 
