@@ -179,6 +179,11 @@ def _step_nonce(inputs, state):
     if document is None:
         return _skipped("nonceEchoed", "documentParses")
     expected = str(inputs.expected_nonce)
+    if not document.nonce:
+        # No nonce at all is never an echo: a document without one can be replayed for any request.
+        return Check("nonceEchoed", _FAILED, Reason.NONCE_MISMATCH, expected, document.nonce,
+                     f"the document carries no nonce, but {expected!r} was sent: it cannot be told apart from "
+                     "a document issued for another request (a replay)")
     if document.nonce == expected:
         return Check("nonceEchoed", _PASSED, None, expected, document.nonce)
     return Check("nonceEchoed", _FAILED, Reason.NONCE_MISMATCH, expected, document.nonce,

@@ -121,6 +121,25 @@ def test_nonce_mismatch_says_expected_and_found(pki, signer):
     assert (check.expected, check.found) == (NONCE, "1111111111")
 
 
+@pytest.mark.parametrize("drop", ["absent", "null", "empty"])
+def test_document_without_its_nonce_fails_when_one_was_sent(pki, drop):
+    # A signed, current document that carries no nonce could be replayed: never Passed.
+    document = json.loads(imds.document_content(nonce=NONCE, created_on=NOW - dt.timedelta(minutes=1),
+                                                expires_on=NOW + dt.timedelta(hours=6)))
+    if drop == "absent":
+        del document["nonce"]
+    else:
+        document["nonce"] = None if drop == "null" else ""
+    body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    result = verify(pki, wrap(imds.build_signed_data(body, signer=pki.leaf)))
+    check = result.check("nonceEchoed")
+    assert (check.status, check.reason_code) == (Status.FAILED, "nonce-mismatch")
+    assert (result.status, result.reason_code) == (Status.FAILED, "nonce-mismatch")
+    assert check.expected == NONCE and "carries no nonce" in check.reason
+    # everything else about the document is fine: the nonce alone decides
+    assert all(c.status is Status.PASSED for c in result.checks if c.check not in ("nonceEchoed", "notRevoked"))
+
+
 def test_reason_codes_are_kebab_case():
     assert all(code == code.lower() and " " not in code and "_" not in code for code in REASON_CODES)
 
@@ -443,6 +462,67 @@ def test_end_entity_as_issuer_is_failed(pki, signer):
     result = verify(pki, wrap(imds.build_signed_data(content(signer), signer=leaf)),
                     intermediates=[pki.intermediate.cert, pki.disallowed_leaf.cert])
     assert (result.status, result.check("chainTrusted").reason_code) == (Status.FAILED, "chain-invalid")
+
+
+def _name_constrained_ca(root, permitted):
+    """An issuing CA under ``root`` whose NameConstraints permit only the DNS subtree ``permitted``."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                          encipher_only=False, decipher_only=False)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Constrained Issuing CA")]))
+            .issuer_name(root.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - dt.timedelta(days=1))
+            .not_valid_after(NOW + dt.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+            .add_extension(x509.NameConstraints(permitted_subtrees=[x509.DNSName(permitted)], excluded_subtrees=None),
+                           critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root.key.public_key()), critical=False)
+            .sign(root.key, hashes.SHA256()))
+    return imds.Credential(cert, key)
+
+
+@pytest.fixture(name="path_rule_chains", scope="module")
+def path_rule_chains_fixture():
+    """label -> (root, intermediates, leaf, the rule named in the refusal): chains whose names, signatures,
+    CA flags and validity are all in order (the manual walk finds a path) but that the X.509 path rules reject."""
+    root_pl0 = imds._make_ca("Path Length 0 Root CA", now=NOW, path_length=0)
+    under_pl0 = imds._make_ca("Issuing CA under a path length 0 root", now=NOW, issuer=root_pl0)
+    root = imds._make_ca("Path Rules Root CA", now=NOW)
+    first_pl0 = imds._make_ca("Path Length 0 Intermediate CA", now=NOW, issuer=root, path_length=0)
+    second = imds._make_ca("Second Intermediate CA", now=NOW, issuer=first_pl0)
+    constrained = _name_constrained_ca(root, "contoso.example")
+    return {
+        "root-path-length-0": (root_pl0, [under_pl0], imds._make_leaf(imds.LEAF_NAMES, now=NOW, issuer=under_pl0),
+                               "path length"),
+        "intermediate-path-length-0": (root, [first_pl0, second],
+                                       imds._make_leaf(imds.LEAF_NAMES, now=NOW, issuer=second), "path length"),
+        "name-constraints": (root, [constrained], imds._make_leaf(imds.LEAF_NAMES, now=NOW, issuer=constrained),
+                             "name constraint"),
+    }
+
+
+@pytest.mark.parametrize("label", ["root-path-length-0", "intermediate-path-length-0", "name-constraints"])
+def test_chain_that_only_the_x509_path_rules_reject_is_failed(pki, signer, path_rule_chains, label):
+    # The manual walk accepts these paths (it checks no path length and no name constraints): only the
+    # X.509 verifier refuses them, and that refusal must stand. Failed/chain-invalid: the data is bad.
+    root, intermediates, leaf, rule = path_rule_chains[label]
+    assert chain_module.walk_chain(leaf.cert, [c.cert for c in intermediates], [root.cert], NOW).kind == "trusted"
+    result = verify(pki, wrap(imds.build_signed_data(content(signer), signer=leaf)), roots=[root.cert],
+                    intermediates=[c.cert for c in intermediates])
+    check = result.check("chainTrusted")
+    assert (check.status, check.reason_code) == (Status.FAILED, "chain-invalid"), check
+    assert (result.status, result.reason_code) == (Status.FAILED, "chain-invalid")
+    assert "refused by the X.509 policy" in check.found and rule in check.reason
+    assert result.path is None
+    assert result.check("notRevoked").status is Status.SKIPPED
+    # the rest of the document is fine: the chain alone decides
+    assert all(c.status is Status.PASSED for c in result.checks if c.check not in ("chainTrusted", "notRevoked"))
 
 
 def _bare_leaf(pki, names=("metadata.azure.com",)):

@@ -372,6 +372,36 @@ def test_inactive_v1_guest_still_names_the_path_it_needs():
     assert (verdict.access_method, verdict.access_paths) == (v.ACCESS_V1, (v.ACCESS_V2,))
 
 
+# ----------------------------------------------------------------------------- two facts that cannot be told
+
+def test_two_facts_that_cannot_be_told_the_first_step_decides():
+    # The build cannot be told because data exchange is off (step 4), and Guest Service Interface is not
+    # known (step 5): the verdict is step 4's, Turn on Hyper-V data exchange, and step 5's is listed after it.
+    verdict = judge(vm_facts(guest_os_version=None, data_exchange=False, guest_service_interface=None,
+                             sources={"guestOsName": "arm"}))
+    assert outcome(verdict) == (v.BENEFITS_UNKNOWN, v.ACTION_TURN_ON_DATA_EXCHANGE,
+                                "Enable-VMIntegrationService -VMName 'vm01' -Name \"Key-Value Pair Exchange\"")
+    assert [(step["step"], step["result"]) for step in verdict.steps][3:5] == [
+        ("osBuild", "Unknown"), ("guestServiceInterface", "Unknown")]
+    assert verdict.unknown == (v.REASON_HOST_FACTS_NEEDED,)
+    assert verdict.reason.index("data exchange") < verdict.reason.index("Also not known: Whether Guest Service")
+
+
+def test_two_facts_that_cannot_be_told_reason_codes_follow_the_step_order():
+    verdict = judge(vm_facts(guest_os_version="garbage", guest_service_interface=None, sources={}))
+    assert (verdict.benefit_status, verdict.reason_code, verdict.action) == (
+        v.BENEFITS_UNKNOWN, "os-build-unreadable", v.ACTION_COLLECT_HOST_FACTS)
+    assert verdict.unknown == (v.REASON_HOST_FACTS_NEEDED,)
+
+
+def test_a_definite_failure_after_a_fact_that_cannot_be_told_decides():
+    # The build cannot be told (step 4), Guest Service Interface is off (step 5): Inactive, not Unknown.
+    verdict = judge(vm_facts(guest_os_version=None, data_exchange=False, guest_service_interface=False,
+                             sources={"guestOsName": "arm"}))
+    assert (verdict.benefit_status, verdict.action) == (v.BENEFITS_INACTIVE, v.ACTION_TURN_ON_GSI)
+    assert verdict.unknown == (v.REASON_HOST_FACTS_NEEDED,)
+
+
 # ----------------------------------------------------------------------------- stale host facts
 
 def test_stale_host_facts_cannot_make_a_vm_active():
