@@ -76,7 +76,8 @@ def transform_server_list(result):
 def transform_vm_list(result):
     rows = result or []
     columns = _VM_COLUMNS
-    if any("cluster" in vm for vm in rows):     # the fleet's VMs: say whose each is
+    if len({(vm.get("subscriptionId"), vm.get("resourceGroup"), vm.get("cluster")) for vm in rows}) > 1:
+        # VMs of several clusters: say whose each is
         columns = (("Cluster", "cluster"),) + _VM_COLUMNS
     return [_row(vm, columns) for vm in rows]
 

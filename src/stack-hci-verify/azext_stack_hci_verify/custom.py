@@ -108,16 +108,8 @@ def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, 
     """One cluster (or, with several --ids, each): host status, legacy OS support, servers, VM summary
     and findings. The same view as its row of `list`."""
     from azext_stack_hci_verify.pipeline.projections import cluster_rows
-    model = _model(cmd, _scope(cmd, cluster_name, resource_group_name, ids), host_facts, warn=False)
-    _warn_ignored(model)
-    rows = cluster_rows(model)
+    rows = cluster_rows(_model(cmd, _scope(cmd, cluster_name, resource_group_name, ids), host_facts))
     return rows[0] if len(rows) == 1 else rows
-
-
-def _warn_ignored(model):
-    from knack.log import get_logger
-    for finding in model.ignored_files:
-        get_logger(__name__).warning("%s", finding["reason"])
 
 
 def list_cluster_verification(cmd, resource_group_name=None, subscriptions=None, all_subscriptions=False,
@@ -126,9 +118,7 @@ def list_cluster_verification(cmd, resource_group_name=None, subscriptions=None,
     `show` shows it; then a row for each subscription or management group that could not be read."""
     from azext_stack_hci_verify.pipeline.projections import cluster_rows
     scope = _scope(cmd, None, resource_group_name, None, subscriptions, all_subscriptions, management_groups)
-    model = _model(cmd, scope, host_facts, warn=False)
-    _warn_ignored(model)
-    return cluster_rows(model)
+    return cluster_rows(_model(cmd, scope, host_facts))
 
 
 def list_server_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
@@ -166,7 +156,13 @@ def show_vm_verification(cmd, vm_name=None, cluster_name=None, resource_group_na
     """One VM, with the facts it was judged on, where each came from, and its Trusted launch row."""
     from azext_stack_hci_verify.pipeline.projections import vm_rows
     scope, machine_id = _vm_scope(cmd, cluster_name, resource_group_name, ids)
-    model = _model(cmd, scope, host_facts, trusted_launch=True)
+
+    def this_vm(machine):       # the Trusted launch reads of the VM shown only
+        if machine_id:
+            return str(machine.get("id", "")).lower() == machine_id.lower()
+        return str(machine.get("name", "")).lower() == (vm_name or "").lower()
+
+    model = _model(cmd, scope, host_facts, trusted_launch=this_vm)
     rows = vm_rows(model, detail=True)
     found = _pick_vm(rows, vm_name, machine_id, lambda item: (item[0].facts.name, item[0].machine_id))
     if found is not None:

@@ -71,6 +71,9 @@ def candidates(clusters, document):
     those whose Azure name and servers match its cluster name and computerName."""
     if document.cluster_resource_id:
         return [facts for facts in clusters if _same_id(facts.id, document.cluster_resource_id)]
+    if not document.cluster_name:       # names no cluster: its computer must be a server of exactly one
+        computer = _short(document.computer_name)
+        return [facts for facts in clusters if computer and computer in _names(facts)]
     return [facts for facts in clusters if _matches_by_name(facts, document)]
 
 

@@ -14,7 +14,8 @@ it), the scope and the facts files; az's command functions and the Python API ar
 
 def evaluate(conn, scope, host_facts=(), guest_facts=(), now=None, trusted_launch=False, progress=None):
     """The JudgedModel of `scope` at the reference time `now`. `trusted_launch`: also read each
-    isolated VM's attestation status and image (a request per VM and image)."""
+    isolated VM's attestation status and image (a request per VM and image); a function of a VM's
+    Arc machine document reads them only for the VMs it is true for (`vm show` of one VM)."""
     from .judge import judge
     from .read import read_scope
     snapshot = read_scope(conn, scope, trusted_launch=trusted_launch, progress=progress)

@@ -67,7 +67,9 @@ def read_scope(conn, scope, trusted_launch=False, progress=None):
         return snapshot
     from azext_stack_hci_verify.adapters.arm_trusted_launch import read_trusted_launch
     from azext_stack_hci_verify.core.trusted_launch import vm_facts_from_arm
-    vms = [vm_facts_from_arm(vm.machine, vm.instance, vm.error) for cluster in snapshot.clusters for vm in cluster.vms]
+    wanted = trusted_launch if callable(trusted_launch) else (lambda machine: True)
+    vms = [vm_facts_from_arm(vm.machine, vm.instance, vm.error) for cluster in snapshot.clusters for vm in cluster.vms
+           if wanted(vm.machine)]
     attestations, images = read_trusted_launch(conn, vms)
     return replace(snapshot, attestations=attestations, images=images, trusted_launch_read=True)
 

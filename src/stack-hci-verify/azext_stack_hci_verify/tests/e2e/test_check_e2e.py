@@ -113,7 +113,7 @@ def test_a_cluster_that_does_not_exist_is_exit_3_and_one_beside_others_is_a_find
 @pytest.mark.parametrize("args, words", [
     (("-g", GROUP, "--fail-on", "fatal"), "--fail-on 'fatal' is not a level."),
     (("-n", "good"), "--resource-group/-g is required with --cluster-name/-n."),
-    (("-g", GROUP, "--all-subscriptions"), "Give one scope to check"),
+    (("-g", GROUP, "--all-subscriptions"), "Give one scope"),
     (("-g", GROUP, "--junit", os.path.join(os.sep, "no-such-folder-here", "x.xml")), "cannot be written"),
 ])
 def test_bad_arguments_are_one_line_errors_with_the_fix(fleet, args, words):

@@ -56,9 +56,8 @@ def test_list_follows_every_page(az):
     views = az.json("stack-hci", "vm-verification", "list")
     names = [view["name"] for view in views]
     assert sorted(names) == ["disabled", "future", "healthy", "other-1", "stale", "unregistered"]
-    pages = [r for r in az.emulator.requests()
-             if r["path"].lower().endswith("/providers/microsoft.azurestackhci/clusters")]
-    assert len(pages) == 3   # six clusters, two a page
+    graph = [r for r in az.emulator.requests() if "microsoft.resourcegraph/resources" in r["path"].lower()]
+    assert len(graph) == 2   # the clusters query and the VMs query, one page each
     by_name = {view["name"]: view for view in views}
     # supportedCapabilities without a known legacy OS token proves nothing: Unknown, never Off.
     assert by_name["other-1"]["legacyOsSupport"] == "Unknown"
@@ -178,6 +177,7 @@ def test_deeply_nested_host_facts_file_is_named(az, tmp_path):
 
 def test_forbidden_list_names_the_clusters_permission(az):
     az.emulator.add_fault(r"/resourceGroups/rg-e2e/providers/Microsoft.AzureStackHCI/clusters$", status=403)
+    az.emulator.add_fault(r"/providers/Microsoft.ResourceGraph/resources", status=403)   # so ARM is asked
     result = az.run("stack-hci", "vm-verification", "list", "-g", GROUP)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
@@ -186,8 +186,9 @@ def test_forbidden_list_names_the_clusters_permission(az):
 
 
 def test_list_through_a_gateway_error_page(az):
-    az.emulator.add_fault(r"/providers/Microsoft.AzureStackHCI/clusters$", status=502, content_type="text/html",
-                          body="<html><head><title>502 Bad Gateway</title></head><body>upstream</body></html>")
+    for path in (r"/providers/Microsoft.AzureStackHCI/clusters$", r"/providers/Microsoft.ResourceGraph/resources"):
+        az.emulator.add_fault(path, status=502, content_type="text/html",
+                              body="<html><head><title>502 Bad Gateway</title></head><body>upstream</body></html>")
     result = az.run("stack-hci", "vm-verification", "list")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]

@@ -29,7 +29,7 @@ EXPECTED = {
     "tl-attest-bad": ("Failed", "guest-attestation"),
     "tl-custom-image": ("Warning", "guest-image"),
     "tl-ws2022": ("Warning", "guest-image"),
-    "std-w11-01": ("Warning", "security-type"),
+    "std-w11-01": ("Not applicable", "security-type"),
     "tl-image-gone": ("Unknown", "guest-image"),
     "tl-no-attest": ("Unknown", "guest-attestation"),
     "tl-attest-pending": ("Unknown", "guest-attestation"),
@@ -173,19 +173,19 @@ def test_bad_guest_facts_and_guest_with_vm_names(fleet, tmp_path, facts):
     assert both.returncode == 1 and "--guest" in both.stderr and "Traceback" not in both.stderr
 
 
-def test_vm_show_and_show_findings_carry_the_configuration_checks(fleet):
-    """What ARM's instance alone decides (a Trusted launch VM with secure boot off) reaches `vm show`
-    and `show.findings` without the attestation and image reads of `trusted-launch`."""
+def test_vm_show_carries_the_vms_trusted_launch_row_and_check_its_findings(fleet):
+    """A Trusted launch VM with secure boot off: `vm show`'s trustedLaunch is its `trusted-launch list`
+    row, and `check` reports the failed check once, as an error."""
     vm = fleet.json("stack-hci", "vm-verification", "vm", "show", *CLUSTER, "--vm-name", "tl-sb-off")
+    rows = {row["name"]: row for row in fleet.json(*TL, "list", *CLUSTER)}
     summary = vm["trustedLaunch"]
-    assert (summary["securityType"], summary["secureBoot"], summary["configurationStatus"]) == (
-        "TrustedLaunch", False, "Failed")
-    assert [check["check"] for check in summary["failed"]] == ["secure-boot"]
-    assert summary["allChecks"].startswith("az stack-hci vm-verification trusted-launch show --vm-name tl-sb-off")
-    view = fleet.json("stack-hci", "vm-verification", "show", *CLUSTER)
-    trusted = [f for f in view["findings"] if f["scope"] == "trustedLaunch"]
-    assert {f["name"] for f in trusted} >= {"tl-sb-off"}
-    assert all(f["severity"] == "error" and f["command"] for f in trusted)
+    assert (summary["securityType"], summary["secureBoot"], summary["status"]) == ("TrustedLaunch", False, "Failed")
+    assert {key: summary[key] for key in ("status", "reasonCode", "action", "command")} == \
+        {key: rows["tl-sb-off"][key] for key in ("status", "reasonCode", "action", "command")}
+    report = fleet.json("stack-hci", "vm-verification", "check", *CLUSTER)
+    trusted = [f for f in report["findings"] if f["scope"] == "trustedLaunch" and f["name"] == "tl-sb-off"
+               and f["reasonCode"] == summary["reasonCode"]]
+    assert len(trusted) == 1 and trusted[0]["severity"] == "error" and trusted[0]["command"]
 
 
 def test_list_reads_the_vms_in_one_query_with_one_token(fleet):

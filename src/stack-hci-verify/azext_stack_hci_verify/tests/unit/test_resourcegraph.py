@@ -340,6 +340,7 @@ def test_progress_only_on_a_terminal_and_never_when_quiet(monkeypatch, tty, quie
 
 def test_the_fleet_vm_table_names_each_cluster():
     from azext_stack_hci_verify._format import transform_vm_list
-    rows = transform_vm_list([{"name": "vm1", "cluster": "c1", "benefitStatus": "Unknown"}])
+    rows = transform_vm_list([{"name": "vm1", "cluster": "c1", "benefitStatus": "Unknown"},
+                              {"name": "vm2", "cluster": "c2", "benefitStatus": "Unknown"}])
     assert list(rows[0])[:2] == ["Cluster", "Name"] and rows[0]["Cluster"] == "c1"
-    assert "Cluster" not in transform_vm_list([{"name": "vm1"}])[0]
+    assert "Cluster" not in transform_vm_list([{"name": "vm1", "cluster": "c1"}, {"name": "vm2", "cluster": "c1"}])[0]
