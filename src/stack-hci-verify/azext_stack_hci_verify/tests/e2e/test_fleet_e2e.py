@@ -79,7 +79,9 @@ def test_vm_list_and_vm_show_cost_the_same(fleet, graph):
     view = run_json(fleet, "stack-hci", "vm-verification", "vm", "show", *BIG, "--vm-name", "hci-fleet-0000-vm0004")
     assert view["name"] == "hci-fleet-0000-vm0004"
     assert view["eligibleBenefit"] == "Windows Server Datacenter: Azure Edition"
-    assert counted(graph) == (1, 1, 1)
+    # the cluster's GET, and the Trusted launch reads (attestation status, image) of this one VM only
+    tokens, queries, others = counted(graph)
+    assert (tokens, queries) == (1, 1) and 1 <= others <= 3
 
 
 def test_list_all_subscriptions_pages_at_1000_rows(fleet, graph):
