@@ -4,7 +4,18 @@
 # --------------------------------------------------------------------------------------------
 """Argument checks that run before a command does; each error says what is wrong and the fix."""
 
+import functools
+
 CLUSTER_NAMESPACE = "microsoft.azurestackhci"
+
+
+def _as_az(function, *args):
+    """Run a file reader; its error (azext_stack_hci_verify.errors) is raised as az's own class."""
+    from azext_stack_hci_verify.errors import VerificationError, as_az_error
+    try:
+        return function(*args)
+    except VerificationError as ex:
+        raise as_az_error(ex) from None
 CLUSTER_TYPE = "clusters"
 
 
@@ -96,7 +107,7 @@ def validate_host_facts(cmd, namespace):
     for item in paths:
         flat.extend(item if isinstance(item, list) else [item])
     from azext_stack_hci_verify.adapters.files import load_host_facts
-    namespace.host_facts = load_host_facts(flat)
+    namespace.host_facts = _as_az(load_host_facts, flat)
 
 
 def validate_attest(cmd, namespace):
@@ -166,7 +177,8 @@ def validate_guest_facts(cmd, namespace):
     flat = []
     for item in paths:
         flat.extend(item if isinstance(item, list) else [item])
-    from azext_stack_hci_verify.adapters.files import load_guest_facts
+    from azext_stack_hci_verify.adapters.files import load_guest_facts as _load
+    load_guest_facts = functools.partial(_as_az, _load)
     namespace.guest_facts = load_guest_facts(flat)
 
 
@@ -229,7 +241,7 @@ def validate_check_outputs(cmd, namespace):
     for option, attribute, what in (("--junit", "junit", "JUnit file"), ("--summary", "summary", "Summary file")):
         path = getattr(namespace, attribute, None)
         if path is not None:
-            check_writable(path, what, option)
+            _as_az(check_writable, path, what, option)
 
 
 def _fleet_options(namespace):

@@ -55,6 +55,10 @@ def load_command_table(self, _):
 
 def _all(*validators):
     def validate(cmd, namespace):
-        for validator in validators:
-            validator(cmd, namespace)
+        from azext_stack_hci_verify.errors import VerificationError, as_az_error
+        try:
+            for validator in validators:
+                validator(cmd, namespace)
+        except VerificationError as ex:
+            raise as_az_error(ex) from ex
     return validate

@@ -6,7 +6,20 @@
 a connection, runs the one pipeline (azext_stack_hci_verify.pipeline) and returns a projection of
 the judged model, so that every command and scope gives a resource the same answer."""
 
+import functools
 from datetime import datetime, timezone
+
+
+def _az_errors(function):
+    """az shows the pipeline's errors (azext_stack_hci_verify.errors) as its own azclierror classes."""
+    @functools.wraps(function)
+    def command(*args, **kwargs):
+        from azext_stack_hci_verify.errors import VerificationError, as_az_error
+        try:
+            return function(*args, **kwargs)
+        except VerificationError as ex:
+            raise as_az_error(ex) from ex
+    return command
 
 
 def _now():
@@ -104,6 +117,7 @@ def _model(cmd, scope, host_facts=None, guest_facts=None, trusted_launch=False, 
 
 # ----------------------------------------------------------------------------------- clusters and servers
 
+@_az_errors
 def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
     """One cluster (or, with several --ids, each): host status, legacy OS support, servers, VM summary
     and findings. The same view as its row of `list`."""
@@ -112,6 +126,7 @@ def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, 
     return rows[0] if len(rows) == 1 else rows
 
 
+@_az_errors
 def list_cluster_verification(cmd, resource_group_name=None, subscriptions=None, all_subscriptions=False,
                               management_groups=None, host_facts=None):
     """Every cluster of a resource group, the current subscription or a fleet (Resource Graph), each as
@@ -121,6 +136,7 @@ def list_cluster_verification(cmd, resource_group_name=None, subscriptions=None,
     return cluster_rows(_model(cmd, scope, host_facts))
 
 
+@_az_errors
 def list_server_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                              subscriptions=None, all_subscriptions=False, management_groups=None):
     """Each server of the scope's clusters: status and the command that fixes it."""
@@ -131,6 +147,7 @@ def list_server_verification(cmd, cluster_name=None, resource_group_name=None, i
 
 # ----------------------------------------------------------------------------------- VMs
 
+@_az_errors
 def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None, status=None,
                          subscriptions=None, all_subscriptions=False, management_groups=None):
     """One row per VM of the scope's clusters: eligible benefit, benefit status, action and command."""
@@ -152,6 +169,7 @@ def _warn_unread_vms(model):
                 get_logger(__name__).warning("Cluster '%s': %s", judged.name, finding["reason"])
 
 
+@_az_errors
 def show_vm_verification(cmd, vm_name=None, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
     """One VM, with the facts it was judged on, where each came from, and its Trusted launch row."""
     from azext_stack_hci_verify.pipeline.projections import vm_rows
@@ -231,6 +249,7 @@ def _no_such_vm(vm_name, scope, command):
 
 # ----------------------------------------------------------------------------------- Trusted launch
 
+@_az_errors
 def list_trusted_launch(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                         guest_facts=None, subscriptions=None, all_subscriptions=False, management_groups=None):
     """One row per Azure Local VM: security type, secure boot, vTPM, state transfer, attestation, image,
@@ -248,6 +267,7 @@ def _raise_if_nothing(model):
         _raise_unread(model)
 
 
+@_az_errors
 def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                         guest_facts=None):
     """One VM with every check, and the cluster-level checks it depends on."""
@@ -263,6 +283,7 @@ def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=Non
 
 # ----------------------------------------------------------------------------------- check
 
+@_az_errors
 def check_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, subscriptions=None,
                        all_subscriptions=False, management_groups=None, host_facts=None, guest_facts=None,
                        fail_on=None, junit=None, summary=None):
@@ -289,6 +310,7 @@ def _write_outputs(report, junit, summary):
 
 # ----------------------------------------------------------------------------------- host and document
 
+@_az_errors
 def attest_document(cmd, target="host", endpoint=None, nonce=None, document=None, trust_bundle=None,
                     intermediates=None, allowed_signers=None, at=None, timeout=10.0, no_fetch=False,
                     check_revocation=False):
@@ -302,6 +324,7 @@ def attest_document(cmd, target="host", endpoint=None, nonce=None, document=None
     return attest_flow.attest(cmd.cli_ctx, request, _now())
 
 
+@_az_errors
 def probe_host(vm_names=None, timeout=60.0, guest=False):
     """Probe the host this runs on: Get-AzureStackHCI, attestation, VMs, integration services, legacy
     OS networking, guest OS, and the attested-document endpoints. Prints the host-facts document.
@@ -323,6 +346,7 @@ def probe_host(vm_names=None, timeout=60.0, guest=False):
     return document
 
 
+@_az_errors
 def probe_guest(timeout=60.0):
     """Probe the VM this runs in (secure boot, TPM, VBS, Hyper-V VMBus devices); prints a guest-facts
     document for --guest-facts."""

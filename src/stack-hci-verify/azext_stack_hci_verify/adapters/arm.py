@@ -5,7 +5,7 @@
 """ARM reads through the management SDKs. Returns raw ARM documents (dicts) so that values a
 newer API version adds are kept as they came; the core reads them.
 
-Errors: a read that fails raises an azclierror whose message says what could not be read and why
+Errors: a read that fails raises an errors.VerificationError whose message says what could not be read and why
 and whose recommendation says what to do. Reads that are one part of a bigger answer (a cluster's
 VMs) return their failures instead (`ReadFailure`), so the rest still comes back."""
 
@@ -15,6 +15,7 @@ from typing import List, NamedTuple, Optional
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
+from azext_stack_hci_verify import errors
 from azext_stack_hci_verify._client_factory import ARM_TIMEOUT_ENV, ARM_TIMEOUT_OPTION, ARM_TIMEOUT_SECTION
 from azext_stack_hci_verify.core.inventory import ArmVm, is_cluster_vm
 
@@ -42,15 +43,16 @@ class ArmRead(NamedTuple):
 
 
 class _Problem(NamedTuple):
-    kind: str                   # azclierror class name
+    kind: str                   # a key of _ERRORS (the azclierror class az shows it as, or ThrottledError)
     message: str
     recommendation: str
     grant: Optional[tuple] = None   # (assignee, scope) of the role assignment that fixes a 403
+    detail: Optional[dict] = None   # keyword arguments of the error: the permission, the Retry-After
 
 
 class ReadFailure(NamedTuple):
     """A read that failed, reported in the result rather than ending the command."""
-    error: object               # the azclierror, for when nothing else can be reported
+    error: object               # the errors.VerificationError, for when nothing else can be reported
     grant: Optional[tuple] = None   # (assignee, scope) when read access is missing
 
     @property
@@ -133,7 +135,7 @@ MACHINE_API_VERSION = "2026-07-15"
 
 
 def get_machine(conn, machine_id):
-    """An Arc machine's ARM document; raises the azclierror of a read that fails."""
+    """An Arc machine's ARM document; raises the errors.VerificationError of a read that fails."""
     from urllib.parse import quote
     parts = machine_id.strip("/").split("/")
     path = "/" + "/".join(quote(part, safe="") for part in parts)
@@ -275,20 +277,24 @@ def _grant_command(assignee, scope):
 
 
 def read_failure(ex, read):
-    """An SDK error as a ReadFailure: the azclierror and, for a 403, the grant that fixes it."""
+    """An SDK error as a ReadFailure: the errors.VerificationError and, for a 403, the grant that fixes it."""
     problem = _describe(ex, read)
     return ReadFailure(_as_error(problem), problem.grant)
 
 
 def translate_error(ex, read):
-    """An azure-core error (an ARM answer, or no answer) as an azclierror: one line saying what could
+    """An azure-core error (an ARM answer, or no answer) as an errors.VerificationError: one line saying what could
     not be read and why, and the fix in its recommendation."""
     return _as_error(_describe(ex, read))
 
 
+_ERRORS = {"ResourceNotFoundError": errors.NotFoundError, "ForbiddenError": errors.PermissionDeniedError,
+           "UnauthorizedError": errors.AuthenticationError, "AzureResponseError": errors.ServiceError,
+           "AzureConnectionError": errors.NoAnswerError, "ThrottledError": errors.ThrottledError}
+
+
 def _as_error(problem):
-    from azure.cli.core import azclierror
-    return getattr(azclierror, problem.kind)(problem.message, recommendation=problem.recommendation)
+    return _ERRORS[problem.kind](problem.message, recommendation=problem.recommendation, **(problem.detail or {}))
 
 
 def _describe(ex, read):
@@ -331,9 +337,10 @@ def _throttled(ex, read):
         message = "ARM kept throttling reading {} ({}): {}".format(
             _lower_first(read.what), _error_code(ex) or 429, _detail(ex))
         wait = "Run the command again later"
-    return _Problem("AzureResponseError", message,
+    return _Problem("ThrottledError", message,
                     "{}, or let it wait longer with {} or `az config set {}.{}=SECONDS`.".format(
-                        wait, ARM_TIMEOUT_ENV, ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION))
+                        wait, ARM_TIMEOUT_ENV, ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION),
+                    detail={"retry_after": retry_after})
 
 
 _DENIED = re.compile(r"perform action '(?P<action>[^']+)' over scope '(?P<scope>[^']+)'", re.IGNORECASE)
@@ -355,7 +362,7 @@ def _forbidden(ex, read, code):
             _lower_first(read.what), permission, scope, code),
         "Ask an owner of the scope for a role with {} (for example Reader): `{}`; or choose another subscription "
         "with --subscription.".format(permission, _grant_command(*grant)),
-        grant)
+        grant, {"permission": permission})
 
 
 def _patience(read):

@@ -6,6 +6,8 @@
 
 import os
 
+from azext_stack_hci_verify.errors import FileAccessError, InvalidInputError
+
 from azext_stack_hci_verify.core.hostfacts import HostFactsError, parse_host_facts
 
 MAX_HOST_FACTS_BYTES = 16 * 1024 * 1024
@@ -16,7 +18,6 @@ _COLLECT = ("Give the path of a host-facts file written on the host by "
 
 def load_host_facts(paths):
     """Parse each host-facts file; a missing or malformed one raises an error naming the file."""
-    from azure.cli.core.azclierror import InvalidArgumentValueError
     documents = []
     for path in paths:
         data = read_small_file(path, "Host facts file", limit=MAX_HOST_FACTS_BYTES, recommendation=_COLLECT)
@@ -26,19 +27,18 @@ def load_host_facts(paths):
             try:
                 text = data.decode("utf-16")      # Windows PowerShell 5.1 `>` writes UTF-16 LE
             except UnicodeDecodeError:
-                raise InvalidArgumentValueError("Host facts file '{}' is not UTF-8 or UTF-16 text.".format(path),
+                raise InvalidInputError("Host facts file '{}' is not UTF-8 or UTF-16 text.".format(path),
                                                 recommendation=_COLLECT) from None
         try:
             documents.append(parse_host_facts(text, source=os.path.basename(path)))
         except HostFactsError as ex:
-            raise InvalidArgumentValueError("Host facts file '{}' {}.".format(path, ex),
+            raise InvalidInputError("Host facts file '{}' {}.".format(path, ex),
                                             recommendation=_COLLECT) from None
     return documents
 
 
 def load_guest_facts(paths):
     """Parse each guest-facts file; a missing or malformed one raises an error naming the file."""
-    from azure.cli.core.azclierror import InvalidArgumentValueError
     from azext_stack_hci_verify.core.guestfacts import GuestFactsError, parse_guest_facts
     documents = []
     for path in paths:
@@ -48,74 +48,70 @@ def load_guest_facts(paths):
             text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
             documents.append(parse_guest_facts(text, source=os.path.basename(path)))
         except UnicodeDecodeError:
-            raise InvalidArgumentValueError("Guest facts file '{}' is not UTF-8 or UTF-16 text.".format(path)) \
+            raise InvalidInputError("Guest facts file '{}' is not UTF-8 or UTF-16 text.".format(path)) \
                 from None
         except GuestFactsError as ex:
-            raise InvalidArgumentValueError("Guest facts file '{}' {}.".format(path, ex)) from None
+            raise InvalidInputError("Guest facts file '{}' {}.".format(path, ex)) from None
     return documents
 
 
 def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES, recommendation=None):
     """The bytes of a user-given file (host facts, an attested document, a PEM bundle), with errors
     that name it; `recommendation` says what file to give instead."""
-    from azure.cli.core.azclierror import FileOperationError, InvalidArgumentValueError
     try:
         with open(os.path.expanduser(path), "rb") as handle:
             data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise FileOperationError("{} '{}' does not exist.".format(what, path), recommendation=recommendation) \
+        raise FileAccessError("{} '{}' does not exist.".format(what, path), recommendation=recommendation) \
             from None
     except IsADirectoryError:
-        raise FileOperationError("{} '{}' is a directory.".format(what, path),
+        raise FileAccessError("{} '{}' is a directory.".format(what, path),
                                  recommendation=recommendation or "Give a file.") from None
     except OSError as ex:
-        raise FileOperationError("{} '{}' cannot be read: {}.".format(what, path, ex.strerror),
+        raise FileAccessError("{} '{}' cannot be read: {}.".format(what, path, ex.strerror),
                                  recommendation=recommendation) from None
     if len(data) > limit:
-        raise InvalidArgumentValueError("{} '{}' is larger than {} KiB.".format(what, path, limit // 1024),
+        raise InvalidInputError("{} '{}' is larger than {} KiB.".format(what, path, limit // 1024),
                                         recommendation=recommendation)
     return data
 
 
 def load_certificate_file(path, what):
     """Certificates of a PEM bundle or DER file; errors name the file."""
-    from azure.cli.core.azclierror import InvalidArgumentValueError
     from azext_stack_hci_verify.attestation.errors import TrustBundleError
     from azext_stack_hci_verify.attestation.trust import load_certificates
     data = read_small_file(path, what, limit=MAX_HOST_FACTS_BYTES)
     try:
         return load_certificates(data)
     except TrustBundleError as ex:
-        raise InvalidArgumentValueError("{} '{}' holds no usable certificate ({}).".format(what, path, ex)) from None
+        raise InvalidInputError("{} '{}' holds no usable certificate ({}).".format(what, path, ex)) from None
 
 
 def check_writable(path, what, option):
     """Raise unless `path` can be written: not a directory, its folder exists and may be written, and
     an existing file may be written. Checked before the command reads anything."""
-    from azure.cli.core.azclierror import FileOperationError
     fix = "Give {} a file path in a folder that exists and that you can write to.".format(option)
     if not str(path).strip():
-        raise FileOperationError("{} path is empty.".format(what), recommendation=fix)
+        raise FileAccessError("{} path is empty.".format(what), recommendation=fix)
     target = os.path.expanduser(path)
     folder = os.path.dirname(os.path.abspath(target))
     if os.path.isdir(target):
-        raise FileOperationError("{} '{}' is a directory.".format(what, path), recommendation=fix)
+        raise FileAccessError("{} '{}' is a directory.".format(what, path), recommendation=fix)
     if not os.path.isdir(folder):
-        raise FileOperationError("{} '{}' cannot be written: folder '{}' does not exist.".format(what, path, folder),
+        raise FileAccessError("{} '{}' cannot be written: folder '{}' does not exist.".format(what, path, folder),
                                  recommendation=fix)
     if not os.access(target if os.path.exists(target) else folder, os.W_OK):
-        raise FileOperationError("{} '{}' cannot be written: permission denied.".format(what, path),
+        raise FileAccessError("{} '{}' cannot be written: permission denied.".format(what, path),
                                  recommendation=fix)
 
 
 def write_text_file(path, text, what, append=False):
     """Write (or append) UTF-8 text; an error names the file."""
-    from azure.cli.core.azclierror import FileOperationError
     try:
         with open(os.path.expanduser(path), "a" if append else "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
     except OSError as ex:
-        raise FileOperationError("{} '{}' cannot be written: {}.".format(what, path, ex.strerror or ex),
+        raise FileAccessError("{} '{}' cannot be written: {}.".format(what, path, ex.strerror or ex),
                                  recommendation="Give a file path in a folder you can write to.") from None
 
 

@@ -139,8 +139,8 @@ def _is_truncated(value):
 
 
 def _truncated_error(what):
-    from azure.cli.core.azclierror import AzureResponseError
-    return AzureResponseError(
+    from azext_stack_hci_verify.errors import MalformedAnswerError
+    return MalformedAnswerError(
         "Resource Graph truncated its answer for {} (resultTruncated); a partial fleet is not reported.".format(what),
         recommendation="Narrow the scope with --subscriptions, or run the command again later.")
 

@@ -144,7 +144,7 @@ def _unreadable_cluster(ref, failure):
     from .scope import cluster_resource_id
     error = failure.error
     finding = _finding(name, v.SEVERITY_ERROR, CLUSTER_NOT_READABLE, failure.reason,
-                       failure.action or _UNREADABLE_ACTIONS.get(type(error).__name__, "Run it again"),
+                       failure.action or _UNREADABLE_ACTIONS.get(getattr(error, "az_kind", type(error).__name__), "Run it again"),
                        failure.command or _backquoted(failure.recommendation))
     return Unreadable("cluster", cluster_resource_id(subscription, group, name), name, subscription, group, finding,
                       error)

@@ -6,7 +6,7 @@
 pipeline keeps (retry policy against a fake transport; nothing sleeps)."""
 
 import pytest
-from azure.cli.core import azclierror
+from azext_stack_hci_verify import errors
 from azure.core.exceptions import (
     DecodeError, ServiceRequestError, ServiceResponseTimeoutError)
 
@@ -28,7 +28,7 @@ def assert_one_line(error):
 
 def test_forbidden_names_the_permission_arm_reports_and_the_grant():
     error = arm.translate_error(http_error(403, denied("Microsoft.HybridCompute/machines/read", SCOPE)), READ)
-    assert isinstance(error, azclierror.ForbiddenError)
+    assert isinstance(error, errors.PermissionDeniedError)
     assert "'Microsoft.HybridCompute/machines/read'" in error.error_msg and SCOPE in error.error_msg
     assert "clusters/read" not in error.error_msg and "Reader" not in error.error_msg
     assert_one_line(error)
@@ -45,14 +45,14 @@ def test_forbidden_without_arms_words_names_the_permission_the_read_needs():
 
 def test_not_found_puts_the_fix_in_the_recommendation():
     error = arm.translate_error(http_error(404, arm_body("ResourceNotFound", "gone")), READ)
-    assert isinstance(error, azclierror.ResourceNotFoundError)
+    assert isinstance(error, errors.NotFoundError)
     assert error.error_msg == "The Arc machines of subscription '{}' was not found (ResourceNotFound).".format(SUB)
     assert error.recommendations == ["Check the subscription with `az account show`."]
 
 
 def test_unauthorized_asks_for_login():
     error = arm.translate_error(http_error(401, arm_body("InvalidAuthenticationToken", "expired")), READ)
-    assert isinstance(error, azclierror.UnauthorizedError) and "az login" in error.recommendations[0]
+    assert isinstance(error, errors.AuthenticationError) and "az login" in error.recommendations[0]
 
 
 def test_long_retry_after_says_how_long_arm_asked_and_how_to_wait_longer():
@@ -67,7 +67,7 @@ def test_long_retry_after_says_how_long_arm_asked_and_how_to_wait_longer():
 def test_gateway_page_shows_status_and_first_line(content_type):
     error = arm.translate_error(http_error(502, GATEWAY_PAGE, reason="Bad Gateway", content_type=content_type),
                                 READ)
-    assert isinstance(error, azclierror.AzureResponseError)
+    assert isinstance(error, errors.ServiceError)
     assert error.error_msg.startswith("ARM answered 502 Bad Gateway reading the Arc machines")
     assert error.error_msg.endswith(": 502 Bad Gateway") and "<" not in error.error_msg
     assert_one_line(error)
@@ -88,7 +88,7 @@ def test_long_first_line_is_clipped():
                                        ServiceRequestError("Connection refused")])
 def test_no_answer_names_the_patience_and_the_setting(exception):
     error = arm.translate_error(exception, READ)
-    assert isinstance(error, azclierror.AzureConnectionError)
+    assert isinstance(error, errors.NoAnswerError)
     assert "within 20 seconds" in error.error_msg and "STACK_HCI_VERIFY_ARM_TIMEOUT" in error.recommendations[0]
     assert_one_line(error)
 
@@ -111,7 +111,7 @@ def test_instance_failures_count_and_grant_on_the_scope_they_share():
     combined = arm._instances_failure([instance_failure("vm1"), instance_failure("vm2")], 5)
     assert combined.reason.startswith("2 of 5 Azure Local VM instances")
     assert combined.command.endswith("--scope /subscriptions/{}/resourceGroups/rg".format(SUB))
-    assert isinstance(combined.error, azclierror.ForbiddenError)
+    assert isinstance(combined.error, errors.PermissionDeniedError)
 
 
 def test_instance_failures_of_other_kinds_have_no_grant():

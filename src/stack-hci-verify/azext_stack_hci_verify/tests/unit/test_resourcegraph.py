@@ -13,11 +13,10 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 
 import pytest
-from azure.cli.core import azclierror
 from azure.core.credentials import AccessTokenInfo
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
-from azext_stack_hci_verify import custom
+from azext_stack_hci_verify import custom, errors
 from azext_stack_hci_verify.adapters import resourcegraph as rg
 from azext_stack_hci_verify.adapters.credential import CommandCredential
 from azext_stack_hci_verify.core.clusters import cluster_facts_from_arm
@@ -148,7 +147,7 @@ def test_pages_follow_the_skip_token():
 
 
 def test_a_truncated_answer_is_an_error():
-    with pytest.raises(azclierror.AzureResponseError, match="truncated"):
+    with pytest.raises(errors.MalformedAnswerError, match="truncated"):
         rg.query_pages(FakeGraph([{"id": "a"}], truncated=True), rg.clusters_query(), [SUB], what="the clusters")
 
 
@@ -228,8 +227,9 @@ def test_a_throttled_resource_graph_is_an_error_not_a_fallback():
     from azext_stack_hci_verify.pipeline.read import read_scope
     conn = sample_connection()
     conn.fail["graph-vms"] = http_error(429, arm_body("RateLimiting", "slow down"), headers={"Retry-After": "3600"})
-    with pytest.raises(azclierror.AzCLIError):
+    with pytest.raises(errors.ThrottledError) as raised:
         read_scope(conn, prod_scope())
+    assert raised.value.retry_after == 3600
     assert "machines:" + SUB not in conn.calls
 
 
