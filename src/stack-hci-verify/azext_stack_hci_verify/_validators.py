@@ -7,6 +7,7 @@
 import functools
 
 CLUSTER_NAMESPACE = "microsoft.azurestackhci"
+CLUSTER_TYPE = "clusters"
 
 
 def _as_az(function, *args):
@@ -16,7 +17,6 @@ def _as_az(function, *args):
         return function(*args)
     except VerificationError as ex:
         raise as_az_error(ex) from None
-CLUSTER_TYPE = "clusters"
 
 
 def parse_cluster_ids(ids):

@@ -28,12 +28,12 @@ def load_host_facts(paths):
                 text = data.decode("utf-16")      # Windows PowerShell 5.1 `>` writes UTF-16 LE
             except UnicodeDecodeError:
                 raise InvalidInputError("Host facts file '{}' is not UTF-8 or UTF-16 text.".format(path),
-                                                recommendation=_COLLECT) from None
+                                        recommendation=_COLLECT) from None
         try:
             documents.append(parse_host_facts(text, source=os.path.basename(path)))
         except HostFactsError as ex:
             raise InvalidInputError("Host facts file '{}' {}.".format(path, ex),
-                                            recommendation=_COLLECT) from None
+                                    recommendation=_COLLECT) from None
     return documents
 
 
@@ -49,7 +49,7 @@ def load_guest_facts(paths):
             documents.append(parse_guest_facts(text, source=os.path.basename(path)))
         except UnicodeDecodeError:
             raise InvalidInputError("Guest facts file '{}' is not UTF-8 or UTF-16 text.".format(path)) \
-                from None
+                                    from None
         except GuestFactsError as ex:
             raise InvalidInputError("Guest facts file '{}' {}.".format(path, ex)) from None
     return documents
@@ -63,16 +63,16 @@ def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES, recommendation=None):
             data = handle.read(limit + 1)
     except FileNotFoundError:
         raise FileAccessError("{} '{}' does not exist.".format(what, path), recommendation=recommendation) \
-            from None
+                              from None
     except IsADirectoryError:
         raise FileAccessError("{} '{}' is a directory.".format(what, path),
-                                 recommendation=recommendation or "Give a file.") from None
+                              recommendation=recommendation or "Give a file.") from None
     except OSError as ex:
         raise FileAccessError("{} '{}' cannot be read: {}.".format(what, path, ex.strerror),
-                                 recommendation=recommendation) from None
+                              recommendation=recommendation) from None
     if len(data) > limit:
         raise InvalidInputError("{} '{}' is larger than {} KiB.".format(what, path, limit // 1024),
-                                        recommendation=recommendation)
+                                recommendation=recommendation)
     return data
 
 
@@ -99,10 +99,10 @@ def check_writable(path, what, option):
         raise FileAccessError("{} '{}' is a directory.".format(what, path), recommendation=fix)
     if not os.path.isdir(folder):
         raise FileAccessError("{} '{}' cannot be written: folder '{}' does not exist.".format(what, path, folder),
-                                 recommendation=fix)
+                              recommendation=fix)
     if not os.access(target if os.path.exists(target) else folder, os.W_OK):
         raise FileAccessError("{} '{}' cannot be written: permission denied.".format(what, path),
-                                 recommendation=fix)
+                              recommendation=fix)
 
 
 def write_text_file(path, text, what, append=False):
@@ -112,7 +112,7 @@ def write_text_file(path, text, what, append=False):
             handle.write(text)
     except OSError as ex:
         raise FileAccessError("{} '{}' cannot be written: {}.".format(what, path, ex.strerror or ex),
-                                 recommendation="Give a file path in a folder you can write to.") from None
+                              recommendation="Give a file path in a folder you can write to.") from None
 
 
 def append_text_file(path, text, what):

@@ -143,8 +143,9 @@ def _unreadable_cluster(ref, failure):
     subscription, group, name = ref
     from .scope import cluster_resource_id
     error = failure.error
+    kind = getattr(error, "az_kind", type(error).__name__)
     finding = _finding(name, v.SEVERITY_ERROR, CLUSTER_NOT_READABLE, failure.reason,
-                       failure.action or _UNREADABLE_ACTIONS.get(getattr(error, "az_kind", type(error).__name__), "Run it again"),
+                       failure.action or _UNREADABLE_ACTIONS.get(kind, "Run it again"),
                        failure.command or _backquoted(failure.recommendation))
     return Unreadable("cluster", cluster_resource_id(subscription, group, name), name, subscription, group, finding,
                       error)
