@@ -164,6 +164,16 @@ def test_boot_integrity_is_never_passed_whatever_arm_says(value):
     assert check.status == tl.NOT_AVAILABLE and check.found == value
 
 
+@pytest.mark.parametrize("value", [True, "true", "True", "TRUE", 1, "Valid", "valid"], ids=repr)
+def test_boot_integrity_is_never_passed_even_when_arm_says_true(value):
+    # Seed 002: guest boot integrity verification is not available; a true from ARM is shown, not judged.
+    reading = Reading({"properties": {"healthStatus": "Healthy", "bootIntegrityValidated": value}})
+    check = verdict(attestation=reading).check("boot-integrity")
+    assert check.status != tl.PASSED
+    assert (check.status, check.reason_code) == (tl.NOT_AVAILABLE, "boot-integrity-not-available")
+    assert check.found == str(value) and "not available" in check.reason
+
+
 # ----------------------------------------------------------------------------- image
 
 @pytest.mark.parametrize("image_id, reading, status, code, source", [
