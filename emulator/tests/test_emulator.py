@@ -476,7 +476,16 @@ def test_sigterm_stops_cleanly_and_bad_fixtures_fail_fast(tmp_path):
 # -- the real az ---------------------------------------------------------------------------------
 
 AZ = azenv.find_az(REPO)
-needs_az = pytest.mark.skipif(AZ is None, reason="az is not installed")
+
+
+@pytest.fixture(name="az_installed")
+def az_installed_fixture():
+    """The tests of the real az fail, never skip, where az is missing."""
+    if AZ is None:
+        pytest.fail("az is not installed; run scripts/bootstrap")
+
+
+needs_az = pytest.mark.usefixtures("az_installed")
 
 
 def az_emulated(*args):

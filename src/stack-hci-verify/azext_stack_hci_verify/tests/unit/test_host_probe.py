@@ -6,8 +6,8 @@
 
 Reading the output is tested on its own in test_host_probe_core.py. Most tests here run the real
 PowerShellRunner against the fake PowerShell in emulator/fake_powershell (a subprocess that replays
-recorded output); they skip where that directory is not present (an installed wheel) or on Windows
-(the fake is a Python script).
+recorded output, started through /bin/sh). Without that directory they fail, never skip; on Windows
+they are skipped, which fails the run (conftest.py): the suite runs on POSIX.
 """
 
 import json
@@ -46,13 +46,13 @@ def _fake_directory():
 
 
 FAKE = _fake_directory()
-needs_fake = pytest.mark.skipif(FAKE is None or sys.platform == "win32",
-                                reason="needs emulator/fake_powershell from a checkout, on a POSIX system")
+needs_fake = pytest.mark.skipif(sys.platform == "win32", reason="the fake PowerShell runs through /bin/sh (POSIX)")
 
 
 @pytest.fixture(name="fake")
 def fake_fixture(tmp_path, monkeypatch):
     """A runner for the fake PowerShell; call it with a scenario name. Calls are recorded in `.record`."""
+    assert FAKE is not None, "emulator/fake_powershell/fake-powershell is missing from this checkout"
     # A wrapper runs the fake with this interpreter, whatever python3 on PATH is.
     wrapper = tmp_path / "powershell"
     fake_path = os.path.join(FAKE, "fake-powershell")

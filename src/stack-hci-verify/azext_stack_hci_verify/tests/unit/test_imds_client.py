@@ -22,8 +22,7 @@ import pytest
 
 from azext_stack_hci_verify.adapters import imds as client
 from azext_stack_hci_verify.attestation import Status, load_pem_bundle, verify_attested_document
-
-imds = pytest.importorskip("emulator.imds")
+from emulator import imds
 
 
 # -- servers ----------------------------------------------------------------------------------

@@ -19,9 +19,8 @@ import pytest
 from azext_stack_hci_verify.adapters import pki
 from azext_stack_hci_verify.attest_flow import Trust, Verification, verify_with_pki
 from azext_stack_hci_verify.attestation import Status, load_pem_bundle
-
-imds = pytest.importorskip("emulator.imds")
-emulator_pki = pytest.importorskip("emulator.pki")
+from emulator import imds
+from emulator import pki as emulator_pki
 
 UTC = dt.timezone.utc
 NOW = dt.datetime.now(UTC)
