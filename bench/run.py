@@ -17,13 +17,18 @@ Figures are only meaningful as ratios within one run. The scenarios:
 * fleet: `list --all-subscriptions` over 5,000 clusters x 3 nodes in 10 subscriptions against a
   bare `az rest` loop over the same Resource Graph pages, with the peak memory of each process.
 * load time: `python -X importtime` of the modules az imports to build its command table.
+* probe budgets: how long, in real time, the IMDS probes take against silent, slow and dead endpoints,
+  the host probe with one hanging script, and a whole `attest` run against a dead endpoint, each
+  against its budget (the tests check the same budgets on injected clocks, never by timing).
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +37,7 @@ import time
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 sys.path.insert(0, REPO_ROOT)
+sys.path.insert(1, os.path.join(REPO_ROOT, "src", "stack-hci-verify"))
 
 from emulator import azenv  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.client import start_emulator  # noqa: E402  pylint: disable=wrong-import-position
@@ -194,6 +200,82 @@ def fleet(args, az_path, scratch):
     return result
 
 
+@contextlib.contextmanager
+def silent_endpoint():
+    """A loopback port that completes the TCP handshake (the kernel's backlog) and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    try:
+        yield "http://127.0.0.1:{}".format(listener.getsockname()[1])
+    finally:
+        listener.close()
+
+
+def dead_endpoint():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return "http://127.0.0.1:{}".format(sock.getsockname()[1])
+
+
+def timed(function):
+    start = time.perf_counter()
+    outcome = function()
+    return time.perf_counter() - start, outcome
+
+
+def budget_row(name, seconds, budget, outcome, at_least=0.0):
+    """``at_least``: the probe must not give up before this (a slow answer is waited for)."""
+    return {"name": name, "seconds": round(seconds, 3), "budgetSeconds": budget, "outcome": outcome,
+            "withinBudget": at_least <= seconds <= budget}
+
+
+def host_probe_runner(scratch, scenario):
+    """A PowerShellRunner for the fake PowerShell replaying ``scenario``."""
+    from azext_stack_hci_verify.adapters.powershell import PowerShellRunner
+    fake = os.path.join(REPO_ROOT, "emulator", "fake_powershell")
+    wrapper = os.path.join(scratch, "powershell")
+    with open(wrapper, "w", encoding="utf-8") as handle:
+        handle.write('#!/bin/sh\nexec "{}" "{}" "$@"\n'.format(sys.executable, os.path.join(fake, "fake-powershell")))
+    os.chmod(wrapper, 0o755)
+    return PowerShellRunner(wrapper, environ=dict(os.environ, FAKE_POWERSHELL_DATA=os.path.join(
+        fake, "recordings", scenario)))
+
+
+def probe_budgets(az_path, env, emulator, scratch):
+    """DESIGN's probe budgets in real time: every endpoint dead costs about one timeout, a dead port one
+    refusal, a slow answer is waited for up to the budget and no longer, one hanging host script costs
+    one timeout, and `attest` against a dead endpoint answers in well under a minute."""
+    from datetime import datetime, timezone
+    from azext_stack_hci_verify.adapters import imds
+    from azext_stack_hci_verify.adapters.host_probe import collect_host_facts
+    slack = 0.5  # thread start-up and scheduling on a loaded machine
+    rows = []
+    with silent_endpoint() as a, silent_endpoint() as b, silent_endpoint() as c, silent_endpoint() as d:
+        seconds, results = timed(lambda: imds.probe_endpoints([a, b, c, d, dead_endpoint()], timeout=1.0))
+    rows.append(budget_row("IMDS probes: 4 silent, 1 dead endpoint, 1 s timeout", seconds, 1.0 + slack,
+                           ",".join(r["reasonCode"] or "ok" for r in results)))
+    seconds, fetched = timed(lambda: imds.fetch_attested_document(dead_endpoint(), timeout=5.0))
+    rows.append(budget_row("IMDS fetch: dead port", seconds, slack, fetched.reason_code))
+    emulator.set_imds_mode("slow", slow_seconds=10)
+    try:
+        seconds, fetched = timed(lambda: imds.fetch_attested_document(emulator.imds_url, timeout=1.0))
+    finally:
+        emulator.set_imds_mode("valid")
+    rows.append(budget_row("IMDS fetch: slow answer, 1 s budget", seconds, 1.0 + slack, fetched.reason_code,
+                           at_least=0.9))
+    runner = host_probe_runner(scratch, "hang")
+    seconds, document = timed(lambda: collect_host_facts(runner, now=datetime.now(timezone.utc), timeout=2))
+    rows.append(budget_row("host probe: one script hangs, 2 s timeout", seconds, 2.0 + 4 * slack,
+                           document["probeStatus"], at_least=1.9))
+    command = [az_path, *VM, "attest", "--endpoint", dead_endpoint(), "-o", "json"]
+    seconds, result = timed(lambda: subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                                   check=False))
+    outcome = "exit {}, {}".format(result.returncode, json.loads(result.stdout or b"{}").get("reasonCode"))
+    rows.append(budget_row("az attest: dead endpoint (whole az run)", seconds, 10.0, outcome))
+    return rows
+
+
 def import_times(python):
     """Cumulative import time (ms) of each load-time module, azure.cli.core and knack already loaded."""
     code = "import azure.cli.core, knack.help_files\n" + "\n".join("import " + m for m in LOAD_TIME_MODULES)
@@ -244,10 +326,11 @@ def main(argv=None):
             azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
                                     os.path.join(REPO_ROOT, ".cache"))
             results = cluster_views(Measured(az_path, env, emulator, args.repeat), clusters)
+            probes = probe_budgets(az_path, env, emulator, scratch)
         if not args.skip_fleet:
             results.append(fleet(args, az_path, scratch))
     python = os.path.join(os.path.dirname(az_path), "python")
-    report = {"repeat": args.repeat, "commands": results,
+    report = {"repeat": args.repeat, "commands": results, "probes": probes,
               "importTime": import_times(python if os.path.exists(python) else sys.executable)}
     if args.json:
         print(json.dumps(report, indent=2))
@@ -265,6 +348,9 @@ def print_report(report):
         if "peakMemoryMiB" in item:
             print("{:55} peak memory {} MiB (baseline {} MiB); graph requests expected {}".format(
                 "", item["peakMemoryMiB"], item["baselinePeakMemoryMiB"], item["expectedGraphRequests"]))
+    for item in report["probes"]:
+        print("{name:55} {seconds:.3f}s (budget {budgetSeconds:g}s, {outcome}){flag}".format(
+            flag="" if item["withinBudget"] else "  OVER BUDGET", **item))
     for item in report["importTime"]:
         print("import {module:40} {cumulativeMs:6.2f} ms (budget {budgetMs:.0f} ms){flag}".format(
             flag="" if item["withinBudget"] else "  OVER BUDGET", **item))

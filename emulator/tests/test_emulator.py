@@ -375,11 +375,13 @@ def test_fault_count_exhaustion_and_custom_body(emu):
 
 
 def test_delay_only_fault_serves_normally(emu):
-    emu.add_fault("/subscriptions$", delay_ms=300, count=1)
-    started = time.monotonic()
+    fault = emu.add_fault("/subscriptions$", delay_ms=300, count=1)
+    emu.clear_requests()
     status, _, body = get(emu, "/subscriptions" + API)
     assert status == 200 and body["value"]
-    assert time.monotonic() - started >= 0.3
+    # The request log says which fault delayed the answer and how long the emulator held it.
+    [entry] = emu.requests()
+    assert (entry["status"], entry["fault"]) == (200, fault["id"]) and entry["durationMs"] >= 300
 
 
 def test_bad_fault_is_rejected(emu):
@@ -467,16 +469,25 @@ def test_sigterm_stops_cleanly_and_bad_fixtures_fail_fast(tmp_path):
     handle.stop()
     assert handle.process.returncode == 0
     assert not os.path.exists(tmp_path / "w" / "emulator.json")
-    started = time.monotonic()
-    with pytest.raises(EmulatorError, match="fixture directory not found"):
+    # Fails as soon as the process exits, not when the wait for it runs out.
+    with pytest.raises(EmulatorError, match="exited with status") as raised:
         start_emulator(str(tmp_path / "missing"), timeout=20)
-    assert time.monotonic() - started < 10
+    assert "fixture directory not found" in str(raised.value) and "not ready after" not in str(raised.value)
 
 
 # -- the real az ---------------------------------------------------------------------------------
 
 AZ = azenv.find_az(REPO)
-needs_az = pytest.mark.skipif(AZ is None, reason="az is not installed")
+
+
+@pytest.fixture(name="az_installed")
+def az_installed_fixture():
+    """The tests of the real az fail, never skip, where az is missing."""
+    if AZ is None:
+        pytest.fail("az is not installed; run scripts/bootstrap")
+
+
+needs_az = pytest.mark.usefixtures("az_installed")
 
 
 def az_emulated(*args):
@@ -538,7 +549,7 @@ COMMAND_LOADER_CLS = Loader
 
 
 @needs_az
-def test_install_extension_builds_once_then_uses_the_cache(emu, tmp_path):
+def test_install_extension_builds_once_then_uses_the_cache(emu, tmp_path, monkeypatch):
     source = tmp_path / "src" / "emulator-dummy"
     _write(str(source), "setup.py", DUMMY_SETUP)
     _write(str(source), "azext_emulator_dummy/__init__.py", DUMMY_INIT)
@@ -551,7 +562,9 @@ def test_install_extension_builds_once_then_uses_the_cache(emu, tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"hello": "emulator"}
     env2 = azenv.prepare_az_home(emu, str(tmp_path / "home2"), AZ, login=None)
-    started = time.monotonic()
+
+    def no_second_build(*args, **kwargs):
+        raise AssertionError("built the wheel again instead of copying the cached install")
+    monkeypatch.setattr(azenv, "build_wheel", no_second_build)
     assert azenv.install_extension(AZ, env2, str(source), str(cache)) == ["emulator-dummy"]
-    assert time.monotonic() - started < 2  # a copy, not a build
     assert len(os.listdir(cache / "extensions")) == 1

@@ -9,7 +9,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import urllib.request
 
 import pytest
@@ -118,11 +117,11 @@ def test_server_error_is_unknown_not_failed(az):
 
 def test_slow_endpoint_times_out_within_budget(az):
     az.emulator.set_imds_mode("slow", slow_seconds=20)
-    started = time.monotonic()
     view = attest(az, "--timeout", "2", code=NOT_PASSED)
-    # The emulator accepts the connection at once and then says nothing: the read budget runs out.
+    # The emulator accepts the connection at once and then says nothing: the read budget runs out
+    # (on the client's clock: test_imds_client.py; in real time: the benchmark).
     assert view["status"] == "Unknown" and view["reasonCode"] == "timed-out"
-    assert time.monotonic() - started < 15
+    assert view["source"]["attempts"] == 1 and "did not answer within the time budget" in view["reason"]
 
 
 def test_proxy_settings_are_ignored(az):
@@ -134,10 +133,9 @@ def test_dead_endpoint_is_unknown_and_fast(az):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    started = time.monotonic()
     view = attest(az, "--endpoint", "http://127.0.0.1:{}".format(port), code=NOT_PASSED)
     assert view["status"] == "Unknown" and view["reasonCode"] == "connection-refused"
-    assert time.monotonic() - started < 10
+    assert view["source"]["attempts"] == 1  # refused: not retried (how long az takes: the benchmark)
 
 
 def test_saved_document_offline(az, tmp_path):

@@ -161,14 +161,20 @@ def test_registered_cluster_without_reported_properties_is_inactive_with_the_hos
 
 
 def test_every_non_green_verdict_has_an_action_and_a_command(verdicts):
+    non_green_vms, non_active_servers = [], []
     for cluster in ("c", "nocap", "partial", "noreport", "stale"):
-        for row in verdicts.json(*VM, "list", "-n", cluster, "-g", GROUP):
-            if row["benefitStatus"] not in ("Active benefits", "No applicable benefits"):
-                assert row["action"] and row["command"] and row["reasonCode"], row
+        rows = verdicts.json(*VM, "list", "-n", cluster, "-g", GROUP)
+        assert rows, "cluster {} has VMs".format(cluster)
+        non_green_vms += [row for row in rows
+                          if row["benefitStatus"] not in ("Active benefits", "No applicable benefits")]
         view = verdicts.json(*SHOW, "-n", cluster, "-g", GROUP)
-        for server in view["servers"]:
-            if server["status"] != "Active":
-                assert server["action"] and server["command"], server
+        assert view["servers"] or cluster == "noreport", "cluster {} reports its servers".format(cluster)
+        non_active_servers += [server for server in view["servers"] if server["status"] != "Active"]
+    assert non_green_vms and non_active_servers  # the fleet has something to act on
+    for row in non_green_vms:
+        assert row["action"] and row["command"] and row["reasonCode"], row
+    for server in non_active_servers:
+        assert server["action"] and server["command"], server
 
 
 def test_without_host_files_unknown_vms_are_told_to_collect_host_facts(verdicts):
@@ -247,10 +253,11 @@ def test_generation_1_vm_that_is_off_is_not_stopped(verdicts, now, tmp_path):
 def test_one_malformed_cluster_never_sinks_the_list(verdicts):
     rows = by_name(verdicts.json("stack-hci", "vm-verification", "list", "-g", BAD_GROUP))
     assert len(rows) == 7 and rows["good"]["hostStatus"] == "On"
-    for name, row in rows.items():
-        if name.startswith("bad-") and name != "bad-name":
-            assert row["hostStatus"] == "Unknown", row
-            assert "malformed-resource" in codes(row), row
+    malformed = sorted(name for name in rows if name.startswith("bad-") and name != "bad-name")
+    assert malformed == ["bad-capabilities", "bad-connectivity", "bad-nodes", "bad-reported", "bad-status"]
+    for name in malformed:
+        assert rows[name]["hostStatus"] == "Unknown", rows[name]
+        assert "malformed-resource" in codes(rows[name]), rows[name]
     table = verdicts.run("stack-hci", "vm-verification", "list", "-g", BAD_GROUP, "-o", "table")
     assert table.returncode == 0 and "Traceback" not in table.stderr
 

@@ -19,8 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from azext_stack_hci_verify.attestation import (CHECK_ORDER, REASON_CODES, AttestedResponse, Status,
                                                 verify_attested_document)
 from azext_stack_hci_verify.attestation import chain as chain_module
-
-imds = pytest.importorskip("emulator.imds")
+from emulator import imds
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 3, 10, 12, 0, 0, tzinfo=UTC)

@@ -17,6 +17,7 @@ from azext_stack_hci_verify.attestation import (CHECK_ORDER, MalformedResponseEr
                                                 load_certificates, load_pem_bundle, parse_attested_response,
                                                 verify_attested_document)
 from azext_stack_hci_verify.attestation.document import parse_imds_time
+from emulator import imds
 
 UTC = dt.timezone.utc
 SIGNATURE = base64.b64encode(b"\x30\x80payload").decode()
@@ -105,7 +106,6 @@ def test_verifier_on_random_der_never_raises(der):
 @functools.lru_cache(maxsize=1)
 def _emulator_document():
     """(pki, DER) of a valid emulator document, made once."""
-    imds = pytest.importorskip("emulator.imds")
     pki = imds.TestPki.create()
     return pki, imds.AttestedDocumentSigner(pki).signed_data("valid", nonce="1", now=pki.created_at)
 
@@ -128,7 +128,6 @@ def test_verifier_on_mutated_documents_never_raises(data):
 # -- trust bundles ----------------------------------------------------------------------------
 
 def _pem_certs():
-    imds = pytest.importorskip("emulator.imds")
     pki = imds.TestPki.create()
     return pki, pki.root.cert_pem, pki.intermediate.cert_pem
 

@@ -15,9 +15,8 @@ from cryptography.x509 import ocsp
 
 from azext_stack_hci_verify.attestation import RevocationEvidence, Status, verify_attested_document
 from azext_stack_hci_verify.attestation.revocation import build_ocsp_request, check_revocation
-
-imds = pytest.importorskip("emulator.imds")
-emulator_pki = pytest.importorskip("emulator.pki")
+from emulator import imds
+from emulator import pki as emulator_pki
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 
+import certifi
 import pytest
 
 from azext_stack_hci_verify.attestation import Status, load_pem_bundle, verify_attested_document
@@ -39,7 +40,6 @@ def intermediates():
 
 @pytest.fixture(scope="module")
 def digicert_g2():
-    certifi = pytest.importorskip("certifi")
     with open(certifi.where(), "rb") as handle:
         bundle = load_pem_bundle(handle.read())
     roots = [c for c in bundle if c.subject.rfc4514_string().startswith("CN=DigiCert Global Root G2,")]
@@ -62,7 +62,6 @@ def test_passes_at_its_own_time(body, intermediates, digicert_g2):
 
 
 def test_passes_with_the_whole_certifi_bundle(body, intermediates):
-    certifi = pytest.importorskip("certifi")
     with open(certifi.where(), "rb") as handle:
         roots = load_pem_bundle(handle.read())
     result = verify_attested_document(body, trust_roots=roots, intermediates=intermediates, at=SAMPLE_TIME,

@@ -169,6 +169,11 @@ def test_junit_and_summary_are_written_and_the_summary_appends(fake, tmp_path):
 # ----------------------------------------------------------------------------- validators
 
 
+class DefaultValue(str):
+    """A value az filled in from its configured defaults (az marks those with is_default)."""
+    is_default = True
+
+
 def namespace(**kwargs):
     base = dict(ids=None, cluster_name=None, resource_group_name=None, subscriptions=None, all_subscriptions=False,
                 management_groups=None, fail_on=None, junit=None, summary=None)
@@ -193,10 +198,27 @@ def test_scope_errors_are_one_line_with_the_fix(kwargs, error, words):
     assert raised.value.recommendations
 
 
+<<<<<<< HEAD
 def test_valid_scopes_pass():
     for kwargs in (dict(cluster_name="c", resource_group_name="g"), dict(resource_group_name="g"),
                    dict(ids=[cluster_id("c")]), dict(all_subscriptions=True), dict(management_groups=["mg"]), dict()):
         _validators.validate_scope(None, namespace(**kwargs))
+=======
+@pytest.mark.parametrize("kwargs", [dict(cluster_name="c", resource_group_name="g"), dict(resource_group_name="g"),
+                                    dict(ids=[cluster_id("c")]), dict(all_subscriptions=True),
+                                    dict(management_groups=["mg"]), dict(subscriptions=[SUB])])
+def test_valid_scopes_pass_and_are_kept_as_given(kwargs):
+    ns = namespace(**kwargs)
+    given = dict(vars(ns))
+    assert _validators.validate_check_scope(None, ns) is None
+    assert vars(ns) == given
+
+
+def test_a_configured_default_group_does_not_narrow_a_fleet():
+    ns = namespace(all_subscriptions=True, resource_group_name=DefaultValue("g"))
+    assert _validators.validate_check_scope(None, ns) is None
+    assert (ns.all_subscriptions, ns.resource_group_name) == (True, None)
+>>>>>>> issue-19-honesty
 
 
 def test_fail_on_levels_are_checked_and_normalized():

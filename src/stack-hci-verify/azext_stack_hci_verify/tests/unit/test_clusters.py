@@ -474,12 +474,16 @@ def test_every_status_other_than_on_or_active_has_an_action_a_command_and_a_find
     assert view["legacyOsSupport"] in (v.ON, v.OFF, v.UNKNOWN)
     if view["hostStatus"] != v.ON:
         assert [item for item in view["findings"] if item["scope"] == "cluster" and item["command"]]
+    if _ARM[arm].get("reported", True):
+        assert view["servers"], "the cluster reports NODE1 and NODE2"
     for server in view["servers"]:
         assert server["status"] in v.SERVER_STATUSES
         if server["status"] != v.SERVER_ACTIVE:
             assert server["action"] and server["command"] and server["reasonCode"], server
             named = [item for item in view["findings"] if item["name"] == server["name"]]
             assert named or view["hostStatus"] != v.ON, server
+    all_green = view["hostStatus"] == v.ON and all(s["status"] == v.SERVER_ACTIVE for s in view["servers"])
+    assert view["findings"] or all_green, "a status that is not green has its finding"
     for item in view["findings"]:
         assert item["severity"] in ("error", "warning", "info") and item["reasonCode"] and item["reason"]
         assert not has_control(item["command"]) and "(in -" not in item["reason"]

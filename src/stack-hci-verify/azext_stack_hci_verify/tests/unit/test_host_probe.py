@@ -6,14 +6,13 @@
 
 Reading the output is tested on its own in test_host_probe_core.py. Most tests here run the real
 PowerShellRunner against the fake PowerShell in emulator/fake_powershell (a subprocess that replays
-recorded output); they skip where that directory is not present (an installed wheel) or on Windows
-(the fake is a Python script).
+recorded output, started through /bin/sh). Without that directory they fail, never skip; on Windows
+they are skipped, which fails the run (conftest.py): the suite runs on POSIX.
 """
 
 import json
 import os
 import sys
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -46,13 +45,13 @@ def _fake_directory():
 
 
 FAKE = _fake_directory()
-needs_fake = pytest.mark.skipif(FAKE is None or sys.platform == "win32",
-                                reason="needs emulator/fake_powershell from a checkout, on a POSIX system")
+needs_fake = pytest.mark.skipif(sys.platform == "win32", reason="the fake PowerShell runs through /bin/sh (POSIX)")
 
 
 @pytest.fixture(name="fake")
 def fake_fixture(tmp_path, monkeypatch):
     """A runner for the fake PowerShell; call it with a scenario name. Calls are recorded in `.record`."""
+    assert FAKE is not None, "emulator/fake_powershell/fake-powershell is missing from this checkout"
     # A wrapper runs the fake with this interpreter, whatever python3 on PATH is.
     wrapper = tmp_path / "powershell"
     fake_path = os.path.join(FAKE, "fake-powershell")
@@ -163,10 +162,8 @@ def test_encode_command():
 
 @needs_fake
 def test_one_probe_timing_out_leaves_the_others(fake):
-    started = time.monotonic()
+    # How long the whole probe takes when one script hangs is measured by the benchmark, not here.
     document = collect_host_facts(fake("hang"), now=NOW, timeout=2)
-    elapsed = time.monotonic() - started
-    assert elapsed < 15
     probes = {probe["probe"]: probe for probe in document["probes"]}
     assert probes["get-vmkvp"]["status"] == "Unknown" and probes["get-vmkvp"]["reasonCode"] == "timeout"
     assert "did not finish within 2 s" in probes["get-vmkvp"]["reason"]

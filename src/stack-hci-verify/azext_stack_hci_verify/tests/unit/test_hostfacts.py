@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from azext_stack_hci_verify.core import vocabulary as v
-from azext_stack_hci_verify.core.hostfacts import HostFactsError, parse_host_facts
+from azext_stack_hci_verify.core.hostfacts import HostFacts, HostFactsError, parse_host_facts
 from azext_stack_hci_verify.core.timeutil import format_timestamp, parse_timestamp
 
 GOOD = {
@@ -95,9 +95,11 @@ _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow
 @given(st.text(max_size=200))
 def test_parser_raises_only_host_facts_error_on_any_text(text):
     try:
-        parse_host_facts(text, "fuzz.json")
-    except HostFactsError:
-        pass
+        facts = parse_host_facts(text, "fuzz.json")
+    except HostFactsError as error:
+        assert str(error)
+    else:
+        assert isinstance(facts, HostFacts) and facts.source == "fuzz.json"
 
 
 @given(st.dictionaries(st.sampled_from(["cluster", "attestation", "vms", "collectedAt", "computerName",
@@ -105,9 +107,11 @@ def test_parser_raises_only_host_facts_error_on_any_text(text):
 def test_parser_raises_only_host_facts_error_on_any_schema1_shape(fields):
     document = dict(fields, schemaVersion=1)
     try:
-        parse_host_facts(json.dumps(document), "fuzz.json")
-    except HostFactsError:
-        pass
+        facts = parse_host_facts(json.dumps(document), "fuzz.json")
+    except HostFactsError as error:
+        assert str(error)
+    else:
+        assert isinstance(facts, HostFacts) and facts.source == "fuzz.json"
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -108,6 +108,7 @@ def test_a_file_collected_60_days_ago_cannot_make_a_vm_active(arm):
                            collected=NOW - timedelta(days=60), vms=[host_vm("vm01"), host_vm(
                                "legacy", vm_id=HV2, os_name=W10_MS, version="10.0.19045.4291", gsi=False, nic=True)])]
     verdict, judged = judge(arm_cluster(**arm), files, [arm_vm("vm01", HV1)])
+    assert judged
     for item in judged.values():
         assert item.verdict.benefit_status != v.BENEFITS_ACTIVE, item.verdict.reason
         assert item.verdict.action and item.verdict.command
@@ -157,6 +158,7 @@ def test_unrecognized_imds_attestation_is_unknown_with_the_value_never_install_u
     arm_vms = [arm_vm("current", HV1), arm_vm("old", HV2, version="10.0.20348.100"),
                arm_vm("avd", "6f1c0001-2a7e-4c1d-9b3a-5e8d7c6b0003", os_sku=W10_MS, version="10.0.19045.100")]
     _, judged = judge(arm_cluster(imds="PartiallyEnabled"), (), arm_vms)
+    assert len(judged) == len(arm_vms)
     for item in judged.values():
         assert item.verdict.benefit_status == v.BENEFITS_UNKNOWN
         assert item.verdict.reason_code == v.REASON_UNRECOGNIZED_VALUE and "PartiallyEnabled" in item.verdict.reason
@@ -166,6 +168,7 @@ def test_unrecognized_imds_attestation_is_unknown_with_the_value_never_install_u
 def test_registered_cluster_without_reported_properties_makes_vms_inactive_with_sync():
     arm_vms = [arm_vm("current", HV1), arm_vm("old", HV2, version="10.0.20348.100")]
     _, judged = judge(arm_cluster(reported=False), (), arm_vms)
+    assert len(judged) == len(arm_vms)
     for item in judged.values():
         assert status(item) == (v.BENEFITS_INACTIVE, v.ACTION_SYNC, v.COMMAND_SYNC)
 

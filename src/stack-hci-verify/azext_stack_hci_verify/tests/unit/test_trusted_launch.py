@@ -358,6 +358,7 @@ SCENARIOS = [
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_failed_warning_and_unknown_has_an_action_and_a_command(scenario):
     result = verdict(**scenario)
+    assert result.checks
     for check in result.checks:
         if check.status in (tl.FAILED, tl.WARNING, tl.UNKNOWN):
             assert check.action and check.command, check

@@ -42,10 +42,13 @@ def reference(ids=None, name=None, group=None):
     return SimpleNamespace(ids=ids, cluster_name=name, resource_group_name=group)
 
 
-def test_cluster_reference_accepts_a_name_and_group_or_ids():
-    val.validate_cluster_reference(None, reference(name="c1", group="rg"))
-    val.validate_cluster_reference(None, reference(ids=[CLUSTER]))
-    val.validate_cluster_reference(None, reference(ids=[CLUSTER], group=Default("rg")))   # az configured default
+@pytest.mark.parametrize("namespace", [reference(name="c1", group="rg"), reference(ids=[CLUSTER]),
+                                       reference(ids=[CLUSTER], group=Default("rg"))],   # az configured default
+                         ids=["name-and-group", "ids", "ids-with-default-group"])
+def test_cluster_reference_accepts_a_name_and_group_or_ids(namespace):
+    given = dict(vars(namespace))
+    assert val.validate_cluster_reference(None, namespace) is None
+    assert vars(namespace) == given
 
 
 @pytest.mark.parametrize("namespace, error", [
