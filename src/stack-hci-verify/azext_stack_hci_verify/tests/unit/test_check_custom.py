@@ -198,27 +198,20 @@ def test_scope_errors_are_one_line_with_the_fix(kwargs, error, words):
     assert raised.value.recommendations
 
 
-<<<<<<< HEAD
-def test_valid_scopes_pass():
-    for kwargs in (dict(cluster_name="c", resource_group_name="g"), dict(resource_group_name="g"),
-                   dict(ids=[cluster_id("c")]), dict(all_subscriptions=True), dict(management_groups=["mg"]), dict()):
-        _validators.validate_scope(None, namespace(**kwargs))
-=======
 @pytest.mark.parametrize("kwargs", [dict(cluster_name="c", resource_group_name="g"), dict(resource_group_name="g"),
                                     dict(ids=[cluster_id("c")]), dict(all_subscriptions=True),
-                                    dict(management_groups=["mg"]), dict(subscriptions=[SUB])])
+                                    dict(management_groups=["mg"]), dict(subscriptions=[SUB]), dict()])
 def test_valid_scopes_pass_and_are_kept_as_given(kwargs):
     ns = namespace(**kwargs)
     given = dict(vars(ns))
-    assert _validators.validate_check_scope(None, ns) is None
+    assert _validators.validate_scope(None, ns) is None
     assert vars(ns) == given
 
 
 def test_a_configured_default_group_does_not_narrow_a_fleet():
     ns = namespace(all_subscriptions=True, resource_group_name=DefaultValue("g"))
-    assert _validators.validate_check_scope(None, ns) is None
+    assert _validators.validate_scope(None, ns) is None
     assert (ns.all_subscriptions, ns.resource_group_name) == (True, None)
->>>>>>> issue-19-honesty
 
 
 def test_fail_on_levels_are_checked_and_normalized():
