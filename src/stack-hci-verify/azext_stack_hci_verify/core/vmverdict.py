@@ -113,10 +113,13 @@ class Case:
         return self.host.server_name or self.vm.server
 
     def collect(self, code, reason, final=False):
-        """Cannot tell: run the probe on the VM's server and pass its file."""
-        return Outcome(CANNOT_TELL, code, "{} Run the probe on {} and pass its file with --host-facts.".format(
-            reason, self.server or "the VM's server"), v.ACTION_COLLECT_HOST_FACTS,
-            fixes.probe_command(self.server), final=final, short=reason)
+        """Cannot tell: run the probe on the VM's server (when it is not known, on each server the
+        cluster reports) and pass the file."""
+        servers = tuple(item.name for item in self.host.servers)
+        several = not self.server and len(servers) != 1
+        return Outcome(CANNOT_TELL, code, "{} Run the probe on {} and pass {} with --host-facts.".format(
+            reason, fixes.probe_where(self.server, servers), "the files" if several else "its file"),
+            v.ACTION_COLLECT_HOST_FACTS, fixes.probe_command(self.server, servers), final=final, short=reason)
 
     def stale(self, fact_text, final=False):
         return self.collect(v.REASON_HOST_FACTS_STALE,

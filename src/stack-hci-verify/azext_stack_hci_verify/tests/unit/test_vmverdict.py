@@ -249,6 +249,26 @@ def test_unreadable_build_is_not_below_and_has_an_action(version):
     assert verdict.action not in (None, v.ACTION_INSTALL_UPDATES) and verdict.command and verdict.reason_code
 
 
+def _names_every(command, reason, servers):
+    assert command.startswith(PROBE) and "host-facts-host" not in command, command
+    assert all(server in command for server in servers), command
+    assert "each of {}".format(", ".join(servers)) in reason, reason
+
+
+def test_a_vm_whose_server_is_not_known_collects_host_facts_on_each_server_it_may_run_on():
+    # NODE1's file says Pending (Unknown), NODE2 is Active: the VM's server could be either.
+    ctx = context(server=None, hosts=[host_document("NODE1", status="Pending")])
+    verdict = judge(vm_facts(server=None, sources={}), ctx)
+    assert (verdict.benefit_status, verdict.action) == (v.BENEFITS_UNKNOWN, v.ACTION_COLLECT_HOST_FACTS)
+    _names_every(verdict.command, verdict.reason, ["NODE1", "NODE2"])
+
+
+def test_a_fact_only_the_host_sees_on_an_unknown_server_is_collected_on_each_server():
+    verdict = judge(vm_facts(server=None, guest_service_interface=None, sources={}), context(server=None))
+    assert (verdict.benefit_status, verdict.action) == (v.BENEFITS_UNKNOWN, v.ACTION_COLLECT_HOST_FACTS)
+    _names_every(verdict.command, verdict.reason, ["NODE1", "NODE2"])
+
+
 # ----------------------------------------------------------------------------- step 5: Guest Service Interface
 
 def test_step5_guest_service_interface_off():
@@ -500,6 +520,15 @@ def test_every_verdict_is_well_formed(cluster, files, server, os, gsi, nic, exch
     else:
         assert verdict.action and verdict.command, (verdict.action, verdict.command, verdict.reason)
         assert not has_control(verdict.command)
+    if verdict.action == v.ACTION_COLLECT_HOST_FACTS:
+        # The probe names where it must run: a server (the VM's, or the one whose file is stale), or each
+        # server the cluster reports when the VM's is not known; "each server of the cluster" when none is.
+        assert verdict.command.startswith(PROBE) and "host-facts-host" not in verdict.command, verdict.command
+        known = [ctx.server_name] * bool(ctx.server_name) + [item.name for item in ctx.servers]
+        assert any(name.split(".")[0] in verdict.command for name in known) or (
+            "each server of the cluster" in verdict.command), (known, verdict.command)
+        if not ctx.server_name and verdict.reason_code == v.REASON_HOST_FACTS_NEEDED:
+            assert all(name in verdict.command for name in known), (known, verdict.command)
     if verdict.benefit_status == v.BENEFITS_ACTIVE:
         # Green only on a host that is On and a server that is Active, from facts that are known and fresh.
         assert cluster_verdict.host.value == v.ON
