@@ -53,8 +53,9 @@ def host_status(imds_attestation, where="imdsAttestation", observed_at=None):
     if text.lower() == v.IMDS_DISABLED.lower():
         return Verdict(v.OFF, "host-attestation-off",
                        "Azure verification for VMs is off ({} is Disabled). It is on by default on a registered, "
-                       "deployed system: check the host prerequisites (seed: all machines online, registered, "
-                       "deployed; Hyper-V installed), then sync with Azure.".format(where), *fixes.sync_fix(),
+                       "deployed system: check the host prerequisites that \"Azure verification for VMs on Azure "
+                       "Local\" lists (all machines online, registered and deployed; Hyper-V installed), then sync "
+                       "with Azure.".format(where), *fixes.sync_fix(),
                        observed_at=observed_at)
     return Verdict(v.UNKNOWN, v.REASON_UNRECOGNIZED_VALUE,
                    "{} is '{}', a value this version does not know; a newer version of the extension may.".format(

@@ -50,6 +50,12 @@ def test_disabled_host_status_does_not_promise_that_a_sync_turns_it_on():
     assert "turns it back on" not in reason and "turn it back on" not in reason
 
 
+def test_disabled_host_status_cites_the_public_document_by_its_title():
+    reason = clusters.host_status("Disabled").reason
+    assert "seed" not in reason.lower()
+    assert "Azure verification for VMs on Azure Local" in reason
+
+
 @pytest.mark.parametrize("capabilities", [["LegacyOsSupport"], ["ImdsAttestation", "legacy-os-support"],
                                           ["LEGACYOS"]])
 def test_legacy_os_support_on_for_a_known_token(capabilities):
