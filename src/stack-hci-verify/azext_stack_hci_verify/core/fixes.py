@@ -176,6 +176,17 @@ _WINDOWS_UPDATE_IN_GUEST = (
     "-MethodName InstallUpdates -Arguments @{Updates=$u}")
 
 
+# Where no command performs a fix, the command is the public page to follow (as the Trusted launch checks
+# do). A Windows 10 guest older than 21H2 needs the 22H2 feature update before KB5036892 applies, and the
+# update commands above install quality updates (Critical and Security), never a feature update.
+DOC_WINDOWS10_22H2 = "https://learn.microsoft.com/windows/release-health/status-windows-10-22h2"
+
+
+def feature_update_documentation():
+    """The page to follow for the Windows 10 22H2 feature update (no command here installs it)."""
+    return DOC_WINDOWS10_22H2
+
+
 def install_updates(machine_id=None, vm_id=None, vm_name=None):
     """The command that installs updates in a VM: Azure Update Manager (free for Azure Local VMs)
     through its Arc machine when ARM knows it, else Windows Update over PowerShell Direct on the host."""

@@ -201,10 +201,14 @@ def step_build(case):
         return _pass("{} postdates the April 9, 2024 update that the benefit needs.".format(elig.guest_os))
     build = parse_build(vm.guest_os_version)
     if elig.minimum_note == MINIMUM_FEATURE_UPDATE:
+        # No command performs a feature update: the command is the page to follow, and the reason says how.
+        page = fixes.feature_update_documentation()
         return Outcome(FAILED, REASON_FEATURE_UPDATE_NEEDED,
-                       "Build {} is a Windows 10 release before 21H2, which KB5036892 does not apply to: install the "
-                       "Windows 10 22H2 feature update first, then KB5036892 or later (minimum 19045.4291).".format(
-                           build), v.ACTION_INSTALL_UPDATES, _install_command(case))
+                       "Build {} is a Windows 10 release before 21H2, which KB5036892 does not apply to, and no "
+                       "command here installs a feature update: install the Windows 10 22H2 feature update first "
+                       "(through Windows Update for Business, WSUS or Configuration Manager, or from installation "
+                       "media; see {}), then KB5036892 or later (minimum 19045.4291).".format(build, page),
+                       v.ACTION_INSTALL_UPDATES, page)
     if build is None:
         return _build_unknown(case)
     if elig.minimum_note == MINIMUM_RELEASE_NOT_LISTED or elig.minimum_build is None:

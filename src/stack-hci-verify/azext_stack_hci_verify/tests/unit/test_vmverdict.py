@@ -214,13 +214,24 @@ def test_unknown_revision_goes_on_to_the_other_steps():
     assert "revision could not be read" in verdict.reason and "20348.2402" in verdict.reason
 
 
-@pytest.mark.parametrize("version", ["10.0.19042", "10.0.19042.1288", "10.0.19043"])
-def test_windows10_before_21h2_needs_a_feature_update(version):
+WINDOWS10_22H2 = "https://learn.microsoft.com/windows/release-health/status-windows-10-22h2"
+ARC_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/vm01"
+
+
+@pytest.mark.parametrize("version", ["10.0.19042", "10.0.19042.1288", "10.0.19043", "10.0.17763.5696"])
+@pytest.mark.parametrize("machine_id", [None, ARC_ID])
+def test_windows10_before_21h2_needs_a_feature_update(version, machine_id):
     # issue 7: 19042 was told to install KB5036892, which does not apply to it.
-    verdict = judge(legacy_vm_facts(guest_os_version=version))
-    assert (verdict.benefit_status, verdict.action, verdict.eligible_benefit) == (
-        v.BENEFITS_INACTIVE, v.ACTION_INSTALL_UPDATES, AVD)
-    assert "feature update" in verdict.reason.lower() and verdict.command
+    verdict = evaluate_vm(legacy_vm_facts(guest_os_version=version), HEALTHY, machine_id)
+    assert (verdict.benefit_status, verdict.action, verdict.eligible_benefit, verdict.reason_code) == (
+        v.BENEFITS_INACTIVE, v.ACTION_INSTALL_UPDATES, AVD, "feature-update-needed")
+    # No command installs a feature update (the update commands install Critical and Security updates):
+    # the command is the page to follow, and the reason says what to install first and how.
+    assert verdict.command == WINDOWS10_22H2
+    reason = verdict.reason
+    assert "no command" in reason.lower() and "22H2 feature update first" in reason
+    assert "Windows Update for Business" in reason and "installation media" in reason
+    assert "KB5036892" in reason and "19045.4291" in reason and WINDOWS10_22H2 in reason
 
 
 def test_windows_server_2025_azure_edition_gets_the_azure_edition_benefit():
@@ -520,6 +531,12 @@ def test_every_verdict_is_well_formed(cluster, files, server, os, gsi, nic, exch
     else:
         assert verdict.action and verdict.command, (verdict.action, verdict.command, verdict.reason)
         assert not has_control(verdict.command)
+        # A command performs the action, except where none can: then it is the public page to follow
+        # (a feature update), which the reason names too.
+        if verdict.command.startswith("https://"):
+            assert verdict.reason_code == "feature-update-needed" and verdict.command in verdict.reason
+            assert verdict.command.startswith("https://learn.microsoft.com/")
+        assert verdict.reason_code != "feature-update-needed" or verdict.command.startswith("https://")
     if verdict.action == v.ACTION_COLLECT_HOST_FACTS:
         # The probe names where it must run: a server (the VM's, or the one whose file is stale), or each
         # server the cluster reports when the VM's is not known; "each server of the cluster" when none is.
