@@ -53,8 +53,9 @@ def host_status(imds_attestation, where="imdsAttestation", observed_at=None):
     if text.lower() == v.IMDS_DISABLED.lower():
         return Verdict(v.OFF, "host-attestation-off",
                        "Azure verification for VMs is off ({} is Disabled). It is on by default on a registered, "
-                       "deployed system: check the host prerequisites (seed: all machines online, registered, "
-                       "deployed; Hyper-V installed), then sync with Azure.".format(where), *fixes.sync_fix(),
+                       "deployed system: check the host prerequisites that \"Azure verification for VMs on Azure "
+                       "Local\" lists (all machines online, registered and deployed; Hyper-V installed), then sync "
+                       "with Azure.".format(where), *fixes.sync_fix(),
                        observed_at=observed_at)
     return Verdict(v.UNKNOWN, v.REASON_UNRECOGNIZED_VALUE,
                    "{} is '{}', a value this version does not know; a newer version of the extension may.".format(
@@ -82,9 +83,10 @@ def host_status_from_arm(facts):
     return host_status(facts.imds_attestation, "reportedProperties.imdsAttestation", facts.last_sync)
 
 
-def _host_status_from_files(evidence):
+def _host_status_from_files(evidence, servers=()):
     """hostStatus from the host-facts files: On only when every file reports it on; a stale file
-    never makes it On. None when no file reports it."""
+    never makes it On (it is collected again on the servers of the stale files; `servers`, the
+    cluster's, for a file that names none). None when no file reports it."""
     reported = [doc for doc in evidence.documents if doc.imds_attestation is not None]
     if not reported:
         return None, ()
@@ -104,10 +106,13 @@ def _host_status_from_files(evidence):
                            observed), conflicts
     stale = [doc for doc in reported if evidence.is_stale(doc)]
     if stale:
+        where = [doc.computer_name for doc in stale]
+        where = tuple(servers) if not all(where) else where
         return Verdict(v.UNKNOWN, v.REASON_HOST_FACTS_STALE,
-                       "Only stale host-facts files ({}) report Azure verification on; they cannot vouch for it now."
-                       .format(", ".join(doc.source for doc in stale)), v.ACTION_COLLECT_HOST_FACTS,
-                       fixes.probe_command(stale[0].computer_name), observed), conflicts
+                       "Only stale host-facts files ({}) report Azure verification on; they cannot vouch for it now. "
+                       "Collect them again on {}.".format(
+                           ", ".join(doc.source for doc in stale), fixes.probe_where(servers=where)),
+                       *fixes.collect_fix(servers=where), observed), conflicts
     return Verdict(v.ON, "host-attestation-on",
                    "Every host-facts file reports ImdsAttestation Enabled.", observed_at=observed), conflicts
 
@@ -134,10 +139,11 @@ def _newer_host_status(arm, files, now):
 
 # ----------------------------------------------------------------------------------- legacy OS support
 
-def legacy_os_support_from_capabilities(capabilities):
+def legacy_os_support_from_capabilities(capabilities, servers=()):
     """legacyOsSupport from reportedProperties.supportedCapabilities: On when a token known to mean
     legacy OS support is listed; otherwise Unknown (the values are undocumented, so absence proves
-    nothing). See vocabulary.LEGACY_OS_CAPABILITY_MARKERS."""
+    nothing), and the probe on each of `servers` (the cluster's) says. See
+    vocabulary.LEGACY_OS_CAPABILITY_MARKERS."""
     if isinstance(capabilities, list):
         for token in capabilities:
             normalized = re.sub(r"[^a-z0-9]", "", str(token).lower())
@@ -148,8 +154,9 @@ def legacy_os_support_from_capabilities(capabilities):
         "the cluster reports no supportedCapabilities"
     return Verdict(v.UNKNOWN, "legacy-os-support-unknown",
                    "Whether legacy OS support is on cannot be told from ARM ({}; the values are undocumented and the "
-                   "portal does not show it); the host's own report says.".format(said),
-                   v.ACTION_COLLECT_HOST_FACTS, fixes.probe_command(None))
+                   "portal does not show it); the host's own report says: run the probe on {}.".format(
+                       said, fixes.probe_where(servers=servers)),
+                   *fixes.collect_fix(servers=servers))
 
 
 def _legacy_for_cluster(servers, arm_legacy):
@@ -187,6 +194,10 @@ def _server_legacy(row, document, evidence, arm_legacy):
     if row.legacy_os_support == v.ON and evidence.is_stale(document):
         return v.UNKNOWN
     return row.legacy_os_support
+
+
+def _node_names(facts):
+    return tuple(node.name for node in facts.nodes)
 
 
 def _server_names(facts, rows):
@@ -242,9 +253,9 @@ def evaluate_cluster(facts, host_facts, now, evidence=None):
     if evidence is None:
         evidence = select_host_facts(facts, host_facts, now)
     arm_host = host_status_from_arm(facts)
-    files_host, file_conflicts = _host_status_from_files(evidence)
+    files_host, file_conflicts = _host_status_from_files(evidence, _node_names(facts))
     host, host_conflicts = _newer_host_status(arm_host, files_host, now)
-    arm_legacy = legacy_os_support_from_capabilities(facts.supported_capabilities)
+    arm_legacy = legacy_os_support_from_capabilities(facts.supported_capabilities, _node_names(facts))
     servers = tuple(evaluate_servers(facts, arm_host, evidence, arm_legacy, now))
     legacy = _legacy_for_cluster(servers, arm_legacy)
     credible_sync = srv.credible(facts.last_sync, now)

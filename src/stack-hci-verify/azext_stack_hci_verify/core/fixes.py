@@ -113,11 +113,47 @@ def update_extension():
     return COMMAND_UPDATE_EXTENSION
 
 
-def probe_command(server=None):
-    """The probe that collects host facts, run on `server`; its output file is named after the server
-    (letters, digits, '-', '_' and '.' kept; anything else becomes '_')."""
-    label = re.sub(r"[^A-Za-z0-9._-]", "_", str(server).split(".", maxsplit=1)[0]) if server else "host"
-    return "{} -o json > host-facts-{}.json".format(COMMAND_PROBE, label or "host")
+def _probe_servers(server=None, servers=()):
+    """The servers the probe must run on: `server` when it is known, else `servers` (each once, by
+    name without its domain, in their order)."""
+    if server:
+        return [str(server)]
+    names, seen = [], set()
+    for name in servers or ():
+        key = str(name).split(".", maxsplit=1)[0].lower() if name else ""
+        if key and key not in seen:
+            seen.add(key)
+            names.append(str(name))
+    return names
+
+
+def probe_command(server=None, servers=()):
+    """The probe that collects host facts, with the server(s) it must run on.
+
+    On one server (`server`, or `servers` of one): its output file is named after the server (letters,
+    digits, '-', '_' and '.' kept; anything else becomes '_'). On several (the VM's server is not known),
+    or when no server is known: one PowerShell line for each of them to run, which writes a file named
+    after the server it runs on, and a comment that names them (a name stays data in a comment too: it
+    is written on one line).
+    """
+    names = _probe_servers(server, servers)
+    if len(names) == 1:
+        label = re.sub(r"[^A-Za-z0-9._-]", "_", names[0].split(".", maxsplit=1)[0])
+        return "{} -o json > host-facts-{}.json".format(COMMAND_PROBE, label or "_")
+    return '{} -o json > "host-facts-$env:COMPUTERNAME.json"  # run on {}'.format(
+        COMMAND_PROBE, "each of: " + ", ".join(display_name(name) for name in names) if names
+        else "each server of the cluster")
+
+
+def probe_where(server=None, servers=()):
+    """Where the probe must run, for a reason: 'NODE1', 'each of NODE1, NODE2' or 'each server of the
+    cluster' (the same servers probe_command names)."""
+    names = _probe_servers(server, servers)
+    if len(names) == 1:
+        return display_name(names[0])
+    if names:
+        return "each of " + ", ".join(display_name(name) for name in names)
+    return "each server of the cluster"
 
 
 def register_with_azure(subscription_id=None, resource_group=None, region=None):
@@ -138,6 +174,17 @@ _WINDOWS_UPDATE_IN_GUEST = (
     "-MethodName ScanForUpdates -Arguments @{SearchCriteria='IsInstalled=0'}).Updates; "
     "Invoke-CimMethod -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperations "
     "-MethodName InstallUpdates -Arguments @{Updates=$u}")
+
+
+# Where no command performs a fix, the command is the public page to follow (as the Trusted launch checks
+# do). A Windows 10 guest older than 21H2 needs the 22H2 feature update before KB5036892 applies, and the
+# update commands above install quality updates (Critical and Security), never a feature update.
+DOC_WINDOWS10_22H2 = "https://learn.microsoft.com/windows/release-health/status-windows-10-22h2"
+
+
+def feature_update_documentation():
+    """The page to follow for the Windows 10 22H2 feature update (no command here installs it)."""
+    return DOC_WINDOWS10_22H2
 
 
 def install_updates(machine_id=None, vm_id=None, vm_name=None):
@@ -164,8 +211,8 @@ def sync_fix():
     return v.ACTION_SYNC, sync_with_azure()
 
 
-def collect_fix(server=None):
-    return v.ACTION_COLLECT_HOST_FACTS, probe_command(server)
+def collect_fix(server=None, servers=()):
+    return v.ACTION_COLLECT_HOST_FACTS, probe_command(server, servers)
 
 
 def update_fix():

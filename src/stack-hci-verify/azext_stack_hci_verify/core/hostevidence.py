@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from . import vocabulary as v
-from .fixes import probe_command
+from .fixes import probe_command, probe_where
 from .timeutil import format_timestamp
 from .values import short_name as _short
 
@@ -103,10 +103,11 @@ def _finding(severity, code, reason, action=None, command=None, name=None):
             "action": action, "command": command}
 
 
-def _age_finding(document, now):
-    """A finding when the document cannot vouch for anything green at `now`; None when it is fresh."""
-    collect = (v.ACTION_COLLECT_HOST_FACTS, probe_command(document.computer_name))
-    where = document.computer_name or "its server"
+def _age_finding(document, now, servers=()):
+    """A finding when the document cannot vouch for anything green at `now`; None when it is fresh.
+    It is collected again on its computer, or, when it names none, on each of `servers` (its cluster's)."""
+    collect = (v.ACTION_COLLECT_HOST_FACTS, probe_command(document.computer_name, servers))
+    where = probe_where(document.computer_name, servers)
     if document.collected_at is None:
         return _finding(v.SEVERITY_WARNING, v.REASON_HOST_FACTS_STALE,
                         "Host facts file '{}' has no collectedAt, so its age cannot be told; it is used only for "
@@ -136,10 +137,10 @@ class HostBinding:
     ignored_documents: tuple = ()
 
 
-def _evidence(documents, now):
+def _evidence(documents, now, servers=()):
     stale, findings = set(), []
     for document in documents:
-        age = _age_finding(document, now)
+        age = _age_finding(document, now, servers)
         if age is not None:
             stale.add(id(document))
             findings.append(age)
@@ -164,7 +165,8 @@ def bind_host_facts(clusters, host_facts, now):
         ignored.append(_finding(
             v.SEVERITY_WARNING, code, "Host facts file '{}' was ignored: {}.".format(
                 document.source, _unbound_reason(clusters, document, found)), name=document.source))
-    return HostBinding(tuple(_evidence(documents, now) for documents in placed), tuple(ignored),
+    return HostBinding(tuple(_evidence(documents, now, [node.name for node in facts.nodes])
+                             for facts, documents in zip(clusters, placed)), tuple(ignored),
                        tuple(ignored_documents))
 
 

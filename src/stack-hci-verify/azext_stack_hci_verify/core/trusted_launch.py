@@ -15,6 +15,7 @@ The VM's status is made from its checks in one place, `derive_status`.
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional, Tuple
 
+from . import fixes
 from . import vocabulary as v
 from .values import bool_value as _bool, get_path as _get, guid_value as _guid, text_value as _text
 
@@ -37,7 +38,6 @@ DOC_IMAGES = DOC_OVERVIEW + "#guest-operating-system-images"
 DOC_DEPLOY = "https://learn.microsoft.com/azure/azure-local/manage/trusted-launch-vm-deploy"
 
 COMMAND_GUEST_PROBE = "az stack-hci vm-verification probe --guest -o json"
-COMMAND_HOST_PROBE = "az stack-hci vm-verification probe -o json"
 ACTION_COLLECT_GUEST_FACTS = "Collect guest facts"
 ACTION_COLLECT_HOST_FACTS = "Collect host facts"
 
@@ -48,6 +48,12 @@ IMAGE_CUSTOM = "Custom"
 
 MARKETPLACE_IMAGE_TYPE = "microsoft.azurestackhci/marketplacegalleryimages"
 GALLERY_IMAGE_TYPE = "microsoft.azurestackhci/galleryimages"
+
+
+def host_probe_command(machines=()):
+    """The probe that collects the host facts a check needs, naming the machines it must run on (each
+    machine of the system when none is named): fixes.probe_command."""
+    return fixes.probe_command(servers=machines)
 
 
 @dataclass(frozen=True)

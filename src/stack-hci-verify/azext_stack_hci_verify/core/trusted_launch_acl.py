@@ -12,7 +12,7 @@ own worker identities (NT VIRTUAL MACHINE\\<vm id>, S-1-5-83-1-...); Deny entrie
 """
 
 from .trusted_launch import (
-    ACTION_COLLECT_HOST_FACTS, COMMAND_HOST_PROBE, FAILED, PASSED, UNKNOWN, CheckResult, derive_status)
+    ACTION_COLLECT_HOST_FACTS, FAILED, PASSED, UNKNOWN, CheckResult, derive_status, host_probe_command)
 from .values import get_path as _get, guid_value as _guid, text_value as _text
 
 ADMINISTRATORS_SID = "S-1-5-32-544"
@@ -83,8 +83,8 @@ def _found(found):
 
 
 def check_locations(found, vm, host, machines=None):
-    """vm-state-files over (machine, location) pairs: for one VM (`vm`, `host` its machine's facts)
-    or, with `machines`, for the whole system."""
+    """vm-state-files over (machine, location) pairs: for one VM (`vm`, `host` its machine's facts) or,
+    with `vm` None, for the whole system. `machines`: every machine of the system."""
     states = [(machine, _location_state(location)) for machine, location in found]
     missing = _missing(vm, host, machines, found)
     failed = [(m, phrase, command) for m, (status, phrase, command) in states if status == FAILED]
@@ -98,15 +98,28 @@ def check_locations(found, vm, host, machines=None):
                            "; ".join(commands))
     unknown = ["on {}: {}".format(m.name, phrase) for m, (status, phrase, _) in states if status == UNKNOWN]
     if unknown or missing:
+        targets = _probe_targets(vm, host, machines, states, missing)
         return CheckResult(NAME, UNKNOWN, "host-facts-needed",
                            "Whether VM state files are restricted to host administrators cannot be told: {}.".format(
                                "; ".join(unknown + missing)), EXPECTED, _found(found),
-                           ACTION_COLLECT_HOST_FACTS, COMMAND_HOST_PROBE)
+                           ACTION_COLLECT_HOST_FACTS, host_probe_command(targets))
     status = derive_status([CheckResult(NAME, s, "", "") for _, (s, _, _) in states])
     return CheckResult(NAME, status, "vm-state-files-restricted",
                        "VM state files are in locations restricted to host administrators ({}).".format(
                            "; ".join("on {}: {}".format(m.name, phrase) for m, (_, phrase, _) in states)),
                        EXPECTED, _found(found))
+
+
+def _probe_targets(vm, host, machines, states, missing):
+    """The machines to run the probe on: where a location could not be read, and where facts are
+    missing (machines without them, or the VM's machine); every machine when none can be named."""
+    names = [machine.name for machine, (status, _, _) in states if status == UNKNOWN]
+    if vm is None:
+        names += [machine.name for machine in machines or () if machine.acl is None]
+    elif missing:
+        mine = host.name if host is not None else vm.host_node
+        names += [mine] if mine else []
+    return names or [machine.name for machine in machines or ()]
 
 
 def _missing(vm, host, machines, found):

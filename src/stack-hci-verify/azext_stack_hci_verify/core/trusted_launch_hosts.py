@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from .trusted_launch import (
-    ACTION_COLLECT_HOST_FACTS, COMMAND_HOST_PROBE, DOC_GUIDANCE, FAILED, PASSED, UNKNOWN, WARNING, CheckResult,
-    derive_status)
+    ACTION_COLLECT_HOST_FACTS, DOC_GUIDANCE, FAILED, PASSED, UNKNOWN, WARNING, CheckResult, derive_status,
+    host_probe_command)
 from .trusted_launch_acl import check_locations, locations_of_vm
 from .trusted_launch_ipsec import ipsec_state, live_migration_command
 from .values import get_path as _get, short_name as _short, text_value as _text
@@ -136,8 +136,9 @@ def check_igvm_agent(machines):
     states = [(machine, _igvm_state(machine)) for machine in machines]
     found = [{"machine": m.name, "igvmAgent": phrase, "source": m.source} for m, (_, phrase) in states]
     if not machines:
-        return CheckResult(name, UNKNOWN, "no-machines", "The cluster reports no machines.", expected, found,
-                           ACTION_COLLECT_HOST_FACTS, COMMAND_HOST_PROBE)
+        return CheckResult(name, UNKNOWN, "no-machines", "The cluster reports no machines: run the probe on each "
+                           "of its machines and pass the files with --host-facts.", expected, found,
+                           ACTION_COLLECT_HOST_FACTS, host_probe_command())
     failed = [(m, phrase) for m, (status, phrase) in states if status == FAILED]
     unknown = [m.name for m, (status, _) in states if status == UNKNOWN]
     if failed:
@@ -156,7 +157,7 @@ def check_igvm_agent(machines):
         return CheckResult(name, UNKNOWN, "host-facts-needed",
                            "No host facts say whether IgvmAgent runs on {}: run the probe there and pass the file "
                            "with --host-facts.".format(", ".join(unknown)), expected, found,
-                           ACTION_COLLECT_HOST_FACTS, COMMAND_HOST_PROBE)
+                           ACTION_COLLECT_HOST_FACTS, host_probe_command(unknown))
     return CheckResult(name, PASSED, "igvm-agent-running",
                        "IgvmAgent runs on every machine ({}).".format(", ".join(m.name for m in machines)),
                        expected, found)
@@ -183,7 +184,7 @@ def check_live_migration(machines):
         return CheckResult(name, WARNING, "live-migration-not-protected", reason, expected, found,
                            "Protect live migration traffic with IPsec", live_migration_command())
     return CheckResult(name, WARNING, "live-migration-protection-unseen", reason, expected, found,
-                       ACTION_COLLECT_HOST_FACTS, COMMAND_HOST_PROBE)
+                       ACTION_COLLECT_HOST_FACTS, host_probe_command(unseen))
 
 
 # ----------------------------------------------------------------------------- the cluster
@@ -203,7 +204,7 @@ class ClusterTrustedLaunch:
         host = next((m for m in self.machines if vm.host_node and _short(m.name) == _short(vm.host_node)), None)
         found = [(machine, location) for machine in self.machines
                  for location in locations_of_vm(machine.acl or (), vm)]
-        return check_locations(found, vm, host)
+        return check_locations(found, vm, host, machines=self.machines)
 
     @property
     def status(self):

@@ -113,10 +113,13 @@ class Case:
         return self.host.server_name or self.vm.server
 
     def collect(self, code, reason, final=False):
-        """Cannot tell: run the probe on the VM's server and pass its file."""
-        return Outcome(CANNOT_TELL, code, "{} Run the probe on {} and pass its file with --host-facts.".format(
-            reason, self.server or "the VM's server"), v.ACTION_COLLECT_HOST_FACTS,
-            fixes.probe_command(self.server), final=final, short=reason)
+        """Cannot tell: run the probe on the VM's server (when it is not known, on each server the
+        cluster reports) and pass the file."""
+        servers = tuple(item.name for item in self.host.servers)
+        several = not self.server and len(servers) != 1
+        return Outcome(CANNOT_TELL, code, "{} Run the probe on {} and pass {} with --host-facts.".format(
+            reason, fixes.probe_where(self.server, servers), "the files" if several else "its file"),
+            v.ACTION_COLLECT_HOST_FACTS, fixes.probe_command(self.server, servers), final=final, short=reason)
 
     def stale(self, fact_text, final=False):
         return self.collect(v.REASON_HOST_FACTS_STALE,
@@ -198,10 +201,14 @@ def step_build(case):
         return _pass("{} postdates the April 9, 2024 update that the benefit needs.".format(elig.guest_os))
     build = parse_build(vm.guest_os_version)
     if elig.minimum_note == MINIMUM_FEATURE_UPDATE:
+        # No command performs a feature update: the command is the page to follow, and the reason says how.
+        page = fixes.feature_update_documentation()
         return Outcome(FAILED, REASON_FEATURE_UPDATE_NEEDED,
-                       "Build {} is a Windows 10 release before 21H2, which KB5036892 does not apply to: install the "
-                       "Windows 10 22H2 feature update first, then KB5036892 or later (minimum 19045.4291).".format(
-                           build), v.ACTION_INSTALL_UPDATES, _install_command(case))
+                       "Build {} is a Windows 10 release before 21H2, which KB5036892 does not apply to, and no "
+                       "command here installs a feature update: install the Windows 10 22H2 feature update first "
+                       "(through Windows Update for Business, WSUS or Configuration Manager, or from installation "
+                       "media; see {}), then KB5036892 or later (minimum 19045.4291).".format(build, page),
+                       v.ACTION_INSTALL_UPDATES, page)
     if build is None:
         return _build_unknown(case)
     if elig.minimum_note == MINIMUM_RELEASE_NOT_LISTED or elig.minimum_build is None:

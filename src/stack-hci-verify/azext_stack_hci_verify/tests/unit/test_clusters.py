@@ -14,7 +14,7 @@ import pytest
 from azext_stack_hci_verify._format import transform_cluster_show
 from azext_stack_hci_verify.core import clusters, vocabulary as v
 
-from .core_fixtures import NOW, arm_cluster, evaluate, finding_codes, has_control, host, host_document
+from .core_fixtures import CLUSTER_ID, NOW, arm_cluster, evaluate, finding_codes, has_control, host, host_document
 
 
 def view_of(document, hosts=(), now=NOW):
@@ -48,6 +48,12 @@ def test_disabled_host_status_does_not_promise_that_a_sync_turns_it_on():
     # issue 7: the seed does not say that a sync turns it back on.
     reason = clusters.host_status("Disabled").reason.lower()
     assert "turns it back on" not in reason and "turn it back on" not in reason
+
+
+def test_disabled_host_status_cites_the_public_document_by_its_title():
+    reason = clusters.host_status("Disabled").reason
+    assert "seed" not in reason.lower()
+    assert "Azure verification for VMs on Azure Local" in reason
 
 
 @pytest.mark.parametrize("capabilities", [["LegacyOsSupport"], ["ImdsAttestation", "legacy-os-support"],
@@ -448,6 +454,34 @@ def test_nodes_as_plain_server_names_are_not_junk():
 def test_junk_nodes_keep_the_server_names_that_are_there():
     view = view_of(MALFORMED["nodes with junk"]())
     assert "NODE1" in [s["name"] for s in view["servers"]]
+
+
+# ----------------------------------------------------------------------------- where the probe must run
+
+def _names_both(item):
+    assert item["action"] == v.ACTION_COLLECT_HOST_FACTS, item
+    assert "host-facts-host" not in item["command"] and "NODE1, NODE2" in item["command"], item["command"]
+
+
+def test_legacy_os_support_unknown_from_arm_collects_on_each_server():
+    view = view_of(arm_cluster(capabilities=["ArcVmManagement"]))
+    _names_both(findings_about(view, "legacy-os-support-unknown")[0])
+
+
+def test_only_stale_files_collect_again_on_each_of_their_servers():
+    stale = [host_document(name, collected=NOW - timedelta(days=45)) for name in ("NODE1", "NODE2")]
+    verdict = evaluate(arm_cluster(last_sync=None), stale)
+    assert (verdict.host.value, verdict.host.reason_code) == (v.UNKNOWN, v.REASON_HOST_FACTS_STALE)
+    _names_both({"action": verdict.host.action, "command": verdict.host.command})
+
+
+def test_a_file_without_a_computer_name_is_collected_again_on_each_server_of_its_cluster():
+    document = host_document(None, collected=None, rows=[])
+    document["cluster"]["azureResourceUri"] = CLUSTER_ID
+    view = view_of(arm_cluster(), [document])
+    stale = [item for item in findings_about(view, v.REASON_HOST_FACTS_STALE) if item["scope"] == "hostFacts"]
+    _names_both(stale[0])
+    assert "each of NODE1, NODE2" in stale[0]["reason"]
 
 
 # ----------------------------------------------------------------------------- every non-green verdict can be acted on

@@ -134,6 +134,32 @@ def test_probe_command_names_the_server():
         assert not has_control(command) and all(char.isalnum() or char in "._-" for char in target), command
 
 
+EACH = 'az stack-hci vm-verification probe -o json > "host-facts-$env:COMPUTERNAME.json"'
+
+
+def test_probe_command_for_several_servers_names_each_of_them():
+    # Run on each server, each writes a file named after itself; the line names the servers it is for.
+    assert fixes.probe_command(servers=["NODE1", "NODE2"]) == EACH + "  # run on each of: NODE1, NODE2"
+    assert fixes.probe_where(servers=["NODE1", "NODE2"]) == "each of NODE1, NODE2"
+    assert fixes.probe_command(servers=["NODE1", "node1.contoso.local", None, ""]) == fixes.probe_command("NODE1")
+    assert fixes.probe_where(servers=["NODE1"]) == fixes.probe_where("NODE1") == "NODE1"
+    assert fixes.probe_command("NODE3", servers=["NODE1", "NODE2"]) == fixes.probe_command("NODE3")
+
+
+def test_probe_command_with_no_server_known_says_each_server_of_the_cluster():
+    for command in (fixes.probe_command(), fixes.probe_command(None, ())):
+        assert command == EACH + "  # run on each server of the cluster"
+        assert "host-facts-host" not in command
+    assert fixes.probe_where() == "each server of the cluster"
+
+
+@pytest.mark.parametrize("hostile", ["NODE1; rm -rf /", "N\nODE", "a/../../b", "$(reboot)", "x\u2028y"])
+def test_probe_command_for_several_servers_stays_one_line_with_hostile_names(hostile):
+    command = fixes.probe_command(servers=[hostile, "NODE2"])
+    assert not has_control(command) and command.startswith(EACH + "  # ")
+    assert not has_control(fixes.probe_where(servers=[hostile, "NODE2"]))
+
+
 def test_sync_and_update_commands():
     assert fixes.sync_with_azure() == "Sync-AzureStackHCI"
     assert fixes.update_extension() == "az extension update --name stack-hci-verify"

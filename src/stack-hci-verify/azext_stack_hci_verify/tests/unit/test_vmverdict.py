@@ -214,13 +214,24 @@ def test_unknown_revision_goes_on_to_the_other_steps():
     assert "revision could not be read" in verdict.reason and "20348.2402" in verdict.reason
 
 
-@pytest.mark.parametrize("version", ["10.0.19042", "10.0.19042.1288", "10.0.19043"])
-def test_windows10_before_21h2_needs_a_feature_update(version):
+WINDOWS10_22H2 = "https://learn.microsoft.com/windows/release-health/status-windows-10-22h2"
+ARC_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/vm01"
+
+
+@pytest.mark.parametrize("version", ["10.0.19042", "10.0.19042.1288", "10.0.19043", "10.0.17763.5696"])
+@pytest.mark.parametrize("machine_id", [None, ARC_ID])
+def test_windows10_before_21h2_needs_a_feature_update(version, machine_id):
     # issue 7: 19042 was told to install KB5036892, which does not apply to it.
-    verdict = judge(legacy_vm_facts(guest_os_version=version))
-    assert (verdict.benefit_status, verdict.action, verdict.eligible_benefit) == (
-        v.BENEFITS_INACTIVE, v.ACTION_INSTALL_UPDATES, AVD)
-    assert "feature update" in verdict.reason.lower() and verdict.command
+    verdict = evaluate_vm(legacy_vm_facts(guest_os_version=version), HEALTHY, machine_id)
+    assert (verdict.benefit_status, verdict.action, verdict.eligible_benefit, verdict.reason_code) == (
+        v.BENEFITS_INACTIVE, v.ACTION_INSTALL_UPDATES, AVD, "feature-update-needed")
+    # No command installs a feature update (the update commands install Critical and Security updates):
+    # the command is the page to follow, and the reason says what to install first and how.
+    assert verdict.command == WINDOWS10_22H2
+    reason = verdict.reason
+    assert "no command" in reason.lower() and "22H2 feature update first" in reason
+    assert "Windows Update for Business" in reason and "installation media" in reason
+    assert "KB5036892" in reason and "19045.4291" in reason and WINDOWS10_22H2 in reason
 
 
 def test_windows_server_2025_azure_edition_gets_the_azure_edition_benefit():
@@ -247,6 +258,26 @@ def test_unreadable_build_is_not_below_and_has_an_action(version):
     verdict = judge(vm_facts(guest_os_version=version))
     assert verdict.benefit_status == v.BENEFITS_UNKNOWN
     assert verdict.action not in (None, v.ACTION_INSTALL_UPDATES) and verdict.command and verdict.reason_code
+
+
+def _names_every(command, reason, servers):
+    assert command.startswith(PROBE) and "host-facts-host" not in command, command
+    assert all(server in command for server in servers), command
+    assert "each of {}".format(", ".join(servers)) in reason, reason
+
+
+def test_a_vm_whose_server_is_not_known_collects_host_facts_on_each_server_it_may_run_on():
+    # NODE1's file says Pending (Unknown), NODE2 is Active: the VM's server could be either.
+    ctx = context(server=None, hosts=[host_document("NODE1", status="Pending")])
+    verdict = judge(vm_facts(server=None, sources={}), ctx)
+    assert (verdict.benefit_status, verdict.action) == (v.BENEFITS_UNKNOWN, v.ACTION_COLLECT_HOST_FACTS)
+    _names_every(verdict.command, verdict.reason, ["NODE1", "NODE2"])
+
+
+def test_a_fact_only_the_host_sees_on_an_unknown_server_is_collected_on_each_server():
+    verdict = judge(vm_facts(server=None, guest_service_interface=None, sources={}), context(server=None))
+    assert (verdict.benefit_status, verdict.action) == (v.BENEFITS_UNKNOWN, v.ACTION_COLLECT_HOST_FACTS)
+    _names_every(verdict.command, verdict.reason, ["NODE1", "NODE2"])
 
 
 # ----------------------------------------------------------------------------- step 5: Guest Service Interface
@@ -530,6 +561,21 @@ def test_every_verdict_is_well_formed(cluster, files, server, os, gsi, nic, exch
     else:
         assert verdict.action and verdict.command, (verdict.action, verdict.command, verdict.reason)
         assert not has_control(verdict.command)
+        # A command performs the action, except where none can: then it is the public page to follow
+        # (a feature update), which the reason names too.
+        if verdict.command.startswith("https://"):
+            assert verdict.reason_code == "feature-update-needed" and verdict.command in verdict.reason
+            assert verdict.command.startswith("https://learn.microsoft.com/")
+        assert verdict.reason_code != "feature-update-needed" or verdict.command.startswith("https://")
+    if verdict.action == v.ACTION_COLLECT_HOST_FACTS:
+        # The probe names where it must run: a server (the VM's, or the one whose file is stale), or each
+        # server the cluster reports when the VM's is not known; "each server of the cluster" when none is.
+        assert verdict.command.startswith(PROBE) and "host-facts-host" not in verdict.command, verdict.command
+        known = [ctx.server_name] * bool(ctx.server_name) + [item.name for item in ctx.servers]
+        assert any(name.split(".")[0] in verdict.command for name in known) or (
+            "each server of the cluster" in verdict.command), (known, verdict.command)
+        if not ctx.server_name and verdict.reason_code == v.REASON_HOST_FACTS_NEEDED:
+            assert all(name in verdict.command for name in known), (known, verdict.command)
     if verdict.benefit_status == v.BENEFITS_ACTIVE:
         # Green only on a host that is On and a server that is Active, from facts that are known and fresh.
         assert cluster_verdict.host.value == v.ON
