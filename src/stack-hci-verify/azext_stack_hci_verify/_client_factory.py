@@ -54,9 +54,11 @@ def _arm_client(cli_ctx, client_type, subscription_id, credential=None, **kwargs
     quiet_failsafe_warnings()
     timeout = arm_timeout(cli_ctx)
     connect = min(CONNECT_TIMEOUT, timeout)
-    if credential is not None:
-        kwargs["credential"] = credential
-        subscription_id = subscription_id or credential.subscription_id
+    if credential is None:      # a credential of its own, so that sign-in errors are said in words too
+        from azext_stack_hci_verify.adapters.credential import CommandCredential
+        credential = CommandCredential(cli_ctx, subscription_id)
+    kwargs["credential"] = credential
+    subscription_id = subscription_id or credential.subscription_id
     client = get_mgmt_service_client(
         cli_ctx, client_type, subscription_id=subscription_id, **kwargs,
         retry_policy=DeadlineRetryPolicy(timeout=timeout), connection_timeout=connect, read_timeout=timeout,
