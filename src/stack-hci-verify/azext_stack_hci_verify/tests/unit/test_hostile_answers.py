@@ -365,3 +365,37 @@ def test_a_graph_request_is_the_sdks_query_request():
     sdk = QueryRequest(subscriptions=["s1"], management_groups=["g1"], query="q",
                        options=QueryRequestOptions(top=rg.PAGE_ROWS, skip_token="t", result_format="objectArray"))
     assert json.loads(json.dumps(body)) == sdk.serialize()
+
+
+# ----------------------------------------------------------------------------------- input and sign-in
+
+@pytest.mark.parametrize("ids", [[""], ["", "  "], ["\t"]])
+def test_ids_with_no_resource_id_is_a_one_line_error(ids):
+    from azext_stack_hci_verify._validators import validate_cluster_reference
+    namespace = SimpleNamespace(ids=ids, cluster_name=None, resource_group_name=None)
+    with pytest.raises(azclierror.InvalidArgumentValueError, match="--ids was given no resource ID") as raised:
+        validate_cluster_reference(None, namespace)
+    assert "-n and -g" in raised.value.recommendations[0]
+
+
+class FailingCredential:
+    def __init__(self, message):
+        self.message = message
+
+    def get_token(self, *scopes, **kwargs):
+        raise azclierror.AuthenticationError(self.message, msal_error={"error": "invalid_scope",
+                                                                       "error_description": self.message})
+
+
+@pytest.mark.parametrize("said, words", [
+    ("None, None", "the token service answered with an error and gave no reason (invalid_scope)"),
+    (None, "gave no reason"), ("AADSTS700016: no such app.", "az's sign-in said: AADSTS700016: no such app")])
+def test_a_failing_token_endpoint_is_said_in_words(said, words):
+    from azext_stack_hci_verify.adapters.credential import CommandCredential
+    credential = CommandCredential(None, "s", FailingCredential(said))
+    with pytest.raises(azclierror.AuthenticationError) as raised:
+        credential.get_token("https://management.core.windows.net/.default")
+    assert raised.value.error_msg.startswith("No access token for ARM could be obtained: ") and words in \
+        raised.value.error_msg
+    assert "None, None" not in raised.value.error_msg and "az account get-access-token" in \
+        raised.value.recommendations[0]
