@@ -25,8 +25,11 @@ page without ``nextLink``.
 """
 
 import base64
+import collections
+import itertools
 import json
 import re
+import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,6 +175,27 @@ def decode_skip_token(token):
                        f"The skip token '{token}' is not valid for this request.") from None
 
 
+def encode_graph_token(result_id, offset):
+    """A Resource Graph ``$skipToken``: the kept result it continues and the offset there."""
+    return base64.urlsafe_b64encode(f"graph:{result_id}:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_graph_token(token):
+    """(result id, offset) of a Resource Graph token; (None, offset) of an ARM-style one."""
+    try:
+        text = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode()).decode()
+        kind, _, rest = text.partition(":")
+        if kind == "graph":
+            result_id, _, offset = rest.partition(":")
+            if result_id.isdigit() and offset.isdigit():
+                return int(result_id), int(offset)
+    except (ValueError, UnicodeDecodeError, TypeError, AttributeError):
+        pass
+    if not isinstance(token, str):
+        raise ArmError(400, "InvalidSkipToken", f"The skip token '{token}' is not valid for this request.")
+    return None, decode_skip_token(token)
+
+
 def query_value(query, name):
     """Last value of a query parameter, matched case-insensitively (``$skipToken``/``$skiptoken``)."""
     wanted = name.lower()
@@ -278,6 +302,10 @@ class ArmApi:
         self.store = store
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
+        self.hostile = None             # emulator.hostile.Hostile, when the server has one
+        self._graph_cache = collections.OrderedDict()  # query results kept for their $skipToken
+        self._graph_lock = threading.Lock()
+        self._graph_ids = itertools.count(1)
 
     # ---- entry point
 
@@ -431,16 +459,25 @@ class ArmApi:
                        f"Can not perform requested operation on nested resource. Parent "
                        f"resource '{name}' not found.")
 
+    def _link(self, path, query, offset=None):
+        """The URL of the list at ``path`` with ``query``; with ``offset``, of its page from there."""
+        kept = [(k, v) for k, v in query if k.lower() != "$skiptoken"]
+        if offset is not None:
+            kept.append(("$skipToken", encode_skip_token(offset)))
+        return (self.base_url + urllib.parse.quote(path) + "?"
+                + urllib.parse.urlencode(kept, quote_via=urllib.parse.quote))
+
     def _paged(self, path, query, items):
         token = query_value(query, "$skipToken")
         offset = decode_skip_token(token) if token else 0
         end = offset + self.page_size
         body = {"value": items[offset:end]}
-        if end < len(items):
-            kept = [(k, v) for k, v in query if k.lower() != "$skiptoken"]
-            kept.append(("$skipToken", encode_skip_token(end)))
-            body["nextLink"] = (self.base_url + urllib.parse.quote(path) + "?"
-                                + urllib.parse.urlencode(kept, quote_via=urllib.parse.quote))
+        link = self._link(path, query, end) if end < len(items) else None
+        if self.hostile is not None:
+            link = self.hostile.next_link(path, link, self._link(path, query, offset if token else None),
+                                          self._link(path, query, end))
+        if link:
+            body["nextLink"] = link
         return Reply(200, body)
 
     # ---- Resource Graph
@@ -461,14 +498,19 @@ class ArmApi:
             raise self._graph_error("options.$top must be a positive integer.")
         page = min(top or self.GRAPH_PAGE_MAX, self.GRAPH_PAGE_MAX)
         token = options.get("$skipToken")
-        offset = decode_skip_token(token) if token else int(options.get("$skip") or 0)
         wanted = self._graph_scope(body)
         settings = self.graph
-        tenant = self.store.tenant_id
-        rows = [resourcegraph.resource_row(r, tenant) for r in self.store.all()
-                if r.subscription_id.lower() in wanted
-                and r.type_key not in settings["unindexedTypes"]]
-        rows = resourcegraph.run_query(stages, rows)
+        signature = json.dumps([body.get("query"), sorted(wanted), sorted(settings["unindexedTypes"])])
+        cached, offset = self._graph_cached(token, signature) if token else (None, None)
+        if offset is None:
+            offset = decode_skip_token(token) if token else int(options.get("$skip") or 0)
+        if cached is None:
+            tenant = self.store.tenant_id
+            rows = [resourcegraph.resource_row(r, tenant) for r in self.store.all()
+                    if r.subscription_id.lower() in wanted
+                    and r.type_key not in settings["unindexedTypes"]]
+            cached = self._graph_keep(signature, resourcegraph.run_query(stages, rows))
+        result_id, rows = cached
         chunk = rows[offset:offset + page]
         truncated = settings["truncate"]
         fmt = str(options.get("resultFormat") or "objectArray")
@@ -476,8 +518,37 @@ class ArmApi:
                   "data": resourcegraph.to_table(chunk) if fmt.lower() == "table" else chunk,
                   "facets": [], "resultTruncated": "true" if truncated else "false"}
         if offset + page < len(rows) and not truncated:
-            result["$skipToken"] = encode_skip_token(offset + page)
+            result["$skipToken"] = encode_graph_token(result_id, offset + page)
+        if self.hostile is not None:
+            result.update(_offset=offset, _page=page)
+            result = self.hostile.graph_answer(result, lambda at: encode_graph_token(result_id, at))
         return Reply(200, result)
+
+    # A query's result is kept for the pages its $skipToken names, so that each page costs its own
+    # rows, not the query again (Resource Graph keeps a query's result for its continuation too).
+    GRAPH_CACHE_ENTRIES = 8
+
+    def _graph_keep(self, signature, rows):
+        with self._graph_lock:
+            result_id = next(self._graph_ids)
+            self._graph_cache[result_id] = (signature, rows)
+            while len(self._graph_cache) > self.GRAPH_CACHE_ENTRIES:
+                self._graph_cache.popitem(last=False)
+        return result_id, rows
+
+    def _graph_cached(self, token, signature):
+        """((result id, rows), offset) of a token that names a kept result of the same query and
+        scope; (None, offset) for one whose result is gone or another query's; (None, None) for an
+        offset-only token."""
+        result_id, offset = decode_graph_token(token)
+        if result_id is None:
+            return None, None
+        with self._graph_lock:
+            kept = self._graph_cache.get(result_id)
+            if kept is not None and kept[0] == signature:
+                self._graph_cache.move_to_end(result_id)
+                return (result_id, kept[1]), offset
+        return None, offset
 
     def _graph_scope(self, body):
         """Lower-case ids of the subscriptions the query reads: the ones named, the ones of the

@@ -69,6 +69,8 @@ class EmulatorHandle:
     subscriptions = property(lambda self: self.info["subscriptions"])
     pid = property(lambda self: self.info["pid"])
     imds_url = property(lambda self: self.info.get("imdsUrl"))
+    foreign_url = property(lambda self: self.info.get("foreignUrl"))
+    foreign_http_url = property(lambda self: self.info.get("foreignHttpUrl"))
     imds_trust_bundle = property(lambda self: self.info.get("imdsTrustBundle"))
     imds_intermediates = property(lambda self: self.info.get("imdsIntermediates"))
 
@@ -115,6 +117,24 @@ class EmulatorHandle:
         if content_type is not None:
             fault["contentType"] = content_type
         return self._control("POST", "/faults", body=fault)
+
+    def set_hostile(self, next_link=None, redirect=None, graph=None):
+        """Turn on hostile answers (see emulator/hostile.py), e.g. ``set_hostile(next_link={"mode":
+        "foreign", "pattern": "/clusters$"})``; what is not given is off. Returns the settings."""
+        body = {key: value for key, value in (("nextLink", next_link), ("redirect", redirect), ("graph", graph))
+                if value is not None}
+        return self._control("POST", "/hostile", body=body)
+
+    def clear_hostile(self):
+        self._control("DELETE", "/hostile")
+
+    def foreign_requests(self):
+        """What the foreign listener (``foreign_url``, ``foreign_http_url``) received:
+        ``[{method, path, scheme, authorization, headers, bodyBytes, time}]``."""
+        return self._control("GET", "/foreign")["value"]
+
+    def clear_foreign_requests(self):
+        self._control("DELETE", "/foreign")
 
     def faults(self):
         return self._control("GET", "/faults")["value"]

@@ -5,7 +5,8 @@ A fault is added over the control API (``POST /_emulator/faults``) as::
     {"pattern": "<regex searched in the request path, case-insensitive>",
      "method": "GET" | null,          # null: any method
      "status": 429 | 500 | 503 | 403 | 404 | ... | null,   # null: no error, only the delay
-     "retryAfter": seconds | null,     # sent as the Retry-After header
+     "retryAfter": seconds | "text" | null,  # sent as the Retry-After header (text as it is:
+                                       # an HTTP date, or junk)
      "count": N | null,                # fire N times, then the fault is gone; null: forever
      "delayMs": N | null,              # sleep before answering (error or normal answer)
      "body": {...} | "text" | null,    # null: an ARM-shaped error body for the status
@@ -34,7 +35,7 @@ class Fault:
     pattern: str
     method: Optional[str]
     status: Optional[int]
-    retry_after: Optional[float]
+    retry_after: Any
     count: Optional[int]  # remaining firings; None = forever
     delay_ms: Optional[int]
     body: Any
@@ -76,7 +77,10 @@ def fault_from_json(payload, fault_id):
         raise ValueError("a fault needs a 'status', a 'delayMs', or both")
     if status is not None and (not isinstance(status, int) or not 400 <= status <= 599):
         raise ValueError("'status' must be an HTTP error status (400-599)")
-    for key in ("retryAfter", "count", "delayMs"):
+    retry_after = payload.get("retryAfter")
+    if isinstance(retry_after, str) and (not retry_after.strip() or any(c in retry_after for c in "\r\n")):
+        raise ValueError("'retryAfter' as text must be one line (an HTTP date, or any junk to send as it is)")
+    for key in ("count", "delayMs") + (() if isinstance(retry_after, str) else ("retryAfter",)):
         value = payload.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or value < 0):

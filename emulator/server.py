@@ -24,6 +24,8 @@ Control API (no auth; loopback clients only; not logged, never faulted)::
     GET    /_emulator/graph           Resource Graph settings (arm.GRAPH_DEFAULTS)
     POST   /_emulator/graph           change them: forbidden subscriptions and management groups,
                                       types not indexed, truncated answers, management groups
+    GET    /_emulator/hostile         hostile answers (emulator/hostile.py); POST sets, DELETE ends them
+    GET    /_emulator/foreign         what the foreign listener ("another host") received; DELETE clears
 """
 
 import base64
@@ -41,7 +43,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import arm, faults as faults_module
+from . import arm, faults as faults_module, hostile as hostile_module
 
 TOKEN_PATH = "/msi/token"
 CONTROL_PREFIX = "/_emulator"
@@ -104,6 +106,10 @@ class EmulatorServer(ThreadingHTTPServer):
         self.ssl_context.minimum_version = ssl.TLSVersion.TLSv1_2
         self.ssl_context.load_cert_chain(tls_files.server_cert, tls_files.server_key)
         self.api = arm.ArmApi(store, self.base_url, page_size=page_size)
+        self.hostile = hostile_module.Hostile(self.base_url)
+        self.api.hostile = self.hostile
+        self.foreign = hostile_module.ForeignListener(tls_files)
+        self.hostile.foreign_url, self.hostile.foreign_http_url = self.foreign.urls
 
     # ---- addresses and info
 
@@ -127,6 +133,8 @@ class EmulatorServer(ThreadingHTTPServer):
             "imdsTrustBundle": (self.imds_info or {}).get("trustBundle"),
             "imdsIntermediates": (self.imds_info or {}).get("intermediates"),
             "imdsAllowedSigner": (self.imds_info or {}).get("allowedSigner"),
+            "foreignUrl": self.hostile.foreign_url,
+            "foreignHttpUrl": self.hostile.foreign_http_url,
             "pid": os.getpid(),
             "tenantId": self.store.tenant_id,
             "subscriptions": [sub_id for sub_id, _ in self.store.subscriptions()],
@@ -169,12 +177,14 @@ class EmulatorServer(ThreadingHTTPServer):
         self._thread = threading.Thread(target=self.serve_forever, name="azure-local-emulator",
                                         daemon=True)
         self._thread.start()
+        self.foreign.start()
         if self.imds_server is not None:
             threading.Thread(target=self.imds_server.serve_forever, name="imds-emulator",
                              daemon=True).start()
         return self
 
     def stop(self):
+        self.foreign.stop()
         if self.imds_server is not None:
             self.imds_server.shutdown()
             self.imds_server.server_close()
@@ -284,6 +294,9 @@ class _Handler(BaseHTTPRequestHandler):
                                     f'{self.server.store.tenant_id}", error="invalid_token", '
                                     'error_description="The authentication failed because of '
                                     'missing \'Authorization\' header."'}, None
+        redirect = self.server.hostile.redirect(path, self.path)
+        if redirect is not None:
+            return redirect[0], None, {"Location": redirect[1]}, b""
         reply = self.server.api.handle(self.command, path, query, entry["body"])
         return reply.status, reply.body, reply.headers, None
 
@@ -294,7 +307,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Type"] = fault["contentType"]
         if fault["retryAfter"] is not None:
             value = fault["retryAfter"]
-            headers["Retry-After"] = str(int(value)) if float(value).is_integer() else str(value)
+            headers["Retry-After"] = value if isinstance(value, str) else \
+                str(int(value)) if float(value).is_integer() else str(value)
         if fault["body"] is None:
             reply = arm.fault_error(status, self.command, path, fault["retryAfter"]).reply()
             return status, reply.body, headers, None
@@ -355,6 +369,18 @@ class _Handler(BaseHTTPRequestHandler):
                 stored = [server.store.put(doc, origin="<control>") for doc in documents]
                 self._send(200, {"value": [getattr(r, "id", None) or r.get("id")
                                            for r in stored]})
+            elif route == ("GET", CONTROL_PREFIX + "/hostile"):
+                self._send(200, server.hostile.get())
+            elif route == ("POST", CONTROL_PREFIX + "/hostile"):
+                self._send(200, server.hostile.set(body))
+            elif route == ("DELETE", CONTROL_PREFIX + "/hostile"):
+                server.hostile.clear()
+                self._send(200, {})
+            elif route == ("GET", CONTROL_PREFIX + "/foreign"):
+                self._send(200, {"value": server.foreign.requests()})
+            elif route == ("DELETE", CONTROL_PREFIX + "/foreign"):
+                server.foreign.clear()
+                self._send(200, {"value": []})
             elif route == ("GET", CONTROL_PREFIX + "/graph"):
                 self._send(200, server.api.graph_settings())
             elif route == ("POST", CONTROL_PREFIX + "/graph"):

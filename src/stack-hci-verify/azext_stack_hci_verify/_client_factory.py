@@ -10,6 +10,8 @@ DEFAULT_ARM_TIMEOUT = 20.0
 MAX_ARM_TIMEOUT = 600.0
 # A TCP connection that takes longer than this will not come.
 CONNECT_TIMEOUT = 10.0
+# One list (ARM nextLink or Resource Graph $skipToken pages) may take this many times the ARM timeout.
+LIST_TIMEOUT_FACTOR = 30
 
 
 def arm_timeout(cli_ctx):
@@ -37,22 +39,35 @@ def arm_timeout(cli_ctx):
     return value
 
 
+def list_timeout(cli_ctx):
+    """Seconds one paged list may take from its first page to its last."""
+    return LIST_TIMEOUT_FACTOR * arm_timeout(cli_ctx)
+
+
 def _arm_client(cli_ctx, client_type, subscription_id, credential=None, **kwargs):
     """A client from the CLI's factory. `credential`: the command's shared credential
-    (adapters.credential.CommandCredential), so that every client of a command uses one token."""
+    (adapters.credential.CommandCredential), so that every client of a command uses one token.
+    Every client sends only to the cloud's ARM endpoint, over HTTPS (arm_pipeline.TrustedHostPolicy)."""
     from azure.cli.core.commands.client_factory import get_mgmt_service_client
     from azext_stack_hci_verify.adapters.arm_pipeline import (
-        DeadlinePolicy, DeadlineRetryPolicy, quiet_failsafe_warnings)
+        DeadlinePolicy, DeadlineRetryPolicy, TrustedHostPolicy, quiet_failsafe_warnings)
     quiet_failsafe_warnings()
     timeout = arm_timeout(cli_ctx)
     connect = min(CONNECT_TIMEOUT, timeout)
-    if credential is not None:
-        kwargs["credential"] = credential
-        subscription_id = subscription_id or credential.subscription_id
-    return get_mgmt_service_client(
+    if credential is None:      # a credential of its own, so that sign-in errors are said in words too
+        from azext_stack_hci_verify.adapters.credential import CommandCredential
+        credential = CommandCredential(cli_ctx, subscription_id)
+    kwargs["credential"] = credential
+    subscription_id = subscription_id or credential.subscription_id
+    client = get_mgmt_service_client(
         cli_ctx, client_type, subscription_id=subscription_id, **kwargs,
         retry_policy=DeadlineRetryPolicy(timeout=timeout), connection_timeout=connect, read_timeout=timeout,
-        per_retry_policies=[DeadlinePolicy(connection_timeout=connect, read_timeout=timeout)])
+        per_retry_policies=[TrustedHostPolicy(cli_ctx.cloud.endpoints.resource_manager),
+                            DeadlinePolicy(connection_timeout=connect, read_timeout=timeout)])
+    # The patience of this command, for the reads that page through the client (adapters.paging).
+    client.stack_hci_verify_arm_timeout = timeout
+    client.stack_hci_verify_list_seconds = LIST_TIMEOUT_FACTOR * timeout
+    return client
 
 
 def cf_azurestackhci(cli_ctx, subscription_id=None, credential=None):

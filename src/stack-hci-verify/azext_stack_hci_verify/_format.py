@@ -2,9 +2,68 @@
 # Copyright (c) stack-hci-verify contributors. All rights reserved.
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
-"""Table transformers: flatten results to a fixed column order for `-o table`. Pure."""
+"""Table transformers: flatten results to a fixed column order for `-o table`; and the one place
+where data becomes safe for `-o tsv` and `-o table` (terminal_safe). Pure."""
 
+import re
 from collections import OrderedDict
+
+# Characters that must not reach a terminal or split a tsv field: C0 controls (tab, line feed, carriage
+# return, ESC, BEL...), DEL, C1 controls, the Unicode line and paragraph separators, and the
+# bidirectional embeddings, overrides and isolates (text that displays other than it reads).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match):
+    char = match.group()
+    code = ord(char)
+    return _NAMED_ESCAPES.get(char) or ("\\x{:02x}".format(code) if code < 0x100 else "\\u{:04x}".format(code))
+
+
+def safe_text(text):
+    """`text` with every control character written as an escape (`\\t`, `\\n`, `\\r`, `\\x1b`,
+    `\\u202e`); other characters, backslashes included, as they are."""
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+def terminal_safe(result, tsv=False):
+    """The result as `-o tsv` and `-o table` may print it: every string (keys too) through safe_text, the
+    same shape otherwise, the original untouched. With `tsv`, the rows of a list of objects also get the
+    same keys (a missing one is null), so that every line has the same fields in the same order."""
+    safe = _safe(result)
+    if tsv and isinstance(safe, list):
+        safe = _same_keys(safe)
+    return safe
+
+
+def _safe(value):
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict):
+        return value.__class__((_safe(key), _safe(item)) for key, item in value.items()) \
+            if isinstance(value, OrderedDict) else {_safe(key): _safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_safe(item) for item in value]
+    return value
+
+
+def _same_keys(rows):
+    """A list whose objects all have the union of their keys: in the first-seen order for ordered rows
+    (knack writes them in their order), filled with null for plain ones (knack sorts their keys)."""
+    objects = [row for row in rows if isinstance(row, dict)]
+    keys = list(OrderedDict.fromkeys(key for row in objects for key in row))
+    if all(len(row) == len(keys) for row in objects) and \
+            not any(isinstance(row, OrderedDict) and list(row) != keys for row in objects):
+        return rows
+    aligned = []
+    for row in rows:
+        if isinstance(row, OrderedDict):
+            row = OrderedDict((key, row.get(key)) for key in keys)
+        elif isinstance(row, dict):
+            row = {key: row.get(key) for key in keys}
+        aligned.append(row)
+    return aligned
 
 
 def _row(item, columns):

@@ -39,6 +39,11 @@ def parse_cluster_ids(ids):
                     "'{}' is not an Azure Local cluster ID (Microsoft.AzureStackHCI/clusters).".format(resource_id),
                     recommendation="Give a cluster's ID, or use -n and -g.")
             refs.append((parts["subscription"], parts["resource_group"], parts["name"]))
+    if not refs:
+        raise InvalidArgumentValueError(
+            "--ids was given no resource ID (only empty or blank values).",
+            recommendation="Give one or more cluster IDs, e.g. --ids /subscriptions/<sub>/resourceGroups/<rg>/"
+                           "providers/Microsoft.AzureStackHCI/clusters/<name>, or use -n and -g.")
     return refs
 
 

@@ -2,8 +2,10 @@
 # Copyright (c) stack-hci-verify contributors. All rights reserved.
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
-"""ARM reads through the management SDKs. Returns raw ARM documents (dicts) so that values a
-newer API version adds are kept as they came; the core reads them.
+"""ARM reads through the command's azure-mgmt-core pipelines, read raw: the documents (dicts) come
+back as ARM sent them, so that values a newer API version adds are kept; the core reads them. Lists
+follow their nextLinks through adapters.paging (a repeated link and the bounds end a list; a link to
+another host is refused before anything is sent).
 
 Errors: a read that fails raises an errors.VerificationError whose message says what could not be read and why
 and whose recommendation says what to do. Reads that are one part of a bigger answer (a cluster's
@@ -16,7 +18,8 @@ from typing import List, NamedTuple, Optional
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from azext_stack_hci_verify import errors
-from azext_stack_hci_verify._client_factory import ARM_TIMEOUT_ENV, ARM_TIMEOUT_OPTION, ARM_TIMEOUT_SECTION
+from azext_stack_hci_verify._client_factory import (
+    ARM_TIMEOUT_ENV, ARM_TIMEOUT_OPTION, ARM_TIMEOUT_SECTION, LIST_TIMEOUT_FACTOR)
 from azext_stack_hci_verify.core.inventory import ArmVm, is_cluster_vm
 
 CLUSTER_TYPE = "Microsoft.AzureStackHCI/clusters"
@@ -40,6 +43,7 @@ class ArmRead(NamedTuple):
     permission: str             # the permission it needs
     if_missing: str = ""        # the recommendation when ARM answers 404
     timeout: Optional[float] = None
+    service: str = "ARM"        # who answers: ARM, or Resource Graph (through ARM's endpoint)
 
 
 class _Problem(NamedTuple):
@@ -92,24 +96,84 @@ def _raw_body(pipeline_response, _deserialized, _headers):
     return pipeline_response.http_response.json()
 
 
-# The api-version of Microsoft.AzureStackHCI/clusters that azure-mgmt-azurestackhci (the version pinned
-# in requirements-dev.txt) uses; a unit test keeps the two equal.
+# The api-versions of Microsoft.AzureStackHCI/clusters and Microsoft.HybridCompute/machines that
+# azure-mgmt-azurestackhci and azure-mgmt-hybridcompute (the versions pinned in requirements-dev.txt)
+# use; a unit test keeps them equal.
 CLUSTER_API_VERSION = "2026-10-01"
+MACHINES_API_VERSION = "2026-07-15"
 
 
-def get_document(client, path, api_version):
-    """The raw ARM document at `path`, through `client`'s azure-mgmt-core pipeline (authentication,
-    the command's retry and deadline policies): a GET needs no SDK model, and importing the
-    resource provider's SDK for one GET costs more than the request. Raises HttpResponseError."""
+def send_json(client, method, url, params=None, body=None):
+    """The JSON of the answer to one request through `client`'s azure-mgmt-core pipeline (the host
+    check, authentication, the command's retry and deadline policies), read raw: no SDK model is
+    built. Raises HttpResponseError for an answer other than 200, or one whose body is not JSON."""
+    from azure.core.exceptions import DecodeError
     from azure.core.rest import HttpRequest
     from azure.mgmt.core.exceptions import ARMErrorFormat
     # Generated clients expose their pipeline as send_request; azure-mgmt-resourcegraph 8 names it
-    # _send_request (same signature), and this GET goes through Resource Graph's client.
+    # _send_request (same signature), and these requests go through Resource Graph's client.
     send = getattr(client, "send_request", None) or client._send_request  # pylint: disable=protected-access
-    response = send(HttpRequest("GET", path, params={"api-version": api_version}))
+    response = send(HttpRequest(method, url, params=params, json=body))
     if response.status_code != 200:
         raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-    return response.json()
+    try:
+        return response.json()
+    except (ValueError, DecodeError) as ex:
+        raise HttpResponseError(message="The answer is not JSON", response=response) from ex
+
+
+def get_document(client, path, api_version):
+    """The raw ARM document at `path`, through `client`'s azure-mgmt-core pipeline (send_json): a GET
+    needs no SDK model, and importing the resource provider's SDK for one GET costs more than the
+    request. Raises HttpResponseError."""
+    return send_json(client, "GET", path, params={"api-version": api_version})
+
+
+def _next_link_params(link, api_version):
+    """The api-version to add to a nextLink that has none (ARM's links usually carry it)."""
+    from urllib.parse import parse_qsl, urlsplit
+    try:
+        query = parse_qsl(urlsplit(link).query, keep_blank_values=True)
+    except ValueError:
+        return None
+    return None if any(key.lower() == "api-version" for key, _ in query) else {"api-version": api_version}
+
+
+def list_documents(client, path, api_version, read, seconds):
+    """Every item of the ARM list at `path` (raw documents), page after page through its nextLinks
+    (adapters.paging: a repeated link and the bounds end it; TrustedHostPolicy refuses a link to another
+    host). A page that is not `{"value": [objects], "nextLink": URL or absent}` is an error. Raises
+    HttpResponseError for a refused page and paging.PagingError."""
+    from azext_stack_hci_verify.adapters import paging
+    listing = paging.Listing("ARM", _lower_first(read.what), "nextLink", "items", seconds)
+    items, done = [], [0]
+
+    def fetch(link):
+        params = {"api-version": api_version} if link is None else _next_link_params(link, api_version)
+        page = send_json(client, "GET", link or path, params=params)
+        problem = _list_page_problem(page)
+        if problem:
+            raise paging.wrong_shape(listing, problem, done[0], len(items))
+        return page
+
+    for page in paging.each_page(fetch, lambda page: page.get("nextLink") or None,
+                                 lambda page: len(page["value"]), listing):
+        done[0] += 1
+        items.extend(page["value"])
+    return items
+
+
+def _list_page_problem(page):
+    """What is wrong with a page of an ARM list, or None."""
+    if not isinstance(page, dict):
+        return "a page is not a JSON object"
+    value = page.get("value")
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        return "a page's value is not a list of objects"
+    link = page.get("nextLink")
+    if link is not None and not isinstance(link, str):
+        return "a page's nextLink is not a URL"
+    return None
 
 
 def get_cluster(conn, subscription_id, resource_group, name):
@@ -130,10 +194,6 @@ def get_cluster(conn, subscription_id, resource_group, name):
         raise ClusterReadError(read_failure(ex, read)) from ex
 
 
-# The api-version of Microsoft.HybridCompute/machines reads (azure-mgmt-hybridcompute's).
-MACHINE_API_VERSION = "2026-07-15"
-
-
 def get_machine(conn, machine_id):
     """An Arc machine's ARM document; raises the errors.VerificationError of a read that fails."""
     from urllib.parse import quote
@@ -142,7 +202,7 @@ def get_machine(conn, machine_id):
     read = ArmRead("Arc machine '{}'".format(parts[-1]), machine_id, PERMISSION_MACHINES,
                    "Check the ID with `az connectedmachine list`.", conn.timeout)
     try:
-        return get_document(conn.resourcegraph(), path, MACHINE_API_VERSION)
+        return get_document(conn.resourcegraph(), path, MACHINES_API_VERSION)
     except ARM_ERRORS as ex:
         raise translate_error(ex, read) from ex
 
@@ -156,20 +216,22 @@ def read_cluster(conn, subscription_id, resource_group, name):
 
 
 def list_clusters(conn, subscription_id, resource_group=None):
-    """Every cluster of the subscription or resource group, following nextLink to the last page."""
-    client = conn.client("azurestackhci", subscription_id)
+    """Every cluster of the subscription or resource group (raw documents), following nextLink to the
+    last page, through the command's one client (conn.resourcegraph()'s pipeline)."""
+    from urllib.parse import quote
+    scope = "/subscriptions/{}".format(quote(subscription_id, safe=""))
     if resource_group:
-        pages = client.clusters.list_by_resource_group(resource_group)
+        scope += "/resourceGroups/{}".format(quote(resource_group, safe=""))
         read = ArmRead("The clusters of resource group '{}'".format(resource_group),
                        "/subscriptions/{}/resourceGroups/{}".format(subscription_id, resource_group),
                        PERMISSION_CLUSTERS, "Check the name with `az group list`.", conn.timeout)
     else:
-        pages = client.clusters.list_by_subscription()
         read = ArmRead("The clusters of subscription '{}'".format(subscription_id),
                        "/subscriptions/{}".format(subscription_id), PERMISSION_CLUSTERS,
                        "Check the subscription with `az account list`.", conn.timeout)
     try:
-        return [_as_document(item) for item in pages]
+        return list_documents(conn.resourcegraph(), "{}/providers/{}".format(scope, CLUSTER_TYPE),
+                              CLUSTER_API_VERSION, read, LIST_TIMEOUT_FACTOR * conn.timeout)
     except ARM_ERRORS as ex:
         raise translate_error(ex, read) from ex
 
@@ -194,9 +256,11 @@ def list_machines(conn, subscription_id):
     read = ArmRead("The Arc machines of subscription '{}'".format(subscription_id),
                    "/subscriptions/{}".format(subscription_id), PERMISSION_MACHINES,
                    "Check the subscription with `az account show`.", conn.timeout)
+    from urllib.parse import quote
+    path = "/subscriptions/{}/providers/Microsoft.HybridCompute/machines".format(quote(subscription_id, safe=""))
     try:
-        return [_as_document(item) for item in conn.client("hybridcompute", subscription_id).machines
-                .list_by_subscription()]
+        return list_documents(conn.resourcegraph(), path, MACHINES_API_VERSION, read,
+                              LIST_TIMEOUT_FACTOR * conn.timeout)
     except ARM_ERRORS as ex:
         return read_failure(ex, read)
 
@@ -307,13 +371,14 @@ def _describe(ex, read):
     if status == 404:
         return _Problem("ResourceNotFoundError", "{} was not found ({}).".format(read.what, code), read.if_missing)
     if status == 401:
-        return _Problem("UnauthorizedError", "ARM rejected the credentials reading {} ({}).".format(
-            _lower_first(read.what), code), "Run `az login` again.")
+        return _Problem("UnauthorizedError", "{} rejected the credentials reading {} ({}).".format(
+            read.service, _lower_first(read.what), code), "Run `az login` again.")
     if status == 429:
         return _throttled(ex, read)
-    return _Problem("AzureResponseError", "ARM answered {} reading {}: {}".format(
-        _status_text(ex), _lower_first(read.what), _detail(ex)),
-        "This is an error of ARM or a gateway on the way, not of your resources; run the command again later.")
+    return _Problem("AzureResponseError", "{} answered {} reading {}: {}".format(
+        read.service, _status_text(ex), _lower_first(read.what), _detail(ex)),
+        "This is an error of {} or a gateway on the way, not of your resources; run the command again "
+        "later.".format(read.service))
 
 
 def _no_answer(ex, read):
@@ -322,7 +387,7 @@ def _no_answer(ex, read):
         _first_line(str(ex)) or type(ex).__name__
     return _Problem(
         "AzureConnectionError",
-        "ARM gave no answer reading {} within {} ({}).".format(_lower_first(read.what), patience, cause),
+        "{} gave no answer reading {} within {} ({}).".format(read.service, _lower_first(read.what), patience, cause),
         "Check the network path to ARM and run the command again; to wait longer, set {} or `az config set "
         "{}.{}=SECONDS`.".format(ARM_TIMEOUT_ENV, ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION))
 
@@ -330,12 +395,13 @@ def _no_answer(ex, read):
 def _throttled(ex, read):
     retry_after = _retry_after(ex)
     if retry_after is not None:
-        message = ("ARM throttled reading {} and asked to wait {:g} seconds (Retry-After); this command waits at "
-                   "most {} for one request.".format(_lower_first(read.what), retry_after, _patience(read)))
-        wait = "Run the command again in {:g} seconds".format(retry_after)
+        message = ("{} throttled reading {} and asked to wait {} (Retry-After); this command waits at "
+                   "most {} for one request.".format(read.service, _lower_first(read.what), _seconds(retry_after),
+                                                     _patience(read)))
+        wait = "Run the command again in {}".format(_seconds(retry_after))
     else:
-        message = "ARM kept throttling reading {} ({}): {}".format(
-            _lower_first(read.what), _error_code(ex) or 429, _detail(ex))
+        message = "{} kept throttling reading {} ({}): {}".format(
+            read.service, _lower_first(read.what), _error_code(ex) or 429, _detail(ex))
         wait = "Run the command again later"
     return _Problem("ThrottledError", message,
                     "{}, or let it wait longer with {} or `az config set {}.{}=SECONDS`.".format(
@@ -422,17 +488,12 @@ def _clip(text):
 
 
 def _retry_after(ex):
+    """The seconds the answer's Retry-After asked for (a number or an HTTP date), or None."""
+    from azext_stack_hci_verify.adapters.arm_pipeline import retry_after_seconds
     response = getattr(ex, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    value = next((headers[key] for key in headers if key.lower() == "retry-after"), None)
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    return retry_after_seconds(getattr(response, "headers", None) or {})
 
 
-def _as_document(item):
-    """An SDK model as the ARM document it was read from (camelCase keys, as ARM sends them)."""
-    if hasattr(item, "serialize"):
-        return item.serialize(keep_readonly=True)
-    return item.as_dict() if hasattr(item, "as_dict") else dict(item)
+def _seconds(seconds):
+    """'2.5 seconds', '120 seconds', '3600 seconds' (an HTTP date's wait is rounded to the second)."""
+    return "{:g} seconds".format(seconds) if seconds < 10 else "{:.0f} seconds".format(seconds)

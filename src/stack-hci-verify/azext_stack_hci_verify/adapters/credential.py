@@ -44,27 +44,57 @@ class CommandCredential:
                 subscription_id=self.subscription_id)
         return self._inner
 
+    def _ask(self, fetch):
+        """fetch(az's credential), with az's sign-in errors said in words (see token_error)."""
+        from azure.cli.core.azclierror import AuthenticationError
+        try:
+            return fetch(self._credential())
+        except AuthenticationError as ex:
+            raise token_error(ex) from ex
+
     def _cached(self, key, fetch):
         with self._lock:
             token = self._tokens.get(key)
             if token is not None and token.expires_on - _REFRESH_MARGIN > time.time():
                 return token
-            token = fetch(self._credential())
+            token = self._ask(fetch)
             self.token_requests += 1
             self._tokens[key] = token
             return token
 
     def get_token(self, *scopes, **kwargs):
         if kwargs.get("claims"):
-            return self._credential().get_token(*scopes, **kwargs)
+            return self._ask(lambda inner: inner.get_token(*scopes, **kwargs))
         return self._cached(("token",) + scopes, lambda inner: inner.get_token(*scopes, **kwargs))
 
     def get_token_info(self, *scopes, options=None):
         if options and options.get("claims"):
-            return self._credential().get_token_info(*scopes, options=options)
+            return self._ask(lambda inner: inner.get_token_info(*scopes, options=options))
         return self._cached(("info",) + scopes, lambda inner: inner.get_token_info(*scopes, options=options))
 
     def get_auxiliary_tokens(self, *scopes, **kwargs):
         """az's cross-tenant tokens, as its own credential gives them."""
         getter = getattr(self._credential(), "get_auxiliary_tokens", None)
         return getter(*scopes, **kwargs) if getter else None
+
+
+# What az's sign-in says when the token service fails without a reason: MSAL writes the missing
+# statusCode and message of a managed-identity endpoint's error as "None, None".
+_NO_REASON = ("", "none", "none, none")
+
+
+def token_error(ex):
+    """az's AuthenticationError from getting a token, as one that says what failed: az's own words when
+    it has some, else that the token service answered with an error and gave no reason."""
+    from azure.cli.core.azclierror import AuthenticationError
+    said = " ".join(str(ex.error_msg or "").split())
+    reason = "the token service answered with an error and gave no reason" if said.lower() in _NO_REASON \
+        else "az's sign-in said: {}".format(said.rstrip("."))
+    error = getattr(ex, "msal_error", None)
+    code = error.get("error") if isinstance(error, dict) else None
+    return AuthenticationError(
+        "No access token for ARM could be obtained: {}{}.".format(reason, " ({})".format(code) if code else ""),
+        msal_error=error,
+        recommendation="Run `az account get-access-token` to see the sign-in on its own. With a managed identity "
+                       "(`az login --identity`) its token endpoint failed: run the command again later. Otherwise sign "
+                       "in again with `az login`.")

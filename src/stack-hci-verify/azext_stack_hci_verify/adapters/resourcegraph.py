@@ -20,6 +20,10 @@ from azext_stack_hci_verify.adapters import arm
 from azext_stack_hci_verify.core.inventory import ArmVm
 
 PAGE_ROWS = 1000
+GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
+# The api-version azure-mgmt-resourcegraph (the version pinned in requirements-dev.txt) uses; a unit
+# test keeps the two equal. Queries are sent through its client's pipeline and read raw.
+GRAPH_API_VERSION = "2021-03-01"
 # Subscriptions one query may name.
 MAX_SUBSCRIPTIONS = 1000
 CLUSTERS = "microsoft.azurestackhci/clusters"
@@ -125,13 +129,17 @@ def parent_cluster_key(machine):
 
 # ----------------------------------------------------------------------------------- paging
 
-def _request(query, subscriptions, management_groups, skip_token):
-    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
-    return QueryRequest(
-        subscriptions=list(subscriptions) if subscriptions else None,
-        management_groups=list(management_groups) if management_groups else None,
-        query=query,
-        options=QueryRequestOptions(top=PAGE_ROWS, skip_token=skip_token, result_format="objectArray"))
+def _body(query, subscriptions, management_groups, skip_token):
+    """The query request as Resource Graph reads it (azure-mgmt-resourcegraph's QueryRequest, as JSON)."""
+    options = {"$top": PAGE_ROWS, "resultFormat": "objectArray", "allowPartialScopes": False}
+    if skip_token:
+        options["$skipToken"] = skip_token
+    body = {"query": query, "options": options}
+    if subscriptions:
+        body["subscriptions"] = list(subscriptions)
+    if management_groups:
+        body["managementGroups"] = list(management_groups)
+    return body
 
 
 def _is_truncated(value):
@@ -145,23 +153,87 @@ def _truncated_error(what):
         recommendation="Narrow the scope with --subscriptions, or run the command again later.")
 
 
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _kind(value):
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def answer_problem(answer):
+    """What is wrong with the shape of one Resource Graph answer (objectArray), or None: `data` a list
+    of objects, `count` the number of them, `totalRecords` a count, `$skipToken` a string or absent."""
+    if not isinstance(answer, dict):
+        return "the answer is {}, not an object".format(_kind(answer))
+    if "data" not in answer:
+        return "the answer has no data"
+    data = answer["data"]
+    if not isinstance(data, list):
+        return "its data is {}, not a list of rows".format(_kind(data))
+    odd = [row for row in data if not isinstance(row, dict)]
+    if odd:
+        return "its data holds {} where a row should be".format(_kind(odd[0]))
+    if not _is_count(answer.get("count")) or answer["count"] != len(data):
+        return "its count ({}) is not the {} rows it holds".format(answer.get("count"), len(data))
+    if not _is_count(answer.get("totalRecords")):
+        return "its totalRecords ({}) is not a number of rows".format(answer.get("totalRecords"))
+    token = answer.get("$skipToken")
+    if token is not None and not isinstance(token, str):
+        return "its $skipToken is {}, not a string".format(_kind(token))
+    return None
+
+
+def _page_problem(answer, before):
+    """What is wrong with a well-shaped answer given the `before` rows of the pages before it, or None."""
+    data, total, token = answer["data"], answer["totalRecords"], answer.get("$skipToken")
+    if before + len(data) > total:
+        return "it sent more rows than its totalRecords ({:,})".format(total)
+    if token and not data:
+        return "it sent an empty page with a $skipToken"
+    if token and before + len(data) >= total:
+        return "it sent a $skipToken after the last of its totalRecords ({:,}) rows".format(total)
+    if not token and before + len(data) != total:
+        return "its pages ended at {:,} of its totalRecords ({:,}) rows".format(before + len(data), total)
+    return None
+
+
+def _list_seconds(client):
+    from azext_stack_hci_verify._client_factory import DEFAULT_ARM_TIMEOUT, LIST_TIMEOUT_FACTOR
+    return getattr(client, "stack_hci_verify_list_seconds", None) or LIST_TIMEOUT_FACTOR * DEFAULT_ARM_TIMEOUT
+
+
 def query_pages(client, query, subscriptions=None, management_groups=None, on_page=None, what="the query"):
-    """Every row of the query, page after page (`$skipToken`). (rows, requests). `on_page(rows so far,
-    total)` after each page. Raises the SDK's error for a refused request and an azclierror for a
-    truncated answer."""
-    rows, requests, token = [], 0, None
-    while True:
-        response = client.resources(_request(query, subscriptions, management_groups, token))
-        requests += 1
-        if _is_truncated(getattr(response, "result_truncated", None)):
+    """Every row of the query, page after page (`$skipToken`, adapters.paging: a repeated token and the
+    bounds end it), each answer read raw (no SDK model) and checked: the wrong shape (answer_problem),
+    more rows than `totalRecords`, a `$skipToken` on an empty page or after the last row, or an end before
+    `totalRecords` rows is an error, never a partial answer. (rows, requests). `on_page(rows so far,
+    total)` after each page. Raises the SDK's error for a refused request and an azclierror otherwise."""
+    from azext_stack_hci_verify.adapters import paging
+    listing = paging.Listing("Resource Graph", what, "$skipToken", "rows", _list_seconds(client))
+    rows, done = [], [0]
+
+    def fetch(token):
+        answer = arm.send_json(client, "POST", GRAPH_PATH, params={"api-version": GRAPH_API_VERSION},
+                               body=_body(query, subscriptions, management_groups, token))
+        if isinstance(answer, dict) and _is_truncated(answer.get("resultTruncated")):
             raise _truncated_error(what)
-        data = response.data if isinstance(response.data, list) else []
-        rows.extend(data)
+        problem = answer_problem(answer)
+        if problem:
+            raise paging.wrong_shape(listing, problem, done[0], len(rows))
+        return answer
+
+    for answer in paging.each_page(fetch, lambda answer: answer.get("$skipToken") or None,
+                                   lambda answer: len(answer["data"]), listing):
+        problem = _page_problem(answer, len(rows))
+        if problem:
+            raise paging.wrong_shape(listing, problem, done[0], len(rows))
+        done[0] += 1
+        rows.extend(answer["data"])
         if on_page:
-            on_page(len(rows), getattr(response, "total_records", None))
-        token = getattr(response, "skip_token", None)
-        if not token or not data:
-            return rows, requests
+            on_page(len(rows), answer["totalRecords"])
+    return rows, done[0]
 
 
 _SCOPE = re.compile(r"scope '(?P<scope>[^']+)'", re.IGNORECASE)
@@ -178,10 +250,23 @@ def _denied_scope(ex, scopes):
     return None
 
 
+def _refused_scope(ex, scopes):
+    """The scope a 403 refuses: the one its message names, or the only one asked for; else None."""
+    if not scopes or not isinstance(ex, HttpResponseError) or getattr(ex, "status_code", None) != 403:
+        return None
+    return _denied_scope(ex, scopes) or (scopes[0] if len(scopes) == 1 else None)
+
+
 def _scope_of(subscription=None, management_group=None):
     if subscription:
         return "/subscriptions/{}".format(subscription)
     return "/providers/Microsoft.Management/managementGroups/{}".format(management_group)
+
+
+def graph_read(what, client=None):
+    """A Resource Graph query as arm.translate_error names it."""
+    return arm.ArmRead(what, "/", PERMISSION_GRAPH, timeout=getattr(client, "stack_hci_verify_arm_timeout", None),
+                       service="Resource Graph")
 
 
 def _scope_failure(ex, scope):
@@ -192,7 +277,8 @@ def _scope_failure(ex, scope):
 
 def query_scoped(client, query, subscriptions=None, management_groups=None, on_page=None, what="the query"):
     """query_pages over subscriptions or management groups; a scope that refuses (403) is taken out,
-    reported in `unreadable`, and the query runs again over the others. GraphRows."""
+    reported in `unreadable`, and the query runs again over the others. GraphRows. Any other failure
+    is an azclierror that says what Resource Graph answered (arm.translate_error)."""
     by_scope = {_scope_of(subscription=s): ("s", s) for s in subscriptions or []}
     by_scope.update({_scope_of(management_group=g): ("g", g) for g in management_groups or []})
     unreadable, requests = [], 0
@@ -202,13 +288,11 @@ def query_scoped(client, query, subscriptions=None, management_groups=None, on_p
         try:
             rows, used = _query_chunked(client, query, subs, groups, on_page, what)
             return GraphRows(rows, unreadable, requests + used)
-        except HttpResponseError as ex:
+        except arm.ARM_ERRORS as ex:
             requests += 1
-            if getattr(ex, "status_code", None) != 403 or not by_scope:
-                raise
-            scope = _denied_scope(ex, list(by_scope)) or (next(iter(by_scope)) if len(by_scope) == 1 else None)
+            scope = _refused_scope(ex, list(by_scope))
             if scope is None:
-                raise
+                raise arm.translate_error(ex, graph_read(what, client)) from ex
             unreadable.append(_scope_failure(ex, scope))
             del by_scope[scope]
             if not by_scope:
@@ -248,5 +332,5 @@ def fallback_reason(ex, what="the cluster's VMs"):
 
 def graph_error(ex, what, timeout=None):
     """A Resource Graph error that is not a reason to ask ARM (throttling, an outage) as the error to raise."""
-    return arm.translate_error(ex, arm.ArmRead("Resource Graph's {}".format(what), "/", PERMISSION_GRAPH,
-                                               timeout=timeout))
+    return arm.translate_error(ex, arm.ArmRead(what, "/", PERMISSION_GRAPH, timeout=timeout,
+                                               service="Resource Graph"))

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from azure.core.credentials import AccessTokenInfo
-from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
 from azext_stack_hci_verify import custom, errors
 from azext_stack_hci_verify.adapters import resourcegraph as rg
@@ -66,15 +66,41 @@ def graph_forbidden(scope):
                             "'{}' or the scope is invalid.".format(scope))
 
 
-class FakeGraph:
-    """Answers `resources(request)` from rows, `page` rows a page, like Resource Graph: a skip token
-    while rows are left. `refuse`: subscriptions whose presence in the request is a 403."""
+class FakeAnswer:
+    """Enough of an azure-core response for arm.send_json."""
 
-    def __init__(self, rows, page=1000, refuse=(), truncated=False, error=None):
+    def __init__(self, body, status=200):
+        self.status_code, self._body = status, body
+
+    def json(self):
+        return self._body
+
+
+def graph_request(http_request):
+    """The query a Resource Graph request carries, read back: query, subscriptions, options."""
+    body = json.loads(http_request.content)
+    options = body.get("options") or {}
+    return SimpleNamespace(query=body["query"], subscriptions=body.get("subscriptions"),
+                           management_groups=body.get("managementGroups"),
+                           options=SimpleNamespace(top=options.get("$top"), skip_token=options.get("$skipToken"),
+                                                   result_format=options.get("resultFormat")),
+                           url=http_request.url, method=http_request.method)
+
+
+class FakeGraph:
+    """Answers query requests (raw, through `send_request`) from rows, `page` rows a page, like Resource
+    Graph: a skip token while rows are left. `refuse`: subscriptions whose presence in the request is a
+    403. `shape(answer)`: changes each answer (hostile answers)."""
+
+    def __init__(self, rows, page=1000, refuse=(), truncated=False, error=None, shape=None):
         self.rows, self.page, self.refuse, self.truncated, self.error = rows, page, set(refuse), truncated, error
+        self.shape = shape
         self.requests = []
 
-    def resources(self, request):
+    def send_request(self, http_request):
+        request = graph_request(http_request)
+        assert request.method == "POST" and rg.GRAPH_PATH in request.url
+        assert "api-version={}".format(rg.GRAPH_API_VERSION) in request.url
         self.requests.append(request)
         if self.error is not None:
             raise self.error
@@ -85,11 +111,14 @@ class FakeGraph:
         wanted = rg.MACHINES if rg.MACHINES in request.query else rg.CLUSTERS
         rows = [row for row in self.rows if (not request.subscriptions or row.get("subscriptionId")
                                              in request.subscriptions) and row.get("type", wanted) == wanted]
-        offset = int(request.options.skip_token or 0)
+        token = request.options.skip_token or "0"
+        offset = int(token) if token.isdigit() else 0
         chunk = rows[offset:offset + self.page]
-        token = str(offset + self.page) if offset + self.page < len(rows) else None
-        return SimpleNamespace(data=chunk, skip_token=token, total_records=len(rows), count=len(chunk),
-                               result_truncated="true" if self.truncated else "false")
+        answer = {"totalRecords": len(rows), "count": len(chunk), "data": chunk, "facets": [],
+                  "resultTruncated": "true" if self.truncated else "false"}
+        if offset + self.page < len(rows):
+            answer["$skipToken"] = str(offset + self.page)
+        return FakeAnswer(self.shape(answer) if self.shape else answer)
 
 
 # ----------------------------------------------------------------------------------- queries
@@ -167,8 +196,8 @@ def test_a_refusing_subscription_is_reported_and_the_rest_still_come_back():
 
 def test_a_refusal_that_names_no_scope_is_an_error():
     client = FakeGraph([], error=graph_error(403, "Forbidden for reasons"))
-    with pytest.raises(HttpResponseError):
-        rg.query_scoped(client, rg.clusters_query(), [SUB, OTHER])
+    with pytest.raises(azclierror.ForbiddenError, match="Microsoft.ResourceGraph/resources/read"):
+        rg.query_scoped(client, rg.clusters_query(), [SUB, OTHER], what="the clusters")
 
 
 # ----------------------------------------------------------------------------------- fallback
