@@ -60,30 +60,51 @@ class FakeConnection:
 
 
 class _Graph:
+    """The Resource Graph client's pipeline as the adapters use it (send_json): the query POST, list GETs
+    and document GETs, answered raw."""
+
     def __init__(self, conn):
         self.conn = conn
 
-    def resources(self, request):
-        kind = "graph-vms" if "hybridcompute/machines" in request.query.lower() else "graph-clusters"
+    def _query(self, body):
+        kind = "graph-vms" if "hybridcompute/machines" in body["query"].lower() else "graph-clusters"
         self.conn.raise_for(kind)
-        wanted = {sub.lower() for sub in request.subscriptions or []}
-        for group in request.management_groups or []:
+        wanted = {sub.lower() for sub in body.get("subscriptions") or []}
+        for group in body.get("managementGroups") or []:
             wanted.update(sub.lower() for sub in self.conn.store.management_groups.get(group, []))
         rows = [graph.resource_row(item, self.conn.store.tenant_id) for item in self.conn.store.all()
                 if item.subscription_id.lower() in wanted]
-        data = graph.run_query(graph.parse_query(request.query), rows)
-        return SimpleNamespace(data=data, skip_token=None, result_truncated="false", total_records=len(data),
-                               count=len(data))
+        data = graph.run_query(graph.parse_query(body["query"]), rows)
+        return {"data": data, "count": len(data), "totalRecords": len(data), "resultTruncated": "false"}
+
+    def _list(self, path):
+        parts = path.strip("/").split("/")
+        subscription = parts[1]
+        group = parts[3] if len(parts) > 3 and parts[2].lower() == "resourcegroups" else None
+        if path.lower().endswith("/microsoft.hybridcompute/machines"):
+            self.conn.raise_for("machines:" + subscription)
+            kind = "microsoft.hybridcompute/machines"
+        else:
+            self.conn.raise_for("list-clusters:" + (group or subscription))
+            kind = "microsoft.azurestackhci/clusters"
+        return {"value": [dict(item.document) for item in self.conn.store.all()
+                          if item.subscription_id.lower() == subscription.lower() and item.type.lower() == kind
+                          and (group is None or (item.resource_group or "").lower() == group.lower())]}
 
     def _send_request(self, request):
         path = request.url.split("?")[0]
-        name = path.rstrip("/").rsplit("/", 1)[-1]
         try:
-            self.conn.raise_for("get:" + name)
-            document = self.conn.document(path)
+            if request.method == "POST":
+                answer = self._query(json.loads(request.content))
+            elif path.lower().endswith(("/providers/microsoft.hybridcompute/machines",
+                                        "/providers/microsoft.azurestackhci/clusters")):
+                answer = self._list(path)
+            else:
+                self.conn.raise_for("get:" + path.rstrip("/").rsplit("/", 1)[-1])
+                answer = self.conn.document(path)
         except HttpResponseError as ex:
             return ex.response
-        return SimpleNamespace(status_code=200, json=lambda: document)
+        return SimpleNamespace(status_code=200, json=lambda: answer)
 
     send_request = _send_request
 

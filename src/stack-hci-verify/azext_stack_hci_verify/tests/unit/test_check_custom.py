@@ -132,11 +132,11 @@ def test_the_fleet_reads_two_queries_and_reports_a_refused_subscription(fake):
         def __init__(self):
             self.inner = inner()
 
-        def resources(self, request):
-            if other in (request.subscriptions or []):
-                raise http_error(403, arm_body("AuthorizationFailed", "The client has no access to scope "
-                                                                      "'/subscriptions/{}'.".format(other)))
-            return self.inner.resources(request)
+        def _send_request(self, request):
+            if request.method == "POST" and other in json.loads(request.content).get("subscriptions", []):
+                return http_error(403, arm_body("AuthorizationFailed", "The client has no access to scope "
+                                                                       "'/subscriptions/{}'.".format(other))).response
+            return self.inner._send_request(request)  # pylint: disable=protected-access
 
     fake.resourcegraph = Refusing
     view = custom.check_verification(CMD, subscriptions=[SUB, other], fail_on=("error",))

@@ -21,6 +21,7 @@ from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RedirectPo
 from azure.core.pipeline.transport import HttpRequest, HttpResponse, HttpTransport
 from azure.core.utils import CaseInsensitiveDict
 
+from azext_stack_hci_verify import errors
 from azext_stack_hci_verify.adapters import arm, arm_pipeline, paging
 from azext_stack_hci_verify.adapters import resourcegraph as rg
 
@@ -56,7 +57,7 @@ def test_any_other_host_port_or_scheme_is_refused_and_named(url, host):
     assert not policy.allows(url)
     with pytest.raises(arm_pipeline.UntrustedUrlError) as raised:
         policy.on_request(SimpleNamespace(http_request=SimpleNamespace(url=url)))
-    assert isinstance(raised.value, azclierror.AzureResponseError)
+    assert isinstance(raised.value, errors.ServiceError)
     assert "'{}'".format(host) in raised.value.error_msg and "'127.0.0.1:8443'" in raised.value.error_msg
     assert "nothing was sent" in raised.value.error_msg and "\x1b" not in raised.value.error_msg
 
@@ -344,7 +345,7 @@ def test_a_well_formed_fleet_is_read_whole():
 def test_graph_failures_say_what_happened(error, words):
     client = FakeGraph([], error=error)
     client.stack_hci_verify_arm_timeout = 20.0
-    with pytest.raises(azclierror.AzCLIError) as raised:
+    with pytest.raises(errors.VerificationError) as raised:
         rg.query_scoped(client, rg.clusters_query(), [SUB], what="the clusters")
     message = raised.value.error_msg
     assert message.startswith(words.replace(" fake", "")) or words in message, message

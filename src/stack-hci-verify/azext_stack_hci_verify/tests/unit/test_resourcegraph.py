@@ -196,7 +196,7 @@ def test_a_refusing_subscription_is_reported_and_the_rest_still_come_back():
 
 def test_a_refusal_that_names_no_scope_is_an_error():
     client = FakeGraph([], error=graph_error(403, "Forbidden for reasons"))
-    with pytest.raises(azclierror.ForbiddenError, match="Microsoft.ResourceGraph/resources/read"):
+    with pytest.raises(errors.PermissionDeniedError, match="Microsoft.ResourceGraph/resources/read"):
         rg.query_scoped(client, rg.clusters_query(), [SUB, OTHER], what="the clusters")
 
 
@@ -288,11 +288,11 @@ def test_a_refused_scope_is_a_row_and_the_others_come_back():
         def __init__(self):
             self.inner = original()
 
-        def resources(self, request):
+        def _send_request(self, request):
             calls["n"] += 1
-            if OTHER in (request.subscriptions or []):
-                raise refusal
-            return self.inner.resources(request)
+            if request.method == "POST" and OTHER in json.loads(request.content).get("subscriptions", []):
+                return refusal.response
+            return self.inner._send_request(request)  # pylint: disable=protected-access
 
     conn.resourcegraph = Refusing
     model = pipeline.evaluate(conn, Scope.of_subscriptions([SUB, OTHER]), now=NOW)
