@@ -6,9 +6,6 @@
 
 import functools
 
-CLUSTER_NAMESPACE = "microsoft.azurestackhci"
-CLUSTER_TYPE = "clusters"
-
 
 def _as_az(function, *args):
     """Run a file reader; its error (azext_stack_hci_verify.errors) is raised as az's own class."""
@@ -20,44 +17,15 @@ def _as_az(function, *args):
 
 
 def parse_cluster_ids(ids):
-    """(subscription, resource group, name) for each --ids value; raises on anything else."""
-    from azure.cli.core.azclierror import InvalidArgumentValueError
-    from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
-    refs = []
-    for value in ids:
-        for resource_id in str(value).split():
-            if not is_valid_resource_id(resource_id):
-                raise InvalidArgumentValueError(
-                    "'{}' is not a resource ID.".format(resource_id),
-                    recommendation="Use the cluster's full ID, e.g. /subscriptions/<sub>/resourceGroups/<rg>/providers/"
-                                   "Microsoft.AzureStackHCI/clusters/<name>, or use -n and -g.")
-            parts = parse_resource_id(resource_id)
-            namespace = (parts.get("namespace") or "").lower()
-            kind = (parts.get("type") or "").lower()
-            if namespace != CLUSTER_NAMESPACE or kind != CLUSTER_TYPE or parts.get("child_name_1"):
-                raise InvalidArgumentValueError(
-                    "'{}' is not an Azure Local cluster ID (Microsoft.AzureStackHCI/clusters).".format(resource_id),
-                    recommendation="Give a cluster's ID, or use -n and -g.")
-            refs.append((parts["subscription"], parts["resource_group"], parts["name"]))
-    if not refs:
-        raise InvalidArgumentValueError(
-            "--ids was given no resource ID (only empty or blank values).",
-            recommendation="Give one or more cluster IDs, e.g. --ids /subscriptions/<sub>/resourceGroups/<rg>/"
-                           "providers/Microsoft.AzureStackHCI/clusters/<name>, or use -n and -g.")
-    return refs
+    """(subscription, resource group, name) for each --ids value; raises az's error on anything else."""
+    from azext_stack_hci_verify.pipeline.scope import parse_cluster_ids as parse
+    return _as_az(parse, ids)
 
 
 def parse_vm_ids(ids):
     """The Arc machine ID when --ids names one Azure Local VM (Microsoft.HybridCompute/machines), else None."""
-    from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
-    values = [part for value in ids or () for part in str(value).split()]
-    if len(values) != 1 or not is_valid_resource_id(values[0]):
-        return None
-    parts = parse_resource_id(values[0])
-    if (parts.get("namespace") or "").lower() == "microsoft.hybridcompute" and \
-            (parts.get("type") or "").lower() == "machines" and not parts.get("child_name_1"):
-        return values[0]
-    return None
+    from azext_stack_hci_verify.pipeline.scope import parse_vm_id
+    return parse_vm_id(ids)
 
 
 def validate_vm_reference(cmd, namespace):

@@ -99,20 +99,11 @@ class _Progress:
             self.controller.end()
 
 
-def _model(cmd, scope, host_facts=None, guest_facts=None, trusted_launch=False, warn=True):
-    """The judged model of the scope. With `warn`, what the result does not show as a row (facts files
-    that applied to nothing, clusters or subscriptions that could not be read) is also a warning."""
-    from azext_stack_hci_verify import pipeline
-    model = pipeline.evaluate(_connection(cmd, scope), scope, host_facts or (), guest_facts or (), _now(),
-                              trusted_launch=trusted_launch, progress=_Progress(cmd.cli_ctx))
-    if warn:
-        from knack.log import get_logger
-        logger = get_logger(__name__)
-        for finding in model.ignored_files:
-            logger.warning("%s", finding["reason"])
-        for item in model.unreadable:
-            logger.warning("%s", item.finding["reason"])
-    return model
+def _context(cmd, scope):
+    """The connection, reference time and warning channel of a command over `scope`."""
+    from knack.log import get_logger
+    logger = get_logger(__name__)
+    return dict(conn=_connection(cmd, scope), now=_now(), warn=lambda text: logger.warning("%s", text))
 
 
 # ----------------------------------------------------------------------------------- clusters and servers
@@ -121,9 +112,9 @@ def _model(cmd, scope, host_facts=None, guest_facts=None, trusted_launch=False, 
 def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
     """One cluster (or, with several --ids, each): host status, legacy OS support, servers, VM summary
     and findings. The same view as its row of `list`."""
-    from azext_stack_hci_verify.pipeline.projections import cluster_rows
-    rows = cluster_rows(_model(cmd, _scope(cmd, cluster_name, resource_group_name, ids), host_facts))
-    return rows[0] if len(rows) == 1 else rows
+    from azext_stack_hci_verify.pipeline import answers
+    scope = _scope(cmd, cluster_name, resource_group_name, ids)
+    return answers.cluster(scope=scope, host_facts=host_facts or (), **_context(cmd, scope))
 
 
 @_az_errors
@@ -131,18 +122,20 @@ def list_cluster_verification(cmd, resource_group_name=None, subscriptions=None,
                               management_groups=None, host_facts=None):
     """Every cluster of a resource group, the current subscription or a fleet (Resource Graph), each as
     `show` shows it; then a row for each subscription or management group that could not be read."""
-    from azext_stack_hci_verify.pipeline.projections import cluster_rows
+    from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, None, resource_group_name, None, subscriptions, all_subscriptions, management_groups)
-    return cluster_rows(_model(cmd, scope, host_facts))
+    return answers.clusters(scope=scope, host_facts=host_facts or (), progress=_Progress(cmd.cli_ctx),
+                            **_context(cmd, scope))
 
 
 @_az_errors
 def list_server_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                              subscriptions=None, all_subscriptions=False, management_groups=None):
     """Each server of the scope's clusters: status and the command that fixes it."""
-    from azext_stack_hci_verify.pipeline.projections import server_rows
+    from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
-    return server_rows(_model(cmd, scope, host_facts))
+    return answers.servers(scope=scope, host_facts=host_facts or (), progress=_Progress(cmd.cli_ctx),
+                           **_context(cmd, scope))
 
 
 # ----------------------------------------------------------------------------------- VMs
@@ -151,100 +144,26 @@ def list_server_verification(cmd, cluster_name=None, resource_group_name=None, i
 def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None, status=None,
                          subscriptions=None, all_subscriptions=False, management_groups=None):
     """One row per VM of the scope's clusters: eligible benefit, benefit status, action and command."""
-    from azext_stack_hci_verify.pipeline.projections import vm_rows
+    from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
-    model = _model(cmd, scope, host_facts)
-    _warn_unread_vms(model)
-    rows = vm_rows(model)
-    if not rows:
-        _raise_if_nothing(model)        # one cluster, no VM list and no host facts: the read error is the answer
-    return [view for judged, view in rows if not status or judged.verdict.benefit_status in status]
-
-
-def _warn_unread_vms(model):
-    from knack.log import get_logger
-    for judged in model.clusters:
-        for finding in judged.read_findings:
-            if finding["reasonCode"] in ("vms-not-readable", "vm-instances-not-readable"):
-                get_logger(__name__).warning("Cluster '%s': %s", judged.name, finding["reason"])
+    return answers.vms(scope=scope, host_facts=host_facts or (), status=status, progress=_Progress(cmd.cli_ctx),
+                       **_context(cmd, scope))
 
 
 @_az_errors
 def show_vm_verification(cmd, vm_name=None, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
-    """One VM, with the facts it was judged on, where each came from, and its Trusted launch row."""
-    from azext_stack_hci_verify.pipeline.projections import vm_rows
-    scope, machine_id = _vm_scope(cmd, cluster_name, resource_group_name, ids)
-
-    def this_vm(machine):       # the Trusted launch reads of the VM shown only
-        if machine_id:
-            return str(machine.get("id", "")).lower() == machine_id.lower()
-        return str(machine.get("name", "")).lower() == (vm_name or "").lower()
-
-    model = _model(cmd, scope, host_facts, trusted_launch=this_vm)
-    rows = vm_rows(model, detail=True)
-    found = _pick_vm(rows, vm_name, machine_id, lambda item: (item[0].facts.name, item[0].machine_id))
-    if found is not None:
-        return found[1]
-    _raise_unread(model)
-    raise _no_such_vm(vm_name or machine_id, scope, "vm list")
-
-
-def _vm_scope(cmd, cluster_name, resource_group_name, ids):
-    """(Scope, machine id or None): --ids may name the clusters, or one VM by its Arc machine ID."""
-    from azext_stack_hci_verify._validators import parse_vm_ids
-    from azext_stack_hci_verify.pipeline.scope import Scope
-    machine = parse_vm_ids(ids) if ids else None
-    if machine is None:
-        return _scope(cmd, cluster_name, resource_group_name, ids), None
-    return Scope.of_clusters([_parent_cluster(cmd, machine)]), machine
-
-
-def _parent_cluster(cmd, machine_id):
-    """(subscription, group, name) of the cluster an Arc machine (an Azure Local VM) belongs to."""
-    from azure.cli.core.azclierror import InvalidArgumentValueError
-    from azext_stack_hci_verify.adapters import arm
-    from azext_stack_hci_verify._validators import parse_cluster_ids
-    from azext_stack_hci_verify.pipeline.scope import Scope
-    conn = _connection(cmd, Scope.of_subscriptions([machine_id.split("/")[2]]))
-    document = arm.get_machine(conn, machine_id)
-    parent = ((document or {}).get("properties") or {}).get("parentClusterResourceId")
-    if not isinstance(parent, str) or not parent:
-        raise InvalidArgumentValueError(
-            "'{}' is not an Azure Local VM: its Arc machine names no parent cluster.".format(machine_id),
-            recommendation="Give the ID of an Azure Local VM's Arc machine, or use --vm-name with -n and -g.")
-    return parse_cluster_ids([parent])[0]
-
-
-def _pick_vm(items, vm_name, machine_id, key):
-    """The one item whose VM is named `vm_name` (or has Arc machine `machine_id`); an error when the name
-    is ambiguous."""
-    from azure.cli.core.azclierror import InvalidArgumentValueError
-    if machine_id:
-        return next((item for item in items if (key(item)[1] or "").lower() == machine_id.lower()), None)
-    found = [item for item in items if (key(item)[0] or "").lower() == (vm_name or "").lower()]
-    if len(found) > 1:
-        ids = [key(item)[1] or "(host only: {})".format(key(item)[0]) for item in found]
-        raise InvalidArgumentValueError(
-            "{} VMs are named '{}' here: {}.".format(len(found), vm_name, ", ".join(ids)),
-            recommendation="Choose one by its Arc machine ID: --ids <one of the IDs above>.")
-    return found[0] if found else None
-
-
-def _raise_unread(model):
-    """When the VM list of a cluster could not be read, its error is why a VM was not found."""
-    for judged in model.clusters:
-        if judged.vms_failure is not None:
-            raise judged.vms_failure.error
-
-
-def _no_such_vm(vm_name, scope, command):
-    from azure.cli.core.azclierror import ResourceNotFoundError
-    subscription, resource_group, name = scope.clusters[0] if scope.clusters else (None, None, None)
-    del subscription
-    return ResourceNotFoundError(
-        "VM '{}' was not found on cluster '{}' (resource group '{}').".format(vm_name, name, resource_group),
-        recommendation="List its VMs with `az stack-hci vm-verification {} -n {} -g {}`.".format(
-            command, name, resource_group))
+    """One VM, with the facts it was judged on, where each came from, and its Trusted launch row. --ids
+    may name the VM's Arc machine instead of its cluster."""
+    from azext_stack_hci_verify.pipeline import answers
+    from azext_stack_hci_verify.pipeline.scope import Scope, parse_vm_id
+    machine_id = parse_vm_id(ids) if ids else None
+    if machine_id is None:
+        scope = _scope(cmd, cluster_name, resource_group_name, ids)
+    else:
+        scope = answers.parent_cluster(_connection(cmd, Scope.of_subscriptions([machine_id.split("/")[2]])),
+                                       machine_id)
+    return answers.vm(scope=scope, vm_name=vm_name, machine_id=machine_id, host_facts=host_facts or (),
+                      **_context(cmd, scope))
 
 
 # ----------------------------------------------------------------------------------- Trusted launch
@@ -254,31 +173,20 @@ def list_trusted_launch(cmd, cluster_name=None, resource_group_name=None, ids=No
                         guest_facts=None, subscriptions=None, all_subscriptions=False, management_groups=None):
     """One row per Azure Local VM: security type, secure boot, vTPM, state transfer, attestation, image,
     the status made from its checks, its reasonCode, action and command, and its findings."""
-    from azext_stack_hci_verify.pipeline.projections import trusted_launch_rows
+    from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
-    model = _model(cmd, scope, host_facts, guest_facts, trusted_launch=True)
-    _raise_if_nothing(model)
-    return [row for _, row in trusted_launch_rows(model)]
-
-
-def _raise_if_nothing(model):
-    """A single cluster whose VM list could not be read: its error is the answer."""
-    if len(model.clusters) == 1 and not model.clusters[0].vms_read and model.scope.kind == "clusters":
-        _raise_unread(model)
+    return answers.trusted_launch(scope=scope, host_facts=host_facts or (), guest_facts=guest_facts or (),
+                                  progress=_Progress(cmd.cli_ctx), **_context(cmd, scope))
 
 
 @_az_errors
 def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                         guest_facts=None):
     """One VM with every check, and the cluster-level checks it depends on."""
-    from azext_stack_hci_verify.pipeline.projections import trusted_launch_detail, trusted_launch_rows
+    from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name, resource_group_name, ids)
-    model = _model(cmd, scope, host_facts, guest_facts, trusted_launch=True)
-    _raise_if_nothing(model)
-    found = _pick_vm(trusted_launch_rows(model), vm_name, None, lambda item: (item[0].vm.name, item[0].vm.machine_id))
-    if found is None:
-        raise _no_such_vm(vm_name, scope, "trusted-launch list")
-    return trusted_launch_detail(model, found[0])
+    return answers.trusted_launch_vm(scope=scope, vm_name=vm_name, host_facts=host_facts or (),
+                                     guest_facts=guest_facts or (), **_context(cmd, scope))
 
 
 # ----------------------------------------------------------------------------------- check
@@ -290,9 +198,10 @@ def check_verification(cmd, cluster_name=None, resource_group_name=None, ids=Non
     """Judge every cluster, server and VM of the scope (and each VM's Trusted launch posture) and
     return one report. Exits 1 after printing it when a finding matches --fail-on; else 0."""
     from azext_stack_hci_verify import _exit_status
-    from azext_stack_hci_verify.pipeline.projections import check_report
+    from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
-    report = check_report(_model(cmd, scope, host_facts, guest_facts, trusted_launch=True), tuple(fail_on or ()))
+    report = answers.check(scope=scope, host_facts=host_facts or (), guest_facts=guest_facts or (),
+                           fail_on=fail_on or (), progress=_Progress(cmd.cli_ctx), **_context(cmd, scope))
     _write_outputs(report, junit, summary)
     _exit_status.exit_after_output(cmd.cli_ctx, report.exit_code)
     return report.to_dict()

@@ -15,6 +15,51 @@ MANAGEMENT_GROUPS = "managementGroups"
 CLUSTER_TYPE = "Microsoft.AzureStackHCI/clusters"
 
 
+CLUSTER_NAMESPACE, CLUSTER_KIND = "microsoft.azurestackhci", "clusters"
+
+
+def parse_cluster_ids(ids):
+    """(subscription, resource group, name) for each cluster resource ID (space-separated values too);
+    raises errors.InvalidInputError for anything else."""
+    from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
+    from azext_stack_hci_verify.errors import InvalidInputError
+    refs = []
+    for value in ids or ():
+        for resource_id in str(value).split():
+            if not is_valid_resource_id(resource_id):
+                raise InvalidInputError(
+                    "'{}' is not a resource ID.".format(resource_id),
+                    recommendation="Use the cluster's full ID, e.g. /subscriptions/<sub>/resourceGroups/<rg>/providers/"
+                                   "Microsoft.AzureStackHCI/clusters/<name>, or use -n and -g.")
+            parts = parse_resource_id(resource_id)
+            namespace = (parts.get("namespace") or "").lower()
+            kind = (parts.get("type") or "").lower()
+            if namespace != CLUSTER_NAMESPACE or kind != CLUSTER_KIND or parts.get("child_name_1"):
+                raise InvalidInputError(
+                    "'{}' is not an Azure Local cluster ID (Microsoft.AzureStackHCI/clusters).".format(resource_id),
+                    recommendation="Give a cluster's ID, or use -n and -g.")
+            refs.append((parts["subscription"], parts["resource_group"], parts["name"]))
+    if not refs:
+        raise InvalidInputError(
+            "--ids was given no resource ID (only empty or blank values).",
+            recommendation="Give one or more cluster IDs, e.g. --ids /subscriptions/<sub>/resourceGroups/<rg>/"
+                           "providers/Microsoft.AzureStackHCI/clusters/<name>, or use -n and -g.")
+    return refs
+
+
+def parse_vm_id(ids):
+    """The Arc machine ID when the values name one Azure Local VM (Microsoft.HybridCompute/machines), else None."""
+    from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
+    values = [part for value in ids or () for part in str(value).split()]
+    if len(values) != 1 or not is_valid_resource_id(values[0]):
+        return None
+    parts = parse_resource_id(values[0])
+    if (parts.get("namespace") or "").lower() == "microsoft.hybridcompute" and \
+            (parts.get("type") or "").lower() == "machines" and not parts.get("child_name_1"):
+        return values[0]
+    return None
+
+
 def cluster_resource_id(subscription_id, resource_group, name):
     return "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
         subscription_id, resource_group, CLUSTER_TYPE, name)
