@@ -11,7 +11,9 @@ confidential; a host-facts file that names its cluster's resource id, one withou
 one cluster, and one without that names the template) are read by every command in every scope with
 the same --host-facts, and every resource must read the same wherever it is shown: its status,
 reasonCode, action, command, counts and findings. Host-facts files are bound as the design says
-(`expected_binding`), and two views of a cluster are compared only where both bind the same files."""
+(`expected_binding`), and two views of a cluster are compared only where both bind the same files.
+
+Then one test for each answer the previous release gave wrong."""
 
 import json
 import os
@@ -889,3 +891,308 @@ def test_fail_on_fails_exactly_when_a_projection_shows_a_finding_of_that_level(s
         problems.equal((answer.data or {}).get("failed"), expected, "--fail-on", level, label, "failed")
     assert {("off", False), ("expired", False), ("off", True), ("expired", True)} <= outcomes, outcomes
     problems.check()
+
+
+# ----------------------------------------------------------------------------------- what the last release got wrong
+
+class Memo:
+    """az with the extension, each distinct command run once (-o json); the answers kept."""
+
+    def __init__(self, az, start):
+        self.az, self.start, self.answers = az, start, {}
+
+    def run(self, *args):
+        if args not in self.answers:
+            from datetime import datetime, timezone
+            result = self.az.run(*VMV, *args, "-o", "json")
+            assert "Traceback" not in result.stderr, result.stderr
+            data = json.loads(result.stdout) if result.stdout.strip() else None
+            data = reference_time_named(data, self.start, datetime.now(timezone.utc))
+            self.answers[args] = Answer(list(args), result.returncode, data, result.stderr)
+        return self.answers[args]
+
+    def json(self, *args):
+        answer = self.run(*args)
+        assert answer.code == 0, (args, answer.code, answer.stderr)
+        return answer.data
+
+
+def regression_fleet():
+    """The fleet of the tests below (two subscriptions):
+
+    - hci-branch twice, one template: in rg-east of the current subscription (synced a day ago, its host
+      facts in branch-east.json by resource id) and in rg-west of the other (not synced for 45 days); also
+      branch-noid.json, which names the template and no id;
+    - hci-store-az, whose failover cluster is STORE-FC: not synced for 40 days, and store.json names
+      STORE-FC with fresh Active rows and no id;
+    - hci-lone, one server: synced 35 days ago; lone.json, collected 33 days ago, says Active until 3 days ago;
+    - hci-dup: two VMs named app01 whose Arc machines are in two resource groups;
+    - hci-many-0..5 in rg-many, two with a Trusted launch VM each."""
+    branch = Cluster(SUBSCRIPTION, "rg-east", "hci-branch", ("BR-N1", "BR-N2"), "healthy")
+    branch_west = Cluster(OTHER_SUBSCRIPTION, "rg-west", "hci-branch", ("BR-N1", "BR-N2"), "expired", sync_days=45)
+    store = Cluster(SUBSCRIPTION, "rg-store", "hci-store-az", ("ST-N1",), "expired", sync_days=40,
+                    failover_name="STORE-FC")
+    lone = Cluster(SUBSCRIPTION, "rg-lone", "hci-lone", ("LN-N1",), "expired", sync_days=35)
+    dup = Cluster(SUBSCRIPTION, "rg-dup", "hci-dup", ("DP-N1",), "healthy")
+    many = [Cluster(SUBSCRIPTION, "rg-many", "hci-many-{}".format(index), ("MN-N1",), "healthy")
+            for index in range(6)]
+    for cluster in (branch, branch_west):
+        cluster.vms = [
+            Vm("br-linux", cluster.subscription, cluster.group, "linux", "Standard", "BR-N1", security_profile="absent",
+               cluster=cluster),
+            Vm("br-ae", cluster.subscription, cluster.group, "azure-edition", "Standard", "BR-N2", cluster=cluster),
+            Vm("br-w10", cluster.subscription, cluster.group, "w10-multi-session", "TrustedLaunch", "BR-N1",
+               attestation="Healthy", cluster=cluster),
+            Vm("br-cvm", cluster.subscription, cluster.group, "linux", "ConfidentialVM", "BR-N2", tpm=False,
+               cluster=cluster)]
+    lone.vms = [Vm("lone-ae", SUBSCRIPTION, "rg-lone", "azure-edition", "TrustedLaunch", "LN-N1", cluster=lone)]
+    dup.vms = [Vm("app01", SUBSCRIPTION, group, "azure-edition", "Standard", "DP-N1", cluster=dup)
+               for group in ("rg-dup-a", "rg-dup-b")]
+    for cluster in many[:2]:
+        cluster.vms = [Vm(cluster.name + "-tl", SUBSCRIPTION, "rg-many", "azure-edition", "TrustedLaunch", "MN-N1",
+                          attestation="Healthy", cluster=cluster)]
+    lone_vm = dict(host_vm(lone.vms[0], random.Random(0)), guestServiceInterface=True, legacyNetworking=False)
+    files = [
+        HostFile("branch-east.json", "hci-branch", "BR-N1", resource_id=branch.id,
+                 rows=(("BR-N1", "Active", 25), ("BR-N2", "Active", 25))),
+        HostFile("branch-noid.json", "hci-branch", "BR-N2", rows=(("BR-N1", "Active", 25), ("BR-N2", "Active", 25))),
+        HostFile("store.json", "STORE-FC", "ST-N1", rows=(("ST-N1", "Active", 25),)),
+        HostFile("lone.json", "hci-lone", "LN-N1", resource_id=lone.id, age=timedelta(days=33) + HALF,
+                 rows=(("LN-N1", "Active", -4),), vms=(lone_vm,)),
+    ]
+    clusters = [branch, branch_west, store, lone, dup] + many
+    return Fleet(clusters, files, ()), {"branch": branch, "branch_west": branch_west, "store": store, "lone": lone,
+                                        "dup": dup, "many": many}
+
+
+@pytest.fixture(scope="module", name="regression")
+def fixture_regression(tmp_path_factory):
+    from datetime import datetime, timezone
+    now = datetime.now(timezone.utc)
+    fleet, named = regression_fleet()
+    fixtures = tmp_path_factory.mktemp("regression-fleet")
+    write_fixtures(str(fixtures), fleet.clusters, now)
+    directory = tmp_path_factory.mktemp("regression-facts")
+    paths = {item.name: item.write(str(directory), now) for item in fleet.files}
+    with emulated_az(tmp_path_factory, "regression", fixtures, login="profile") as az:
+        memo = Memo(az, datetime.now(timezone.utc))
+        memo.fleet, memo.paths, memo.emulator = fleet, paths, az.emulator
+        memo.facts = ["--host-facts"] + list(paths.values())
+        memo.__dict__.update(named)
+        yield memo
+
+
+def test_plain_list_shows_a_cluster_as_show_and_the_fleet_list_do(regression):
+    """The last release's plain `list` read no VMs: its findings were "none". Now it is the same view."""
+    branch = regression.branch
+    facts = ["--host-facts"] + [path for name, path in regression.paths.items() if name != "branch-noid.json"]
+    plain = {row["id"].lower(): row for row in regression.json("list", *facts)}
+    fleet = {row["id"].lower(): row for row in regression.json("list", "--all-subscriptions", *facts)}
+    shown = regression.json("show", *branch.scope_args(), *facts)
+    assert branch.key in plain and branch.key in fleet
+    assert shown["vmSummary"]["total"] == len(branch.vms) and shown["vms"] not in ("none", "not read")
+    assert any(finding["scope"] == "vm" for finding in shown["findings"])
+    for row in (plain[branch.key], fleet[branch.key]):
+        assert len(row["findings"]) == len(shown["findings"])
+        assert without(row, "evaluatedAt") == without(shown, "evaluatedAt")
+
+
+STANDARD_SCOPES = (("subscription", ()), ("group", ("-g", "rg-east")),
+                   ("subscriptions", ("--subscriptions", SUBSCRIPTION, OTHER_SUBSCRIPTION)),
+                   ("all-subscriptions", ("--all-subscriptions",)), ("cluster", ("-n", "hci-branch", "-g", "rg-east")))
+
+
+@pytest.mark.parametrize("label, scope", STANDARD_SCOPES, ids=[label for label, _ in STANDARD_SCOPES])
+def test_standard_vms_are_one_not_applicable_info_finding_everywhere(regression, label, scope):
+    """The last release judged a Standard VM on the Trusted launch checks (a failed check, an error that
+    failed `check --fail-on error`); now it is one info finding, `not-trusted-launch`, in every command."""
+    del label
+    standard = {vm.id.lower(): vm for cluster in regression.fleet.clusters for vm in cluster.vms
+                if vm.security == "Standard"}
+    rows = regression.json("trusted-launch", "list", *scope, *regression.facts)
+    report = regression.json("check", *scope, *regression.facts)
+    seen = 0
+    for row in rows:
+        key = machine_id(row["subscriptionId"], row["resourceGroup"], row["name"]).lower()
+        if key not in standard:
+            continue
+        seen += 1
+        assert (row["securityType"], row["status"], row["reasonCode"]) == ("Standard", "Not applicable",
+                                                                           "not-trusted-launch"), row
+        assert [(f["status"], f["reasonCode"]) for f in row["findings"]] == [("Not applicable", "not-trusted-launch")]
+        findings = [f for f in report["findings"] if f["scope"] == "trustedLaunch" and f["resourceId"].lower() == key]
+        assert [(f["severity"], f["reasonCode"], f["status"]) for f in findings] == [
+            ("info", "not-trusted-launch", "Not applicable")], findings
+    assert seen >= 2
+    counts = Counter(row["status"] for row in rows)
+    assert report["totals"]["trustedLaunch"] == {
+        "total": len(rows), "passed": counts["Passed"], "failed": counts["Failed"], "warning": counts["Warning"],
+        "unknown": counts["Unknown"], "notApplicable": counts["Not applicable"]}
+    failing = regression.run("check", *scope, "--fail-on", "error", "warning", *regression.facts)
+    assert not [f for f in failing.data["findings"] if f["matched"] and f["scope"] == "trustedLaunch"
+                and f["resourceId"].lower() in standard]
+
+
+def test_standard_vm_in_vm_show_and_a_fleet_of_standard_vms_passes_check(regression, tmp_path_factory):
+    for vm in (vm for vm in regression.branch.vms if vm.security == "Standard"):
+        shown = regression.json("vm", "show", "--ids", vm.id, *regression.facts)["trustedLaunch"]
+        assert (shown["status"], shown["reasonCode"], shown["findings"][0]["reasonCode"]) == (
+            "Not applicable", "not-trusted-launch", "not-trusted-launch"), shown
+    from datetime import datetime, timezone
+    now = datetime.now(timezone.utc)
+    clusters, files = [], []
+    for subscription in (SUBSCRIPTION, OTHER_SUBSCRIPTION):
+        cluster = Cluster(subscription, "rg-clean", "hci-clean", ("CL-N1",), "healthy")
+        cluster.vms = [Vm("clean-linux", subscription, "rg-clean", "linux", "Standard", "CL-N1", cluster=cluster,
+                          security_profile="absent"),
+                       Vm("clean-ae", subscription, "rg-clean", "azure-edition", "Standard", "CL-N1", cluster=cluster)]
+        clusters.append(cluster)
+        ae = dict(host_vm(cluster.vms[1], random.Random(1)), guestServiceInterface=True)
+        files.append(HostFile("clean-{}.json".format(subscription[-1]), "hci-clean", "CL-N1", resource_id=cluster.id,
+                              rows=(("CL-N1", "Active", 25),), vms=(ae,)))
+    fixtures = tmp_path_factory.mktemp("standard-fleet")
+    write_fixtures(str(fixtures), clusters, now)
+    directory = tmp_path_factory.mktemp("standard-facts")
+    paths = [item.write(str(directory), now) for item in files]
+    with emulated_az(tmp_path_factory, "standard", fixtures, login="profile") as az:
+        for level in ("error", "warning"):
+            result = az.run(*VMV, "check", "--all-subscriptions", "--fail-on", level, "--host-facts", *paths,
+                            "-o", "json")
+            report = json.loads(result.stdout)
+            assert result.returncode == 0, [f for f in report["findings"] if f["matched"]]
+            assert report["totals"]["trustedLaunch"] == {"total": 4, "passed": 0, "failed": 0, "warning": 0,
+                                                         "unknown": 0, "notApplicable": 4}
+            assert report["totals"]["vms"]["activeBenefits"] == 2
+            assert {(f["scope"], f["severity"], f["reasonCode"]) for f in report["findings"]} == {
+                ("trustedLaunch", "info", "not-trusted-launch")}
+
+
+def test_a_host_facts_file_never_applies_to_a_same_named_cluster_elsewhere(regression):
+    """The last release bound files by cluster name: branch-east.json made the 45-day-old hci-branch of the
+    other subscription look Active, and `check --fail-on expired` passed."""
+    east, west = regression.branch, regression.branch_west
+    result = regression.run("check", "--all-subscriptions", "--fail-on", "expired", *regression.facts)
+    assert result.code == 1, result.stderr
+    expired = {(f["resourceId"].lower(), f["name"]) for f in result.data["findings"]
+               if f["matched"] and f["scope"] == "server"}
+    assert {(west.node_id(node).lower(), node) for node in west.nodes} <= expired
+    assert not {key for key in expired if key[0] in {east.node_id(node).lower() for node in east.nodes}}
+    ignored = {(f["name"], f["reasonCode"]) for f in result.data["findings"] if f["scope"] == "hostFacts"}
+    assert ("branch-noid.json", "host-facts-ambiguous") in ignored
+    assert ("store.json", "host-facts-other-system") in ignored
+    rows = {row["id"].lower(): row for row in regression.json("list", "--all-subscriptions", *regression.facts)}
+    assert rows[east.key]["hostFacts"] == ["branch-east.json"] and rows[east.key]["hostStatus"] == "On"
+    assert rows[west.key]["hostFacts"] == [] and {s["status"] for s in rows[west.key]["servers"]} == {"Expired"}
+    shown = regression.json("show", *west.scope_args(), *regression.facts)       # alone, still not east's file
+    assert shown["hostFacts"] == ["branch-noid.json"] or shown["hostFacts"] == []
+    assert "branch-east.json" not in shown["hostFacts"]
+
+
+def test_a_file_of_the_failover_cluster_name_does_not_bind_to_another_azure_name(regression):
+    store = regression.store
+    for args in (store.scope_args(), ["--all-subscriptions"]):
+        answer = regression.run("server", "list", *args, *regression.facts)
+        assert answer.code == 0, answer.stderr
+        assert {row["status"] for row in answer.data if row["cluster"] == store.name} == {"Expired"}
+        assert "store.json" in answer.ignored_warnings()
+    shown = regression.json("show", *store.scope_args(), *regression.facts)
+    assert shown["hostFacts"] == [] and [s["status"] for s in shown["servers"]] == ["Expired"]
+    report = regression.json("check", *store.scope_args(), *regression.facts)
+    assert [f["reasonCode"] for f in report["findings"] if f["scope"] == "hostFacts" and f["name"] == "store.json"] \
+        == ["host-facts-other-system"]
+    assert not [f for f in report["findings"] if f["matched"]] and not report["failed"]
+
+
+GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
+
+
+def _requests(emulator):
+    """(Resource Graph requests, cluster GETs, other ARM requests) in the emulator's log."""
+    log = [entry for entry in emulator.requests() if not entry["path"].lower().startswith("/msi/")]
+    graph = [entry for entry in log if entry["path"].lower() == GRAPH_PATH]
+    clusters = [entry for entry in log if "/microsoft.azurestackhci/clusters/" in entry["path"].lower()]
+    return graph, clusters, [entry for entry in log if entry not in graph and entry not in clusters]
+
+
+def test_check_of_a_group_reads_resource_graph_pages_not_each_cluster(regression):
+    """The last release's `check -g` sent one query per cluster; now it reads as `list -g` does."""
+    many = regression.many
+    emulator = regression.emulator
+    emulator.clear_requests()
+    listed_rows = regression.json("list", "-g", "rg-many")
+    list_graph, list_clusters, list_other = _requests(emulator)
+    emulator.clear_requests()
+    report = regression.json("check", "-g", "rg-many")
+    graph, clusters, other = _requests(emulator)
+    assert len(listed_rows) == report["totals"]["clusters"]["total"] == len(many)
+    assert (len(list_graph), len(list_clusters), len(list_other)) == (2, 0, 0)     # clusters, then VMs
+    assert len(graph) == len(list_graph) and not clusters, [entry["path"] for entry in clusters]
+    isolated = [vm for cluster in many for vm in cluster.vms if vm.security != "Standard"]
+    assert sorted(entry["path"].lower() for entry in other) == sorted(
+        vm.id.lower() + "/providers/microsoft.azurestackhci/virtualmachineinstances/default/attestationstatus/default"
+        for vm in isolated)
+    assert report["scope"]["resourceGraphRequests"] == len(graph)
+
+
+def test_a_vm_whose_only_server_is_expired_has_inactive_benefits_to_sync(regression):
+    """The last release said Unknown / Collect host facts for this VM: a definite failure (the only
+    server Expired) beats what cannot be told."""
+    lone = regression.lone
+    (vm,) = lone.vms
+    problems = Problems()
+    for label, facts in (("with its 33-day-old host facts", regression.facts), ("from ARM alone", [])):
+        rows = regression.json("vm", "list", *lone.scope_args(), *facts)
+        shown = regression.json("vm", "show", "--vm-name", vm.name, *lone.scope_args(), *facts)
+        report = regression.json("check", *lone.scope_args(), *facts)
+        servers = regression.json("show", *lone.scope_args(), *facts)["servers"]
+        assert [s["status"] for s in servers] == ["Expired"], (label, servers)
+        problems.equal([(row["name"], row["benefitStatus"], row["reasonCode"], row["action"]) for row in rows],
+                       [(vm.name, "Inactive benefits", "server-not-active", "Sync with Azure")], label, "vm list")
+        problems.equal((shown["benefitStatus"], shown["action"], shown["command"]),
+                       ("Inactive benefits", "Sync with Azure", "Sync-AzureStackHCI"), label, "vm show")
+        problems.equal([(f["status"], f["action"]) for f in report["findings"] if f["scope"] == "vm"],
+                       [("Inactive benefits", "Sync with Azure")], label, "check")
+    problems.check()
+
+
+def test_vm_show_of_a_name_two_vms_share_asks_for_the_id(regression):
+    dup = regression.dup
+    answer = regression.run("vm", "show", "--vm-name", "app01", *dup.scope_args())
+    assert answer.code != 0 and answer.data is None
+    for vm in dup.vms:
+        assert vm.id in answer.stderr
+    assert "--ids" in answer.stderr
+    for vm in dup.vms:
+        shown = regression.json("vm", "show", "--ids", vm.id)
+        assert (shown["armResourceId"], shown["name"], shown["cluster"]) == (vm.id, "app01", dup.name)
+
+
+def test_check_with_no_scope_checks_the_current_subscription_as_list_does(regression):
+    report = regression.json("check", *regression.facts)
+    rows = regression.json("list", *regression.facts)
+    assert report["scope"]["kind"] == "subscriptions" and report["scope"]["subscriptions"] == [SUBSCRIPTION]
+    assert {row["subscriptionId"] for row in rows} == {SUBSCRIPTION}
+    hosts = Counter(row["hostStatus"] for row in rows)
+    assert report["totals"]["clusters"] == {"total": len(rows), "on": hosts["On"], "off": hosts["Off"],
+                                            "unknown": hosts["Unknown"]}
+    named = {f["resourceId"].lower() for f in report["findings"] if f["scope"] == "cluster"}
+    assert named <= {row["id"].lower() for row in rows}
+    assert not [f for f in report["findings"] if OTHER_SUBSCRIPTION in (f["resourceId"] or "")]
+
+
+@pytest.mark.parametrize("label, scope", STANDARD_SCOPES, ids=[label for label, _ in STANDARD_SCOPES])
+def test_every_trusted_launch_row_says_status_reason_action_and_command(regression, label, scope):
+    del label
+    rows = regression.json("trusted-launch", "list", *scope, *regression.facts)
+    assert rows
+    for row in rows:
+        assert {"status", "reasonCode", "action", "command"} <= set(row), row
+        assert row["status"] and row["reasonCode"], row
+        assert row["status"] == "Passed" or (row["action"] and row["command"]), row
+    vm = next(vm for vm in regression.branch.vms if vm.security == "TrustedLaunch")
+    detail = regression.json("trusted-launch", "show", "--vm-name", vm.name, *regression.branch.scope_args(),
+                             *regression.facts)
+    assert {"status", "reasonCode", "action", "command"} <= set(detail) and detail["reasonCode"]
+    shown = regression.json("vm", "show", "--ids", vm.id, *regression.facts)["trustedLaunch"]
+    assert {key: detail[key] for key in ("status", "reasonCode", "action", "command")} == {
+        key: shown[key] for key in ("status", "reasonCode", "action", "command")}
