@@ -130,7 +130,7 @@ def cluster_views(measured, clusters):
         results.append(row("show ({})".format(label), timings["show"], timings["resource"],
                            "baseline: az resource show"))
     label, cluster_id = clusters[-1]
-    group = cluster_id.split("/")[4]
+    group = ("-g", cluster_id.split("/")[4], "--subscription", cluster_id.split("/")[2])   # not the 20-VM one's
     timings = measured.compare({
         "vm list": measured.az(*VM, "vm", "list", "--ids", cluster_id, "-o", "json"),
         "show": measured.az(*VM, "show", "--ids", cluster_id, "-o", "json"),
@@ -138,8 +138,8 @@ def cluster_views(measured, clusters):
     results.append(row("vm list ({})".format(label), timings["vm list"], timings["show"],
                        "baseline: show of the same cluster"))
     timings = measured.compare({
-        "list": measured.az(*VM, "list", "-g", group, "-o", "json"),
-        "resource": measured.az("resource", "list", "-g", group, "--resource-type",
+        "list": measured.az(*VM, "list", *group, "-o", "json"),
+        "resource": measured.az("resource", "list", *group, "--resource-type",
                                 "Microsoft.AzureStackHCI/clusters", "-o", "json"),
     })
     results.append(row("list -g", timings["list"], timings["resource"], "baseline: az resource list"))
