@@ -5,6 +5,7 @@
 """Benchmark: the extension's commands against az's own generic commands, in one run.
 
     .venv/bin/python bench/run.py [--repeat 5] [--fleet-clusters 5000] [--skip-fleet] [--json]
+                                  [--only clusters fleet check-group check-fleet probes imports]
 
 Every comparison runs its commands the same number of times, interleaved, against one emulator, and
 reports medians, the ratio ours/baseline and the requests each made (ARM, Resource Graph, token).
@@ -16,10 +17,17 @@ Figures are only meaningful as ratios within one run. The scenarios:
   against `az resource list`.
 * fleet: `list --all-subscriptions` over 5,000 clusters x 3 nodes in 10 subscriptions against a
   bare `az rest` loop over the same Resource Graph pages, with the peak memory of each process.
+* check of a group: `check -g` of the 250 clusters against `list -g` of the same group (one report of
+  every cluster, server, VM and Trusted launch VM against the cluster rows): the same Resource Graph
+  pages, plus the attestation status of each Trusted launch VM.
+* check of a fleet: `check --all-subscriptions` over 5,000 clusters in 10 subscriptions, one of them with
+  500 VMs, against `list --all-subscriptions` of the same fleet, with the requests of each.
 * load time: `python -X importtime` of the modules az imports to build its command table.
 * probe budgets: how long, in real time, the IMDS probes take against silent, slow and dead endpoints,
   the host probe with one hanging script, and a whole `attest` run against a dead endpoint, each
   against its budget (the tests check the same budgets on injected clocks, never by timing).
+
+`--only` runs some of them: clusters, fleet, check-group, check-fleet, probes, imports.
 """
 
 import argparse
@@ -47,6 +55,7 @@ LOAD_TIME_MODULES = ("azext_stack_hci_verify", "azext_stack_hci_verify.commands"
                      "azext_stack_hci_verify._params", "azext_stack_hci_verify._help",
                      "azext_stack_hci_verify._format", "azext_stack_hci_verify._validators")
 LOAD_BUDGET_MS = 10.0
+CASES = ("clusters", "fleet", "check-group", "check-fleet", "probes", "imports")
 GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
 GRAPH_API_VERSION = "2022-10-01"
 GRAPH_PAGE = 1000
@@ -127,7 +136,7 @@ def cluster_views(measured, clusters):
         results.append(row("show ({})".format(label), timings["show"], timings["resource"],
                            "baseline: az resource show"))
     label, cluster_id = clusters[-1]
-    group = cluster_id.split("/")[4]
+    group = ("-g", cluster_id.split("/")[4], "--subscription", cluster_id.split("/")[2])   # not the 20-VM one's
     timings = measured.compare({
         "vm list": measured.az(*VM, "vm", "list", "--ids", cluster_id, "-o", "json"),
         "show": measured.az(*VM, "show", "--ids", cluster_id, "-o", "json"),
@@ -135,12 +144,59 @@ def cluster_views(measured, clusters):
     results.append(row("vm list ({})".format(label), timings["vm list"], timings["show"],
                        "baseline: show of the same cluster"))
     timings = measured.compare({
-        "list": measured.az(*VM, "list", "-g", group, "-o", "json"),
-        "resource": measured.az("resource", "list", "-g", group, "--resource-type",
+        "list": measured.az(*VM, "list", *group, "-o", "json"),
+        "resource": measured.az("resource", "list", *group, "--resource-type",
                                 "Microsoft.AzureStackHCI/clusters", "-o", "json"),
     })
     results.append(row("list -g", timings["list"], timings["resource"], "baseline: az resource list"))
     return results
+
+
+def pages(*rows):
+    """Resource Graph requests of queries answering `rows` rows each, GRAPH_PAGE rows a request."""
+    return sum(max(1, math.ceil(count / GRAPH_PAGE)) for count in rows)
+
+
+def check_group(measured, cluster_id, clusters, vms):
+    """check -g against list -g of the group of `cluster_id` (in its subscription)."""
+    subscription, group = cluster_id.split("/")[2], cluster_id.split("/")[4]
+    scope = ("-g", group, "--subscription", subscription)
+    timings = measured.compare({
+        "check": measured.az(*VM, "check", *scope, "-o", "json"),
+        "list": measured.az(*VM, "list", *scope, "-o", "json"),
+    })
+    checked = json.loads(timings["check"]["run"].stdout)["totals"]
+    if (checked["clusters"]["total"], checked["vms"]["total"]) != (clusters, vms):
+        raise SystemExit("check -g read {} clusters and {} VMs, not {} and {}".format(
+            checked["clusters"]["total"], checked["vms"]["total"], clusters, vms))
+    result = row("check -g ({} clusters, {} VMs)".format(clusters, vms), timings["check"], timings["list"],
+                 "baseline: list -g of the same group")
+    result.update(expectedGraphRequests=pages(clusters, vms), baselineGraphRequests=timings["list"]["run"].graph)
+    return result
+
+
+def check_fleet(args, az_path, scratch):
+    """check --all-subscriptions against list --all-subscriptions of a fleet whose first cluster has 500 VMs."""
+    directory = os.path.join(scratch, "check-fleet")
+    generate_fleet(directory, args.fleet_clusters, 3, args.fleet_subscriptions, resource_groups=3,
+                   reference_time="now", vms=args.fleet_vms, vm_clusters=1)
+    with start_emulator(directory, os.path.join(scratch, "check-fleet-emulator"), page_size=GRAPH_PAGE) as emulator:
+        env = azenv.prepare_az_home(emulator, os.path.join(scratch, "check-fleet-home"), az_path)
+        azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
+                                os.path.join(REPO_ROOT, ".cache"))
+        measured = Measured(az_path, env, emulator, args.repeat)
+        timings = measured.compare({
+            "check": measured.az(*VM, "check", "--all-subscriptions", "-o", "json", memory=True),
+            "list": measured.az(*VM, "list", "--all-subscriptions", "-o", "json", memory=True),
+        })
+    ours, baseline = timings["check"]["run"], timings["list"]["run"]
+    result = row("check --all-subscriptions ({} clusters, {} subscriptions, {} VMs)".format(
+        args.fleet_clusters, args.fleet_subscriptions, args.fleet_vms), timings["check"], timings["list"],
+        "baseline: list --all-subscriptions of the same fleet")
+    result.update(expectedGraphRequests=pages(args.fleet_clusters, args.fleet_vms),
+                  baselineGraphRequests=baseline.graph, peakMemoryMiB=round((ours.max_rss_kib or 0) / 1024, 1),
+                  baselinePeakMemoryMiB=round((baseline.max_rss_kib or 0) / 1024, 1))
+    return result
 
 
 def graph_query():
@@ -310,28 +366,45 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--fleet-clusters", type=int, default=5000)
     parser.add_argument("--fleet-subscriptions", type=int, default=10)
-    parser.add_argument("--skip-fleet", action="store_true")
+    parser.add_argument("--fleet-vms", type=int, default=500, help="VMs of the check fleet's first cluster")
+    parser.add_argument("--skip-fleet", action="store_true", help="leave out the fleet and check-fleet cases")
+    parser.add_argument("--only", nargs="+", choices=CASES, help="run only these cases (default: all)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
+    cases = set(args.only or CASES)
+    if args.skip_fleet:
+        cases -= {"fleet", "check-fleet"}
 
     az_path = azenv.find_az(REPO_ROOT)
     if not az_path:
         raise SystemExit("az not found: run scripts/bootstrap")
+    results = []
     with tempfile.TemporaryDirectory(prefix="stack-hci-verify-bench-") as scratch:
-        big, small = cluster_fleet(scratch, args)
-        clusters = [("20 VMs", small["clusters"][0]["id"]), ("500 VMs", big["clusters"][0]["id"])]
-        with start_emulator(os.path.join(scratch, "fleet"), os.path.join(scratch, "emulator"),
-                            page_size=100) as emulator:
-            env = azenv.prepare_az_home(emulator, os.path.join(scratch, "home"), az_path)
-            azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
-                                    os.path.join(REPO_ROOT, ".cache"))
-            results = cluster_views(Measured(az_path, env, emulator, args.repeat), clusters)
-            probes = probe_budgets(az_path, env, emulator, scratch)
-        if not args.skip_fleet:
+        probes = []
+        if cases & {"clusters", "check-group", "probes"}:
+            big, small = cluster_fleet(scratch, args)
+            clusters = [("20 VMs", small["clusters"][0]["id"]), ("500 VMs", big["clusters"][0]["id"])]
+            with start_emulator(os.path.join(scratch, "fleet"), os.path.join(scratch, "emulator"),
+                                page_size=100) as emulator:
+                env = azenv.prepare_az_home(emulator, os.path.join(scratch, "home"), az_path)
+                azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
+                                        os.path.join(REPO_ROOT, ".cache"))
+                measured = Measured(az_path, env, emulator, args.repeat)
+                if "clusters" in cases:
+                    results.extend(cluster_views(measured, clusters))
+                if "check-group" in cases:
+                    results.append(check_group(measured, big["clusters"][0]["id"], len(big["clusters"]),
+                                               sum(item["vms"] for item in big["clusters"])))
+                if "probes" in cases:
+                    probes = probe_budgets(az_path, env, emulator, scratch)
+        if "fleet" in cases:
             results.append(fleet(args, az_path, scratch))
+        if "check-fleet" in cases:
+            results.append(check_fleet(args, az_path, scratch))
     python = os.path.join(os.path.dirname(az_path), "python")
     report = {"repeat": args.repeat, "commands": results, "probes": probes,
-              "importTime": import_times(python if os.path.exists(python) else sys.executable)}
+              "importTime": import_times(python if os.path.exists(python) else sys.executable)
+              if "imports" in cases else []}
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -346,8 +419,12 @@ def print_report(report):
               "requests ARM {armRequests} graph {graphRequests} token {tokenRequests} "
               "(baseline {baselineRequests})  {note}".format(**item))
         if "peakMemoryMiB" in item:
-            print("{:55} peak memory {} MiB (baseline {} MiB); graph requests expected {}".format(
-                "", item["peakMemoryMiB"], item["baselinePeakMemoryMiB"], item["expectedGraphRequests"]))
+            print("{:55} peak memory {} MiB (baseline {} MiB)".format(
+                "", item["peakMemoryMiB"], item["baselinePeakMemoryMiB"]))
+        if "expectedGraphRequests" in item:
+            print("{:55} graph requests {} (pages: {}{})".format(
+                "", item["graphRequests"], item["expectedGraphRequests"],
+                "; baseline {}".format(item["baselineGraphRequests"]) if "baselineGraphRequests" in item else ""))
     for item in report["probes"]:
         print("{name:55} {seconds:.3f}s (budget {budgetSeconds:g}s, {outcome}){flag}".format(
             flag="" if item["withinBudget"] else "  OVER BUDGET", **item))
