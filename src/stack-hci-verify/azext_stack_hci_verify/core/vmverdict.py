@@ -133,7 +133,9 @@ def step_guest_os(case):
     vm, elig = case.vm, case.eligibility
     if elig.determined:
         if vm.from_stale_host("guestOsName"):
-            return case.stale("The guest OS ({})".format(vm.guest_os_label), final=True)
+            # Not final: a later step that fails for certain (the host, say) still decides; a benefit
+            # told from a stale guest OS alone is never Active and never "No applicable benefits".
+            return case.stale("The guest OS ({})".format(vm.guest_os_label))
         return _pass()
     said = " (the only name reported is '{}')".format(vm.guest_os_label) if vm.guest_os_label else ""
     if vm.data_exchange is False:
@@ -154,6 +156,8 @@ def step_guest_os(case):
 def step_benefit(case):
     if case.eligibility.benefit is not None:
         return _pass()
+    if case.vm.from_stale_host("guestOsName"):
+        return case.stale("The guest OS ({}), which has no benefit,".format(case.vm.guest_os_label), final=True)
     return Outcome(NOT_APPLICABLE, REASON_NO_BENEFIT, "{} has no benefit that needs Azure verification for VMs."
                    .format(case.vm.guest_os_label))
 
