@@ -51,7 +51,7 @@ from emulator import azenv  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.client import start_emulator  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.generate_fleet import generate_fleet  # noqa: E402  pylint: disable=wrong-import-position
 
-LOAD_TIME_MODULES = ("azext_stack_hci_verify", "azext_stack_hci_verify.commands",
+LOAD_TIME_MODULES = ("azext_stack_hci_verify", "azext_stack_hci_verify._loader", "azext_stack_hci_verify.commands",
                      "azext_stack_hci_verify._params", "azext_stack_hci_verify._help",
                      "azext_stack_hci_verify._format", "azext_stack_hci_verify._validators")
 LOAD_BUDGET_MS = 10.0

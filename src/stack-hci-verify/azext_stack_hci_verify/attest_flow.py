@@ -44,9 +44,17 @@ def attest(cli_ctx, request, now):
     """The attest command: the result view; the process exits 1 after printing it unless Passed."""
     from azext_stack_hci_verify._exit_status import exit_after_output
     from azext_stack_hci_verify.attestation.result import exit_code
+    view = attestation(request, now, cli_ctx.config.config_dir)
+    exit_after_output(cli_ctx, exit_code(view["status"]))
+    return view
+
+
+def attestation(request, now, cache_dir):
+    """The result view of an AttestRequest at `now`; `cache_dir`: where fetched issuers are kept (None:
+    not kept). Knows nothing of az."""
     reference_time = request.at or now
     trust = load_trust(request.trust_bundle, request.intermediates, request.allowed_signers)
-    settings = pki_settings(cli_ctx.config.config_dir, request.no_fetch)
+    settings = pki_settings(cache_dir, request.no_fetch)
     body, expected_nonce, source, failure = attested_body(request)
     if failure is not None:
         view = attestation_view(failure, source, trust, reference_time)
@@ -55,7 +63,6 @@ def attest(cli_ctx, request, now):
             Verification(body, expected_nonce or None, reference_time, now, request.check_revocation), trust, settings)
         view = attestation_view(result.to_dict(), source, trust, reference_time)
         view["pki"] = pki_view(settings, reports, request.check_revocation)
-    exit_after_output(cli_ctx, exit_code(view["status"]))
     return view
 
 
@@ -87,11 +94,11 @@ def load_trust(trust_bundle, intermediates, allowed_signers):
 
 def pki_settings(config_dir, no_fetch):
     """The PKI fetch rules from the settings; the issuer cache lives in the az configuration directory."""
-    from azure.cli.core.azclierror import InvalidArgumentValueError
+    from azext_stack_hci_verify.errors import InvalidInputError
     try:
         return pki.settings_from_environment(cache_dir=pki.default_cache_dir(config_dir), no_fetch=no_fetch)
     except ValueError as ex:
-        raise InvalidArgumentValueError(
+        raise InvalidInputError(
             str(ex), recommendation="Fix or unset the setting: {} takes a base URL such as "
                                     "http://pki-mirror.example:8080, {} comma-separated host names.".format(
                                         pki.MIRROR_ENV, pki.HOSTS_ENV)) from None

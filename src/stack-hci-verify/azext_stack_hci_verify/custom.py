@@ -103,7 +103,7 @@ def _context(cmd, scope):
     """The connection, reference time and warning channel of a command over `scope`."""
     from knack.log import get_logger
     logger = get_logger(__name__)
-    return dict(conn=_connection(cmd, scope), now=_now(), warn=lambda text: logger.warning("%s", text))
+    return {"conn": _connection(cmd, scope), "now": _now(), "warn": lambda text: logger.warning("%s", text)}
 
 
 # ----------------------------------------------------------------------------------- clusters and servers
@@ -197,24 +197,25 @@ def check_verification(cmd, cluster_name=None, resource_group_name=None, ids=Non
                        fail_on=None, junit=None, summary=None):
     """Judge every cluster, server and VM of the scope (and each VM's Trusted launch posture) and
     return one report. Exits 1 after printing it when a finding matches --fail-on; else 0."""
-    from azext_stack_hci_verify import _exit_status
     from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
     report = answers.check(scope=scope, host_facts=host_facts or (), guest_facts=guest_facts or (),
                            fail_on=fail_on or (), progress=_Progress(cmd.cli_ctx), **_context(cmd, scope))
-    _write_outputs(report, junit, summary)
-    _exit_status.exit_after_output(cmd.cli_ctx, report.exit_code)
-    return report.to_dict()
+    return _finish_check(cmd, report, junit, summary)
 
 
-def _write_outputs(report, junit, summary):
-    """The JUnit file and the Markdown summary (appended), when asked for."""
+def _finish_check(cmd, report, junit, summary):
+    """Write the JUnit file and the Markdown summary (appended) when asked for, ask for the exit status
+    after the output, and return the report."""
+    from azext_stack_hci_verify import _exit_status
     from azext_stack_hci_verify.adapters.files import append_text_file, write_text_file
     from azext_stack_hci_verify.core.report_render import render_junit, render_markdown
     if junit:
         write_text_file(junit, render_junit(report), "JUnit file")
     if summary:
         append_text_file(summary, render_markdown(report), "Summary file")
+    _exit_status.exit_after_output(cmd.cli_ctx, report.exit_code)
+    return report.to_dict()
 
 
 # ----------------------------------------------------------------------------------- host and document

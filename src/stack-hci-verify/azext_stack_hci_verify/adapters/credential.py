@@ -98,3 +98,14 @@ def token_error(ex):
         recommendation="Run `az account get-access-token` to see the sign-in on its own. With a managed identity "
                        "(`az login --identity`) its token endpoint failed: run the command again later. Otherwise sign "
                        "in again with `az login`.")
+
+
+class TokenCache(CommandCredential):
+    """The same one-token cache over any azure-core TokenCredential (azure-identity's and others), for
+    callers without az (azext_stack_hci_verify.api): nothing of az is imported."""
+
+    def __init__(self, credential, subscription_id=None):
+        super().__init__(None, subscription_id, credential=credential)
+
+    def _ask(self, fetch):
+        return fetch(self._inner)

@@ -377,5 +377,5 @@ def _not_after(cert):
 
 
 def default_cache_dir(config_dir):
-    """Where issuers are cached: under the az configuration directory."""
-    return os.path.join(config_dir, CACHE_SUBDIR)
+    """Where issuers are cached: under the az configuration directory (None: not cached)."""
+    return os.path.join(config_dir, CACHE_SUBDIR) if config_dir else None

@@ -17,8 +17,8 @@ from . import projections as views
 from .scope import CLUSTERS, Scope
 
 
-def _model(conn, scope, now, host_facts=(), guest_facts=(), trusted_launch=False, progress=None, warn=None):
-    model = evaluate(conn, scope, host_facts or (), guest_facts or (), now, trusted_launch=trusted_launch,
+def _model(conn, scope, now, host_facts=(), guest_facts=(), reads_trusted_launch=False, progress=None, warn=None):
+    model = evaluate(conn, scope, host_facts or (), guest_facts or (), now, trusted_launch=reads_trusted_launch,
                      progress=progress)
     if warn is not None:
         for finding in model.ignored_files:
@@ -65,7 +65,7 @@ def vm(conn, scope, now, vm_name=None, machine_id=None, host_facts=(), warn=None
             return str(machine.get("id", "")).lower() == machine_id.lower()
         return str(machine.get("name", "")).lower() == (vm_name or "").lower()
 
-    model = _model(conn, scope, now, host_facts, trusted_launch=this_vm, warn=warn)
+    model = _model(conn, scope, now, host_facts, reads_trusted_launch=this_vm, warn=warn)
     found = pick_vm(views.vm_rows(model, detail=True), vm_name, machine_id,
                     lambda item: (item[0].facts.name, item[0].machine_id))
     if found is not None:
@@ -76,7 +76,7 @@ def vm(conn, scope, now, vm_name=None, machine_id=None, host_facts=(), warn=None
 
 def trusted_launch(conn, scope, now, host_facts=(), guest_facts=(), progress=None, warn=None):
     """`trusted-launch list`: each Azure Local VM's Trusted launch row."""
-    model = _model(conn, scope, now, host_facts, guest_facts, trusted_launch=True, progress=progress, warn=warn)
+    model = _model(conn, scope, now, host_facts, guest_facts, reads_trusted_launch=True, progress=progress, warn=warn)
     if scope.kind == CLUSTERS and len(model.clusters) == 1:
         _raise_if_unread(model)
     return [row for _, row in views.trusted_launch_rows(model)]
@@ -84,7 +84,7 @@ def trusted_launch(conn, scope, now, host_facts=(), guest_facts=(), progress=Non
 
 def trusted_launch_vm(conn, scope, now, vm_name, host_facts=(), guest_facts=(), warn=None):
     """`trusted-launch show`: one VM with every check and its cluster's checks."""
-    model = _model(conn, scope, now, host_facts, guest_facts, trusted_launch=True, warn=warn)
+    model = _model(conn, scope, now, host_facts, guest_facts, reads_trusted_launch=True, warn=warn)
     if len(model.clusters) == 1:
         _raise_if_unread(model)
     found = pick_vm(views.trusted_launch_rows(model), vm_name, None,
@@ -96,7 +96,7 @@ def trusted_launch_vm(conn, scope, now, vm_name, host_facts=(), guest_facts=(), 
 
 def check(conn, scope, now, host_facts=(), guest_facts=(), fail_on=(), progress=None, warn=None):
     """`check`: the core.report.CheckReport of everything in the scope for the --fail-on levels."""
-    model = _model(conn, scope, now, host_facts, guest_facts, trusted_launch=True, progress=progress, warn=warn)
+    model = _model(conn, scope, now, host_facts, guest_facts, reads_trusted_launch=True, progress=progress, warn=warn)
     return views.check_report(model, tuple(fail_on or ()))
 
 

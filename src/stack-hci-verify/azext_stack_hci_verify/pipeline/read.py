@@ -122,21 +122,20 @@ def _read_listed(conn, scope, progress):
     started together. One subscription or group falls back to ARM where Resource Graph cannot serve; a
     fleet cannot, and reports each subscription or management group that refuses."""
     from azext_stack_hci_verify.adapters import resourcegraph as rg
-    prefix = None
-    if scope.kind == RESOURCE_GROUP:
-        prefix = cluster_resource_id(scope.subscriptions[0], scope.resource_group, "")
-    client = conn.resourcegraph()
+    prefix = cluster_resource_id(scope.subscriptions[0], scope.resource_group, "") \
+        if scope.kind == RESOURCE_GROUP else None
     with ThreadPoolExecutor(max_workers=2) as pool:
-        cluster_job = pool.submit(_query, client, scope, progress, rg.clusters_query(scope.resource_group),
-                                  "clusters")
-        vm_job = pool.submit(_query, client, scope, progress, rg.vms_query(cluster_prefix=prefix), "Azure Local VMs")
+        cluster_job = pool.submit(_query, conn.resourcegraph(), scope, progress,
+                                  rg.clusters_query(scope.resource_group), "clusters")
+        vm_job = pool.submit(_query, conn.resourcegraph(), scope, progress, rg.vms_query(cluster_prefix=prefix),
+                             "Azure Local VMs")
         documents, requests, unreadable, clusters_fallback = _cluster_documents(conn, scope, cluster_job)
-        rows, vm_requests, fallback, refused = _vm_rows(conn, vm_job, "Azure Local VMs", scope.is_fleet)
-        seen = {failure.scope.lower() for failure in unreadable}
-        unreadable.extend(failure for failure in refused if failure.scope.lower() not in seen)
+        vms = _vm_rows(conn, vm_job, "Azure Local VMs", scope.is_fleet)     # rows, requests, fallback, refused
+    seen = {failure.scope.lower() for failure in unreadable}
+    unreadable.extend(failure for failure in vms[3] if failure.scope.lower() not in seen)
     facts = sorted((cluster_facts_from_arm(document) for document in documents), key=_order)
-    return Snapshot(scope, _with_vms(conn, facts, rows, fallback), (), tuple(unreadable),
-                    graph_requests=requests + vm_requests,
+    return Snapshot(scope, _with_vms(conn, facts, vms[0], vms[2]), (), tuple(unreadable),
+                    graph_requests=requests + vms[1],
                     clusters_source=SOURCE_ARM if clusters_fallback else SOURCE_GRAPH,
                     clusters_fallback=clusters_fallback)
 

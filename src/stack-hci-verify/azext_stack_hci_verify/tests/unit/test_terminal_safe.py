@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from knack.events import EVENT_INVOKER_FILTER_RESULT, EVENT_INVOKER_POST_PARSE_ARGS
 from knack.output import CommandResultItem, format_table, format_tsv
 
-import azext_stack_hci_verify as loader
+from azext_stack_hci_verify import _loader as loader
 from azext_stack_hci_verify import _format
 
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
