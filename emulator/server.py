@@ -46,6 +46,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import arm, faults as faults_module, hostile as hostile_module
 
 TOKEN_PATH = "/msi/token"
+# Microsoft Entra's client-credentials flow, as MSAL (and so azure-identity's ClientSecretCredential with
+# authority_host set to the emulator and instance discovery off) asks for it: OpenID discovery, then the
+# token endpoint. A client's secret is ENTRA_CLIENT_SECRET.
+ENTRA_DISCOVERY_SUFFIX = "/v2.0/.well-known/openid-configuration"
+ENTRA_TOKEN_SUFFIX = "/oauth2/v2.0/token"
+ENTRA_CLIENT_SECRET = "emulator-client-secret"
 CONTROL_PREFIX = "/_emulator"
 REQUEST_LOG_LIMIT = 200_000
 TOKEN_LIFETIME_SECONDS = 8 * 3600
@@ -271,6 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, path, query, raw, entry):
         """Return ``(status, body, headers, raw_payload_or_None)``."""
+        if path.endswith(ENTRA_DISCOVERY_SUFFIX) or path.endswith(ENTRA_TOKEN_SUFFIX):
+            return self._entra(path, raw)
         try:
             entry["body"] = arm.parse_json_body(raw)
         except arm.ArmError as error:
@@ -315,6 +323,33 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(fault["body"], str):
             return status, None, headers, fault["body"].encode("utf-8")
         return status, fault["body"], headers, None
+
+    def _entra(self, path, raw):
+        """Microsoft Entra's OpenID discovery and client-credentials token endpoint, for one tenant path."""
+        base = "https://" + (self.headers.get("Host") or "127.0.0.1")
+        if path.endswith(ENTRA_DISCOVERY_SUFFIX):
+            tenant = path[:-len(ENTRA_DISCOVERY_SUFFIX)].strip("/")
+            return 200, {
+                "issuer": f"{base}/{tenant}/v2.0",
+                "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/{tenant}{ENTRA_TOKEN_SUFFIX}",
+                "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
+                "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
+                "response_types_supported": ["code", "id_token", "token"],
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            }, {}, None
+        form = dict(urllib.parse.parse_qsl((raw or b"").decode("utf-8", "replace")))
+        if form.get("grant_type") != "client_credentials" or form.get("client_secret") != ENTRA_CLIENT_SECRET:
+            return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret.",
+                         "error_codes": [7000215]}, {}, None
+        scope = (form.get("scope") or "").split()
+        audience = next((item[:-len("/.default")] for item in scope if item.endswith("/.default")), None)
+        if not audience:
+            return 400, {"error": "invalid_scope", "error_description": "AADSTS70011: scope is required."}, {}, None
+        now = int(time.time())
+        return 200, {"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECONDS,
+                     "ext_expires_in": TOKEN_LIFETIME_SECONDS,
+                     "access_token": make_access_token(self.server.store.tenant_id, audience, now)}, {}, None
 
     def _token(self, query):
         if self.headers.get("X-IDENTITY-HEADER") != self.server.identity_header:

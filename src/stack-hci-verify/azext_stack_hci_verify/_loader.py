@@ -58,3 +58,8 @@ def _on_parsed(cli_ctx, **kwargs):
                 event_data["result"] = terminal_safe(event_data["result"], tsv=output == "tsv")
 
         cli_ctx.register_event(EVENT_INVOKER_FILTER_RESULT, make_safe)
+
+
+# az's command index records a loader by its module, and loads that module as the extension's: it must
+# name the package (whose COMMAND_LOADER_CLS is this class), not this module.
+StackHciVerifyCommandsLoader.__module__ = "azext_stack_hci_verify"
