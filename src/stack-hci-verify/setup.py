@@ -34,6 +34,16 @@ DEPENDENCIES = [
     'azure-mgmt-resourcegraph>=8.0.0,<9.0.0',
 ]
 
+# The Python API (azext_stack_hci_verify.api) without az: what az would otherwise bring.
+# `pip install "stack_hci_verify-<version>-py3-none-any.whl[api]"`.
+API_DEPENDENCIES = [
+    'azure-identity>=1.15.0',
+    'azure-core>=1.30.0',
+    'azure-mgmt-core>=1.4.0',
+    'cryptography>=42.0.0',
+    'certifi',
+]
+
 with open('README.md', 'r', encoding='utf-8') as f:
     README = f.read()
 with open('HISTORY.rst', 'r', encoding='utf-8') as f:
@@ -51,5 +61,6 @@ setup(
     classifiers=CLASSIFIERS,
     packages=find_packages(exclude=['tests', '*.tests', '*.tests.*']),
     install_requires=DEPENDENCIES,
+    extras_require={'api': API_DEPENDENCIES},
     package_data={'azext_stack_hci_verify': ['azext_metadata.json']},
 )
