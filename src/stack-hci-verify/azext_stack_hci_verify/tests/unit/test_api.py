@@ -116,3 +116,16 @@ def test_importing_the_api_imports_nothing_of_az():
 def test_az_finds_the_loader_under_the_package_name():
     import azext_stack_hci_verify
     assert azext_stack_hci_verify.COMMAND_LOADER_CLS.__module__ == "azext_stack_hci_verify"
+
+
+def test_the_automation_runbook_example_fails_the_job_on_what_needs_a_fix(pair, capsys, monkeypatch):
+    import importlib.util
+    # the runbook's credential comes from azure-identity (the api extra), which the tests do not need
+    monkeypatch.setitem(sys.modules, "azure.identity", SimpleNamespace(ManagedIdentityCredential=object))
+    path = os.path.join(REPO_ROOT, "examples", "automation-runbook", "check_fleet.py")
+    spec = importlib.util.spec_from_file_location("check_fleet", path)
+    runbook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runbook)
+    assert runbook.run(pair, [SUB]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "failed" and any("Sync-AzureStackHCI" in line or "Install" in line for line in lines[:-1])
