@@ -5,7 +5,7 @@
 """Benchmark: the extension's commands against az's own generic commands, in one run.
 
     .venv/bin/python bench/run.py [--repeat 5] [--fleet-clusters 5000] [--skip-fleet] [--json]
-                                  [--only clusters fleet check-group check-fleet probes imports]
+                                  [--only clusters fleet check-group check-fleet probes api imports]
 
 Every comparison runs its commands the same number of times, interleaved, against one emulator, and
 reports medians, the ratio ours/baseline and the requests each made (ARM, Resource Graph, token).
@@ -27,7 +27,10 @@ Figures are only meaningful as ratios within one run. The scenarios:
   the host probe with one hanging script, and a whole `attest` run against a dead endpoint, each
   against its budget (the tests check the same budgets on injected clocks, never by timing).
 
-`--only` runs some of them: clusters, fleet, check-group, check-fleet, probes, imports.
+* api: 100 `show` calls of different clusters through the Python API in one process, against `az ... show`
+  processes (per call), with the token requests of the whole API process.
+
+`--only` runs some of them: clusters, fleet, check-group, check-fleet, probes, api, imports.
 """
 
 import argparse
@@ -55,7 +58,7 @@ LOAD_TIME_MODULES = ("azext_stack_hci_verify", "azext_stack_hci_verify._loader",
                      "azext_stack_hci_verify._params", "azext_stack_hci_verify._help",
                      "azext_stack_hci_verify._format", "azext_stack_hci_verify._validators")
 LOAD_BUDGET_MS = 10.0
-CASES = ("clusters", "fleet", "check-group", "check-fleet", "probes", "imports")
+CASES = ("clusters", "fleet", "check-group", "check-fleet", "probes", "api", "imports")
 GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
 GRAPH_API_VERSION = "2022-10-01"
 GRAPH_PAGE = 1000
@@ -173,6 +176,60 @@ def check_group(measured, cluster_id, clusters, vms):
                  "baseline: list -g of the same group")
     result.update(expectedGraphRequests=pages(clusters, vms), baselineGraphRequests=timings["list"]["run"].graph)
     return result
+
+
+API_SCRIPT = r"""
+import json, os, sys, time, urllib.parse, urllib.request, ssl
+from azure.core.credentials import AccessToken
+from azext_stack_hci_verify.api import Verifier
+
+class EmulatorIdentity:
+    # A managed identity credential in a few lines (the App Service protocol the emulator speaks).
+    def get_token(self, *scopes, **kwargs):
+        resource = scopes[0][:-len("/.default")]
+        url = os.environ["IDENTITY_ENDPOINT"] + "?" + urllib.parse.urlencode(
+            {"api-version": "2019-08-01", "resource": resource})
+        request = urllib.request.Request(url, headers={"X-IDENTITY-HEADER": os.environ["IDENTITY_HEADER"]})
+        context = ssl.create_default_context(cafile=os.environ["REQUESTS_CA_BUNDLE"])
+        with urllib.request.urlopen(request, context=context) as answer:
+            body = json.load(answer)
+        return AccessToken(body["access_token"], int(body["expires_on"]))
+
+clusters = json.loads(sys.argv[2])
+start = time.perf_counter()
+verifier = Verifier(EmulatorIdentity(), subscription_id=clusters[0][0], arm_endpoint=sys.argv[1],
+                    audience="https://management.core.windows.net/")
+for subscription, group, name in clusters:
+    verifier.show(name, group)
+print(json.dumps({"seconds": time.perf_counter() - start, "tokens": verifier.token_requests}))
+"""
+
+
+def api_calls(measured, fleet, calls, az_calls):
+    """`calls` show calls of different clusters through the Python API in one process, against `az_calls`
+    `az ... show` processes; per call."""
+    parts = [cluster["id"].split("/") for cluster in fleet["clusters"]]
+    refs = [(part[2], part[4], part[8]) for part in parts]
+    chosen = [refs[index % len(refs)] for index in range(calls)]
+    env = dict(measured.env, PYTHONPATH=os.path.join(REPO_ROOT, "src", "stack-hci-verify"))
+    python = os.path.join(os.path.dirname(measured.az_path), "python")
+    measured.emulator.clear_requests()
+    result = subprocess.run([python, "-c", API_SCRIPT, measured.emulator.base_url, json.dumps(chosen)], env=env,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit("the API run failed:\n" + result.stderr)
+    api = json.loads(result.stdout)
+    tokens = sum(1 for r in measured.emulator.requests() if r["path"].startswith("/msi/"))
+    start = time.perf_counter()
+    for subscription, group, name in chosen[:az_calls]:
+        run(measured.az_path, list(VM) + ["show", "-n", name, "-g", group, "--subscription", subscription,
+                                          "-o", "none"], measured.env, measured.emulator)
+    az_seconds = (time.perf_counter() - start) / az_calls
+    per_call = api["seconds"] / calls
+    return {"name": "API show x{} in one process (per call)".format(calls), "oursSeconds": round(per_call, 3),
+            "baselineSeconds": round(az_seconds, 3), "ratio": round(per_call / az_seconds, 3), "armRequests": None,
+            "graphRequests": None, "tokenRequests": tokens, "baselineRequests": None,
+            "note": "baseline: one `az ... show` process per call ({} runs)".format(az_calls)}
 
 
 def check_fleet(args, az_path, scratch):
@@ -368,6 +425,8 @@ def main(argv=None):
     parser.add_argument("--fleet-subscriptions", type=int, default=10)
     parser.add_argument("--fleet-vms", type=int, default=500, help="VMs of the check fleet's first cluster")
     parser.add_argument("--skip-fleet", action="store_true", help="leave out the fleet and check-fleet cases")
+    parser.add_argument("--api-calls", type=int, default=100, help="show calls of the Python API case")
+    parser.add_argument("--api-az-calls", type=int, default=20, help="az show processes of its baseline")
     parser.add_argument("--only", nargs="+", choices=CASES, help="run only these cases (default: all)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
@@ -381,7 +440,7 @@ def main(argv=None):
     results = []
     with tempfile.TemporaryDirectory(prefix="stack-hci-verify-bench-") as scratch:
         probes = []
-        if cases & {"clusters", "check-group", "probes"}:
+        if cases & {"clusters", "check-group", "probes", "api"}:
             big, small = cluster_fleet(scratch, args)
             clusters = [("20 VMs", small["clusters"][0]["id"]), ("500 VMs", big["clusters"][0]["id"])]
             with start_emulator(os.path.join(scratch, "fleet"), os.path.join(scratch, "emulator"),
@@ -397,6 +456,8 @@ def main(argv=None):
                                                sum(item["vms"] for item in big["clusters"])))
                 if "probes" in cases:
                     probes = probe_budgets(az_path, env, emulator, scratch)
+                if "api" in cases:
+                    results.append(api_calls(measured, big, args.api_calls, args.api_az_calls))
         if "fleet" in cases:
             results.append(fleet(args, az_path, scratch))
         if "check-fleet" in cases:

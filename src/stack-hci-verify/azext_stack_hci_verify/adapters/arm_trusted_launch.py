@@ -11,7 +11,7 @@ at once; each image is read once however many VMs use it."""
 from concurrent.futures import ThreadPoolExecutor
 
 from azext_stack_hci_verify.core.trusted_launch import GALLERY_IMAGE_TYPE, MARKETPLACE_IMAGE_TYPE, Reading
-from azext_stack_hci_verify.core.trusted_launch_images import image_type
+from azext_stack_hci_verify.core.trusted_launch.images import image_type
 
 MAX_CONCURRENT_READS = 8
 

@@ -6,13 +6,13 @@
 IgvmAgent service, the ACL of every VM state location (each VM's ConfigurationLocation and the
 host's default VirtualMachinePath), the IPsec rules with their port filters, and the live migration
 settings. Fixed scripts, each in its own PowerShell process with a timeout, all at once; what they
-print is read by core/trusted_launch_hostfacts.py into the host-facts `trustedLaunch` object.
+print is read by core/trusted_launch/hostfacts.py into the host-facts `trustedLaunch` object.
 """
 
 from concurrent.futures import ThreadPoolExecutor
 
 from azext_stack_hci_verify.core.hostprobe import PROBE_SUCCEEDED, PROBE_UNKNOWN, REASON_NO_HYPERV_HOST, ProbeRun
-from azext_stack_hci_verify.core.trusted_launch_hostfacts import trusted_launch_section
+from azext_stack_hci_verify.core.trusted_launch.hostfacts import trusted_launch_section
 
 from .host_probe import NO_HYPERV_HOST_REASON, Probe, run_probe
 

@@ -19,8 +19,8 @@ from azext_stack_hci_verify.core.guestfacts import unmatched_guests
 from azext_stack_hci_verify.core.hostevidence import bind_host_facts
 from azext_stack_hci_verify.core.inventory import judge_vms
 from azext_stack_hci_verify.core.trusted_launch import vm_facts_from_arm
-from azext_stack_hci_verify.core.trusted_launch_checks import judge_vms as judge_trusted_launch
-from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster as evaluate_trusted_launch_cluster
+from azext_stack_hci_verify.core.trusted_launch.checks import judge_vms as judge_trusted_launch
+from azext_stack_hci_verify.core.trusted_launch.hosts import evaluate_cluster as evaluate_trusted_launch_cluster
 
 SCOPE_NOT_READABLE = "scope-not-readable"
 CLUSTER_NOT_READABLE = "cluster-not-readable"

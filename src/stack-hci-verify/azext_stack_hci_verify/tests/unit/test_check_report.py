@@ -16,7 +16,7 @@ from azext_stack_hci_verify.core import inventory, report, vocabulary as v
 from azext_stack_hci_verify.core import trusted_launch as tl
 from azext_stack_hci_verify.core.report_render import (MAX_SUMMARY_ROWS, cell, code_cell, render_junit,
                                                        render_markdown, visible)
-from azext_stack_hci_verify.core.trusted_launch_checks import evaluate_vm as evaluate_tl_vm
+from azext_stack_hci_verify.core.trusted_launch.checks import evaluate_vm as evaluate_tl_vm
 
 from .core_fixtures import AE_2022, CLUSTER_ID, NOW, arm_cluster, evaluate, node_arc_id
 

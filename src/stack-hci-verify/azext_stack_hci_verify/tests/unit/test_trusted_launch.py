@@ -12,8 +12,8 @@ from hypothesis import given, strategies as st
 from azext_stack_hci_verify.core import trusted_launch as tl
 from azext_stack_hci_verify.core.guestfacts import GuestFacts
 from azext_stack_hci_verify.core.trusted_launch import Reading
-from azext_stack_hci_verify.core.trusted_launch_checks import evaluate_vm
-from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster
+from azext_stack_hci_verify.core.trusted_launch.checks import evaluate_vm
+from azext_stack_hci_verify.core.trusted_launch.hosts import evaluate_cluster
 
 SUB = "3f2b8c1e-6d4a-4e7b-9c15-2a8d0e6f7b31"
 BASE = "/subscriptions/{}/resourceGroups/rg".format(SUB)

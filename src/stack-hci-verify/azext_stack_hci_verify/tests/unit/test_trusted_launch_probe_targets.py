@@ -11,8 +11,8 @@ from hypothesis import given, strategies as st
 
 from azext_stack_hci_verify.core import fixes
 from azext_stack_hci_verify.core import trusted_launch as tl
-from azext_stack_hci_verify.core.trusted_launch_checks import evaluate_vm
-from azext_stack_hci_verify.core.trusted_launch_hosts import evaluate_cluster
+from azext_stack_hci_verify.core.trusted_launch.checks import evaluate_vm
+from azext_stack_hci_verify.core.trusted_launch.hosts import evaluate_cluster
 
 VM_ID = "6f1c0041-7d2e-4c1d-9b3a-5e8d7c6b0041"
 ADMINS = {"identity": "BUILTIN\\Administrators", "sid": "S-1-5-32-544", "type": "Allow", "rights": "FullControl"}

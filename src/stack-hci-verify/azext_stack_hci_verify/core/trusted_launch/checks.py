@@ -7,19 +7,19 @@
 `evaluate_vm` runs the checks in a fixed order. A Standard VM gets one check (security-type); a
 VM whose instance could not be read gets one Unknown. The cluster-level facts a VM depends on
 (IgvmAgent for vTPM state transfer, the attestation resource, the ACL of its state files, IPsec
-for live migration) come from a ClusterTrustedLaunch (trusted_launch_hosts.py).
+for live migration) come from a ClusterTrustedLaunch (trusted_launch/hosts.py).
 """
 
 import dataclasses
 import re
 
-from . import vocabulary as v
-from .guestfacts import match_guest
-from .trusted_launch import (
+from .. import vocabulary as v
+from ..guestfacts import match_guest
+from . import (
     ACTION_COLLECT_GUEST_FACTS, COMMAND_GUEST_PROBE, DOC_DEPLOY, DOC_OVERVIEW, FAILED, NOT_APPLICABLE, NOT_AVAILABLE,
     PASSED, RULE_BOTH_ON, UNKNOWN, WARNING, CheckResult, VmVerdict, derive_status, vm_facts_from_arm)
-from .trusted_launch_images import check_image, image_summary
-from .values import get_path as _get, text_value as _text
+from .images import check_image, image_summary
+from ..values import get_path as _get, text_value as _text
 
 ATTESTATION_HEALTHY = "healthy"
 ATTESTATION_UNHEALTHY = "unhealthy"

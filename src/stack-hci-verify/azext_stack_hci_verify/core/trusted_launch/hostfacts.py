@@ -23,9 +23,9 @@ names for enums, one object instead of a list of one).
 Each of the four is null when its probe could not report.
 """
 
-from .trusted_launch_ipsec import security
-from .values import bool_value as _bool, get_path as _get, guid_value as _guid, int_value as _int
-from .values import text_value as _text
+from .ipsec import security
+from ..values import bool_value as _bool, get_path as _get, guid_value as _guid, int_value as _int
+from ..values import text_value as _text
 
 # ServiceControllerStatus and ServiceStartMode as Windows PowerShell 5.1 writes them (numbers).
 _SERVICE_STATUS = {1: "Stopped", 2: "StartPending", 3: "StopPending", 4: "Running", 5: "ContinuePending",

@@ -13,7 +13,7 @@ rules that require protection cover both directions: local port 6600 from any re
 receiving machine) and any local port to remote port 6600 (the sending one).
 """
 
-from .values import bool_value as _bool, get_path as _get, int_value as _int, text_value as _text
+from ..values import bool_value as _bool, get_path as _get, int_value as _int, text_value as _text
 
 LIVE_MIGRATION_TCP_PORT = 6600
 SMB_PORT = 445

@@ -15,9 +15,9 @@ The VM's status is made from its checks in one place, `derive_status`.
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional, Tuple
 
-from . import fixes
-from . import vocabulary as v
-from .values import bool_value as _bool, get_path as _get, guid_value as _guid, text_value as _text
+from .. import fixes
+from .. import vocabulary as v
+from ..values import bool_value as _bool, get_path as _get, guid_value as _guid, text_value as _text
 
 PASSED = "Passed"
 FAILED = "Failed"

@@ -13,10 +13,10 @@ VM) is not from Azure Marketplace.
 
 import re
 
-from .trusted_launch import (
+from . import (
     DOC_IMAGES, GALLERY_IMAGE_TYPE, IMAGE_CUSTOM, IMAGE_MARKETPLACE, MARKETPLACE_IMAGE_TYPE, PASSED, UNKNOWN, WARNING,
     CheckResult)
-from .values import get_path as _get, text_value as _text
+from ..values import get_path as _get, text_value as _text
 
 _WINDOWS_11 = re.compile(r"windows-?11|win-?11", re.IGNORECASE)
 EXPECTED = "a Windows 11 image from Azure Marketplace"

@@ -11,9 +11,9 @@ A location entry of the host facts (`trustedLaunch.vmConfigurationAcl[]`):
 own worker identities (NT VIRTUAL MACHINE\\<vm id>, S-1-5-83-1-...); Deny entries only restrict.
 """
 
-from .trusted_launch import (
+from . import (
     ACTION_COLLECT_HOST_FACTS, FAILED, PASSED, UNKNOWN, CheckResult, derive_status, host_probe_command)
-from .values import get_path as _get, guid_value as _guid, text_value as _text
+from ..values import get_path as _get, guid_value as _guid, text_value as _text
 
 ADMINISTRATORS_SID = "S-1-5-32-544"
 SYSTEM_SID = "S-1-5-18"

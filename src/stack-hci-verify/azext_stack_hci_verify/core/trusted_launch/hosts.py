@@ -20,12 +20,12 @@ from HostFacts.document: `igvmAgent`, `vmConfigurationAcl`, `ipsecRules`, `liveM
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from .trusted_launch import (
+from . import (
     ACTION_COLLECT_HOST_FACTS, DOC_GUIDANCE, FAILED, PASSED, UNKNOWN, WARNING, CheckResult, derive_status,
     host_probe_command)
-from .trusted_launch_acl import check_locations, locations_of_vm
-from .trusted_launch_ipsec import ipsec_state, live_migration_command
-from .values import get_path as _get, short_name as _short, text_value as _text
+from .acl import check_locations, locations_of_vm
+from .ipsec import ipsec_state, live_migration_command
+from ..values import get_path as _get, short_name as _short, text_value as _text
 
 HOST_FACTS_KEY = "trustedLaunch"
 IGVM_AGENT = "IgvmAgent"
