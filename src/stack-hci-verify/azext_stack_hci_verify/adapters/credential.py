@@ -109,3 +109,13 @@ class TokenCache(CommandCredential):
 
     def _ask(self, fetch):
         return fetch(self._inner)
+
+    def get_token_info(self, *scopes, options=None):
+        """azure-core asks for token info when the credential offers it; a credential that implements only
+        get_token (the TokenCredential protocol) is answered from its get_token."""
+        if hasattr(self._inner, "get_token_info"):
+            return super().get_token_info(*scopes, options=options)
+        from azure.core.credentials import AccessTokenInfo
+        claims = (options or {}).get("claims")
+        token = self.get_token(*scopes, **({"claims": claims} if claims else {}))
+        return AccessTokenInfo(token.token, token.expires_on)

@@ -129,3 +129,33 @@ def test_the_automation_runbook_example_fails_the_job_on_what_needs_a_fix(pair, 
     assert runbook.run(pair, [SUB]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "failed" and any("Sync-AzureStackHCI" in line or "Install" in line for line in lines[:-1])
+
+
+def test_a_credential_with_get_token_only_is_asked_once_for_token_info_too():
+    class Plain:
+        calls = 0
+
+        def get_token(self, *scopes, **kwargs):
+            del scopes, kwargs
+            Plain.calls += 1
+            return SimpleNamespace(token="t", expires_on=4102444800)
+
+    conn = api.Verifier(Plain(), subscription_id=SUB)._conn  # pylint: disable=protected-access
+    infos = [conn.credential.get_token_info("https://management.core.windows.net/.default") for _ in range(3)]
+    assert {info.token for info in infos} == {"t"} and Plain.calls == 1
+
+
+def test_attest_verifies_a_saved_document_as_the_command_does():
+    """The public Azure sample, at its time, with its intermediate and this environment's CA bundle; no
+    fetch (nothing leaves the machine)."""
+    from datetime import datetime as moment
+    sample = os.path.join(REPO_ROOT, "emulator", "fixtures", "azure-imds-sample")
+    verifier = api.Verifier(object())
+    view = verifier.attest(document=os.path.join(sample, "azure-attested-document-2025-11-19.json"),
+                           intermediates=os.path.join(sample, "microsoft-azure-rsa-tls-issuing-ca-07-xsign.pem"),
+                           at=moment(2025, 11, 19, 13, 46, 40, tzinfo=timezone.utc), no_fetch=True)
+    assert view["status"] == "Passed", view
+    late = verifier.attest(document=os.path.join(sample, "azure-attested-document-2025-11-19.json"),
+                           intermediates=os.path.join(sample, "microsoft-azure-rsa-tls-issuing-ca-07-xsign.pem"),
+                           at=moment(2026, 11, 19, tzinfo=timezone.utc), no_fetch=True)
+    assert late["status"] == "Failed"
