@@ -194,8 +194,9 @@ def _read_fleet(client, subscription_ids, management_groups, with_vms, progress)
 
 
 def judge_fleet(cluster_rows, vm_rows, host_facts, now):
-    """Pure: Resource Graph rows in, FleetClusters out (in resource group, name order). `vm_rows`
-    None: the VMs were not read."""
+    """Resource Graph rows in, FleetClusters out (in resource group, name order). `vm_rows` None: the VMs
+    were not read. The VM rows are used up (each is let go once read, each cluster's VMs once judged), so
+    that a fleet's rows and its verdicts are not all held at once."""
     from azext_stack_hci_verify.core.hostevidence import bind_host_facts
     facts = [cluster_facts_from_arm(row) for row in cluster_rows]
     facts.sort(key=lambda item: ((item.resource_group or "").lower(), (item.name or "").lower(),
@@ -211,7 +212,7 @@ def _judge_cluster(cluster, evidence, by_cluster, now):
     verdict = evaluate_cluster(cluster, None, now, evidence=evidence)
     if by_cluster is None:
         return FleetCluster(verdict, [])
-    arm_vms = [vm for vm in by_cluster.get(cluster.id.lower(), []) if is_cluster_vm(vm.machine, cluster)] \
+    arm_vms = [vm for vm in by_cluster.pop(cluster.id.lower(), []) if is_cluster_vm(vm.machine, cluster)] \
         if cluster.id else []
     return FleetCluster(verdict, judge_vms(verdict, arm_vms))
 
@@ -221,7 +222,9 @@ def _vms_by_cluster(vm_rows):
     from azext_stack_hci_verify.adapters.resourcegraph import parent_cluster_key, vm_from_row
     from azext_stack_hci_verify.core.inventory import ArmVm
     by_cluster = {}
-    for vm in (vm_from_row(row) for row in vm_rows):
+    for index, row in enumerate(vm_rows):
+        vm_rows[index] = None           # let the row go once read (judge_fleet)
+        vm = vm_from_row(row)
         if vm is not None:
             if vm.instance is None:
                 vm = ArmVm(vm.machine, None, "Resource Graph has no virtualMachineInstances/default for it")

@@ -406,3 +406,18 @@ def test_a_prefetched_refusal_still_falls_back_to_arm(cluster, fake_arm, monkeyp
     rg.prefetch_cluster_vms(None, [(parts[2], parts[4], parts[-1])], credential)
     read = rg.read_cluster_vms(None, cluster, credential, client=client)
     assert read.source == rg.SOURCE_ARM and fake_arm.calls == [("all", cluster.name, credential)]
+
+
+def test_a_page_holds_each_repeated_string_once_and_reads_the_same():
+    rows = json.loads(json.dumps([vm_row("ae-web-01"), vm_row("lnx-db-01")]))
+    expected = json.loads(json.dumps(rows))
+    shared = rg.share_strings(rows)
+    assert shared is rows and rows == expected
+    assert rows[0]["type"] is rows[1]["type"] and rows[0]["subscriptionId"] is rows[1]["subscriptionId"]
+
+
+def test_the_fleet_lets_its_vm_rows_go_once_judged(cluster):
+    rows = [graph_row(fixture("clusters", "hci-prod-01.json"))]
+    vm_rows = [vm_row("ae-web-01"), vm_row("lnx-db-01")]
+    judged = fleet.judge_fleet(rows, vm_rows, [], NOW)
+    assert vm_rows == [None, None] and len(judged[0].vms) == 2 and cluster.name == judged[0].verdict.facts.name
