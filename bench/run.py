@@ -5,6 +5,7 @@
 """Benchmark: the extension's commands against az's own generic commands, in one run.
 
     .venv/bin/python bench/run.py [--repeat 5] [--fleet-clusters 5000] [--skip-fleet] [--json]
+                                  [--load-vms 10000 100000] [--load-repeat 1] [--only-load]
 
 Every comparison runs its commands the same number of times, interleaved, against one emulator, and
 reports medians, the ratio ours/baseline and the requests each made (ARM, Resource Graph, token).
@@ -16,6 +17,9 @@ Figures are only meaningful as ratios within one run. The scenarios:
   against `az resource list`.
 * fleet: `list --all-subscriptions` over 5,000 clusters x 3 nodes in 10 subscriptions against a
   bare `az rest` loop over the same Resource Graph pages, with the peak memory of each process.
+* load: `check --all-subscriptions` over fleets of N VMs (10 a cluster, 10 subscriptions; --load-vms):
+  the CPU time of the az process (from its own resource usage, so the emulator's time is not in it),
+  its peak memory, the Resource Graph requests (ceil(rows/1000) per query) and every VM counted.
 * load time: `python -X importtime` of the modules az imports to build its command table.
 """
 
@@ -44,6 +48,7 @@ LOAD_BUDGET_MS = 10.0
 GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
 GRAPH_API_VERSION = "2022-10-01"
 GRAPH_PAGE = 1000
+LOAD_VMS_PER_CLUSTER, LOAD_SUBSCRIPTIONS = 10, 10
 VM = ("stack-hci", "vm-verification")
 
 
@@ -194,6 +199,80 @@ def fleet(args, az_path, scratch):
     return result
 
 
+class Usage:
+    """One az process measured by its own resource usage: CPU seconds (user + system, the emulator's
+    time excluded), peak resident memory, wall seconds, and the requests it made."""
+
+    def __init__(self, cpu, max_rss_kib, seconds, requests, stdout):
+        self.cpu, self.max_rss_kib, self.seconds, self.stdout = cpu, max_rss_kib, seconds, stdout
+        self.graph = sum(1 for r in requests if GRAPH_PATH.lower() in r["path"].lower())
+        self.token = sum(1 for r in requests if r["path"].startswith("/msi/"))
+        self.arm = len(requests) - self.graph - self.token
+
+
+def measure(az_path, args, env, emulator, timeout=3600):
+    """Run az once and read its resource usage from wait4 (CPU of the process and what it waited for)."""
+    emulator.clear_requests()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen([az_path, *args], env=env, stdin=subprocess.DEVNULL,
+                                   stdout=out, stderr=err)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                process.kill()
+                raise SystemExit("az {} did not end within {} s".format(" ".join(args), timeout))
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if process.returncode != 0:
+        raise SystemExit("az {} failed ({}):\n{}".format(" ".join(args), process.returncode, stderr.decode()))
+    return Usage(usage.ru_utime + usage.ru_stime, usage.ru_maxrss, elapsed, emulator.requests(), stdout)
+
+
+CHECK_QUERY = "{vms: totals.vms.total, clusters: totals.clusters.total, findings: length(findings)}"
+
+
+def load(args, az_path, scratch):
+    """check --all-subscriptions over fleets of clusters x 10 VMs in 10 subscriptions, one per size in
+    --load-vms: the az process's CPU time and peak memory, the Resource Graph requests against
+    ceil(rows/1000) per query, and every VM counted. The CPU ratio between sizes shows how it grows."""
+    results = []
+    for vms in args.load_vms:
+        clusters = vms // LOAD_VMS_PER_CLUSTER
+        directory = os.path.join(scratch, "load-{}".format(vms))
+        started = time.perf_counter()
+        generate_fleet(directory, clusters, 2, LOAD_SUBSCRIPTIONS, resource_groups=3, vms=LOAD_VMS_PER_CLUSTER,
+                       vm_clusters=clusters, reference_time="now")
+        generated = time.perf_counter() - started
+        with start_emulator(directory, os.path.join(scratch, "load-emulator-{}".format(vms)), page_size=GRAPH_PAGE,
+                            timeout=1800) as emulator:
+            env = azenv.prepare_az_home(emulator, os.path.join(scratch, "load-home-{}".format(vms)), az_path,
+                                        login="profile")
+            azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
+                                    os.path.join(REPO_ROOT, ".cache"))
+            command = [*VM, "check", "--all-subscriptions", "--query", CHECK_QUERY, "-o", "json"]
+            runs = [measure(az_path, command, env, emulator) for _ in range(args.load_repeat)]
+        best = min(runs, key=lambda usage: usage.cpu)
+        counted = json.loads(best.stdout)
+        results.append({
+            "vms": vms, "clusters": clusters, "generateSeconds": round(generated, 1),
+            "cpuSeconds": round(best.cpu, 2), "wallSeconds": round(best.seconds, 2),
+            "peakMemoryMiB": round(best.max_rss_kib / 1024, 1), "graphRequests": best.graph,
+            "expectedGraphRequests": math.ceil(clusters / GRAPH_PAGE) + math.ceil(vms / GRAPH_PAGE),
+            "vmsCounted": counted["vms"], "clustersCounted": counted["clusters"], "runs": len(runs)})
+    for smaller, larger in zip(results, results[1:]):
+        larger["cpuRatio"] = round(larger["cpuSeconds"] / smaller["cpuSeconds"], 2)
+        larger["sizeRatio"] = round(larger["vms"] / smaller["vms"], 2)
+    return results
+
+
 def import_times(python):
     """Cumulative import time (ms) of each load-time module, azure.cli.core and knack already loaded."""
     code = "import azure.cli.core, knack.help_files\n" + "\n".join("import " + m for m in LOAD_TIME_MODULES)
@@ -222,6 +301,20 @@ def cluster_fleet(scratch, args):
     return big, small
 
 
+def views_and_fleet(args, az_path, scratch):
+    big, small = cluster_fleet(scratch, args)
+    clusters = [("20 VMs", small["clusters"][0]["id"]), ("500 VMs", big["clusters"][0]["id"])]
+    with start_emulator(os.path.join(scratch, "fleet"), os.path.join(scratch, "emulator"),
+                        page_size=100) as emulator:
+        env = azenv.prepare_az_home(emulator, os.path.join(scratch, "home"), az_path)
+        azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
+                                os.path.join(REPO_ROOT, ".cache"))
+        results = cluster_views(Measured(az_path, env, emulator, args.repeat), clusters)
+    if not args.skip_fleet:
+        results.append(fleet(args, az_path, scratch))
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters", type=int, default=250)
@@ -230,24 +323,24 @@ def main(argv=None):
     parser.add_argument("--fleet-subscriptions", type=int, default=10)
     parser.add_argument("--skip-fleet", action="store_true")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--load-vms", type=int, nargs="*", default=[],
+                        help="check --all-subscriptions over fleets of this many VMs (10 a cluster, 10 subscriptions), "
+                             "e.g. --load-vms 10000 100000")
+    parser.add_argument("--load-repeat", type=int, default=1, help="runs of each load size (the least CPU counts)")
+    parser.add_argument("--only-load", action="store_true", help="run only the --load-vms scenario")
     args = parser.parse_args(argv)
 
     az_path = azenv.find_az(REPO_ROOT)
     if not az_path:
         raise SystemExit("az not found: run scripts/bootstrap")
+    results, loads = [], []
     with tempfile.TemporaryDirectory(prefix="stack-hci-verify-bench-") as scratch:
-        big, small = cluster_fleet(scratch, args)
-        clusters = [("20 VMs", small["clusters"][0]["id"]), ("500 VMs", big["clusters"][0]["id"])]
-        with start_emulator(os.path.join(scratch, "fleet"), os.path.join(scratch, "emulator"),
-                            page_size=100) as emulator:
-            env = azenv.prepare_az_home(emulator, os.path.join(scratch, "home"), az_path)
-            azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
-                                    os.path.join(REPO_ROOT, ".cache"))
-            results = cluster_views(Measured(az_path, env, emulator, args.repeat), clusters)
-        if not args.skip_fleet:
-            results.append(fleet(args, az_path, scratch))
+        if not args.only_load:
+            results = views_and_fleet(args, az_path, scratch)
+        if args.load_vms:
+            loads = load(args, az_path, scratch)
     python = os.path.join(os.path.dirname(az_path), "python")
-    report = {"repeat": args.repeat, "commands": results,
+    report = {"repeat": args.repeat, "commands": results, "load": loads,
               "importTime": import_times(python if os.path.exists(python) else sys.executable)}
     if args.json:
         print(json.dumps(report, indent=2))
@@ -265,6 +358,12 @@ def print_report(report):
         if "peakMemoryMiB" in item:
             print("{:55} peak memory {} MiB (baseline {} MiB); graph requests expected {}".format(
                 "", item["peakMemoryMiB"], item["baselinePeakMemoryMiB"], item["expectedGraphRequests"]))
+    for item in report["load"]:
+        print("check --all-subscriptions, {vms:,} VMs in {clusters:,} clusters: CPU {cpuSeconds:.2f}s (wall "
+              "{wallSeconds:.2f}s) peak memory {peakMemoryMiB} MiB; graph requests {graphRequests} (expected "
+              "{expectedGraphRequests}); VMs counted {vmsCounted:,}".format(**item))
+        if "cpuRatio" in item:
+            print("{:55} CPU ratio {} for {} times the VMs".format("", item["cpuRatio"], item["sizeRatio"]))
     for item in report["importTime"]:
         print("import {module:40} {cumulativeMs:6.2f} ms (budget {budgetMs:.0f} ms){flag}".format(
             flag="" if item["withinBudget"] else "  OVER BUDGET", **item))
