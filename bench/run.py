@@ -6,6 +6,7 @@
 
     .venv/bin/python bench/run.py [--repeat 5] [--fleet-clusters 5000] [--skip-fleet] [--json]
                                   [--only clusters fleet check-group check-fleet probes api imports]
+                                  [--load-vms 10000 100000] [--load-repeat 1] [--only-load]
 
 Every comparison runs its commands the same number of times, interleaved, against one emulator, and
 reports medians, the ratio ours/baseline and the requests each made (ARM, Resource Graph, token).
@@ -22,6 +23,9 @@ Figures are only meaningful as ratios within one run. The scenarios:
   pages, plus the attestation status of each Trusted launch VM.
 * check of a fleet: `check --all-subscriptions` over 5,000 clusters in 10 subscriptions, one of them with
   500 VMs, against `list --all-subscriptions` of the same fleet, with the requests of each.
+* load: `check --all-subscriptions` over fleets of N VMs (10 a cluster, 10 subscriptions; --load-vms):
+  the CPU time of the az process (from its own resource usage, so the emulator's time is not in it),
+  its peak memory, the Resource Graph requests (ceil(rows/1000) per query) and every VM counted.
 * load time: `python -X importtime` of the modules az imports to build its command table.
 * probe budgets: how long, in real time, the IMDS probes take against silent, slow and dead endpoints,
   the host probe with one hanging script, and a whole `attest` run against a dead endpoint, each
@@ -62,6 +66,7 @@ CASES = ("clusters", "fleet", "check-group", "check-fleet", "probes", "api", "im
 GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
 GRAPH_API_VERSION = "2022-10-01"
 GRAPH_PAGE = 1000
+LOAD_VMS_PER_CLUSTER, LOAD_SUBSCRIPTIONS = 10, 10
 VM = ("stack-hci", "vm-verification")
 
 
@@ -389,6 +394,80 @@ def probe_budgets(az_path, env, emulator, scratch):
     return rows
 
 
+class Usage:
+    """One az process measured by its own resource usage: CPU seconds (user + system, the emulator's
+    time excluded), peak resident memory, wall seconds, and the requests it made."""
+
+    def __init__(self, cpu, max_rss_kib, seconds, requests, stdout):
+        self.cpu, self.max_rss_kib, self.seconds, self.stdout = cpu, max_rss_kib, seconds, stdout
+        self.graph = sum(1 for r in requests if GRAPH_PATH.lower() in r["path"].lower())
+        self.token = sum(1 for r in requests if r["path"].startswith("/msi/"))
+        self.arm = len(requests) - self.graph - self.token
+
+
+def measure(az_path, args, env, emulator, timeout=3600):
+    """Run az once and read its resource usage from wait4 (CPU of the process and what it waited for)."""
+    emulator.clear_requests()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen([az_path, *args], env=env, stdin=subprocess.DEVNULL,
+                                   stdout=out, stderr=err)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                process.kill()
+                raise SystemExit("az {} did not end within {} s".format(" ".join(args), timeout))
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if process.returncode != 0:
+        raise SystemExit("az {} failed ({}):\n{}".format(" ".join(args), process.returncode, stderr.decode()))
+    return Usage(usage.ru_utime + usage.ru_stime, usage.ru_maxrss, elapsed, emulator.requests(), stdout)
+
+
+CHECK_QUERY = "{vms: totals.vms.total, clusters: totals.clusters.total, findings: length(findings)}"
+
+
+def load(args, az_path, scratch):
+    """check --all-subscriptions over fleets of clusters x 10 VMs in 10 subscriptions, one per size in
+    --load-vms: the az process's CPU time and peak memory, the Resource Graph requests against
+    ceil(rows/1000) per query, and every VM counted. The CPU ratio between sizes shows how it grows."""
+    results = []
+    for vms in args.load_vms:
+        clusters = vms // LOAD_VMS_PER_CLUSTER
+        directory = os.path.join(scratch, "load-{}".format(vms))
+        started = time.perf_counter()
+        generate_fleet(directory, clusters, 2, LOAD_SUBSCRIPTIONS, resource_groups=3, vms=LOAD_VMS_PER_CLUSTER,
+                       vm_clusters=clusters, reference_time="now")
+        generated = time.perf_counter() - started
+        with start_emulator(directory, os.path.join(scratch, "load-emulator-{}".format(vms)), page_size=GRAPH_PAGE,
+                            timeout=1800) as emulator:
+            env = azenv.prepare_az_home(emulator, os.path.join(scratch, "load-home-{}".format(vms)), az_path,
+                                        login="profile")
+            azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
+                                    os.path.join(REPO_ROOT, ".cache"))
+            command = [*VM, "check", "--all-subscriptions", "--query", CHECK_QUERY, "-o", "json"]
+            runs = [measure(az_path, command, env, emulator) for _ in range(args.load_repeat)]
+        best = min(runs, key=lambda usage: usage.cpu)
+        counted = json.loads(best.stdout)
+        results.append({
+            "vms": vms, "clusters": clusters, "generateSeconds": round(generated, 1),
+            "cpuSeconds": round(best.cpu, 2), "wallSeconds": round(best.seconds, 2),
+            "peakMemoryMiB": round(best.max_rss_kib / 1024, 1), "graphRequests": best.graph,
+            "expectedGraphRequests": math.ceil(clusters / GRAPH_PAGE) + math.ceil(vms / GRAPH_PAGE),
+            "vmsCounted": counted["vms"], "clustersCounted": counted["clusters"], "runs": len(runs)})
+    for smaller, larger in zip(results, results[1:]):
+        larger["cpuRatio"] = round(larger["cpuSeconds"] / smaller["cpuSeconds"], 2)
+        larger["sizeRatio"] = round(larger["vms"] / smaller["vms"], 2)
+    return results
+
+
 def import_times(python):
     """Cumulative import time (ms) of each load-time module, azure.cli.core and knack already loaded."""
     code = "import azure.cli.core, knack.help_files\n" + "\n".join("import " + m for m in LOAD_TIME_MODULES)
@@ -429,6 +508,11 @@ def main(argv=None):
     parser.add_argument("--api-az-calls", type=int, default=20, help="az show processes of its baseline")
     parser.add_argument("--only", nargs="+", choices=CASES, help="run only these cases (default: all)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--load-vms", type=int, nargs="*", default=[],
+                        help="check --all-subscriptions over fleets of this many VMs (10 a cluster, 10 subscriptions), "
+                             "e.g. --load-vms 10000 100000")
+    parser.add_argument("--load-repeat", type=int, default=1, help="runs of each load size (the least CPU counts)")
+    parser.add_argument("--only-load", action="store_true", help="run only the --load-vms scenario")
     args = parser.parse_args(argv)
     cases = set(args.only or CASES)
     if args.skip_fleet:
@@ -437,7 +521,9 @@ def main(argv=None):
     az_path = azenv.find_az(REPO_ROOT)
     if not az_path:
         raise SystemExit("az not found: run scripts/bootstrap")
-    results = []
+    results, loads = [], []
+    if args.only_load:
+        cases = set()
     with tempfile.TemporaryDirectory(prefix="stack-hci-verify-bench-") as scratch:
         probes = []
         if cases & {"clusters", "check-group", "probes", "api"}:
@@ -462,8 +548,10 @@ def main(argv=None):
             results.append(fleet(args, az_path, scratch))
         if "check-fleet" in cases:
             results.append(check_fleet(args, az_path, scratch))
+        if args.load_vms:
+            loads = load(args, az_path, scratch)
     python = os.path.join(os.path.dirname(az_path), "python")
-    report = {"repeat": args.repeat, "commands": results, "probes": probes,
+    report = {"repeat": args.repeat, "commands": results, "probes": probes, "load": loads,
               "importTime": import_times(python if os.path.exists(python) else sys.executable)
               if "imports" in cases else []}
     if args.json:
@@ -489,6 +577,12 @@ def print_report(report):
     for item in report["probes"]:
         print("{name:55} {seconds:.3f}s (budget {budgetSeconds:g}s, {outcome}){flag}".format(
             flag="" if item["withinBudget"] else "  OVER BUDGET", **item))
+    for item in report["load"]:
+        print("check --all-subscriptions, {vms:,} VMs in {clusters:,} clusters: CPU {cpuSeconds:.2f}s (wall "
+              "{wallSeconds:.2f}s) peak memory {peakMemoryMiB} MiB; graph requests {graphRequests} (expected "
+              "{expectedGraphRequests}); VMs counted {vmsCounted:,}".format(**item))
+        if "cpuRatio" in item:
+            print("{:55} CPU ratio {} for {} times the VMs".format("", item["cpuRatio"], item["sizeRatio"]))
     for item in report["importTime"]:
         print("import {module:40} {cumulativeMs:6.2f} ms (budget {budgetMs:.0f} ms){flag}".format(
             flag="" if item["withinBudget"] else "  OVER BUDGET", **item))

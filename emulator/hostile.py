@@ -169,7 +169,7 @@ class Hostile:
         if setting is None:
             return result
         mode = setting["mode"]
-        if mode == "repeat-token" and "$skipToken" in result:
+        if mode == "repeat-token" and ("$skipToken" in result or offset > 0):
             result["$skipToken"] = token_at(page)
         elif mode == "endless-token":
             result["$skipToken"] = token_at(offset + page)

@@ -84,8 +84,9 @@ def _too_long(listing, pages, items):
 def each_page(fetch, continuation_of, count, listing, clock=time.monotonic):
     """Yield every page of a list: `fetch(None)` gives the first, `fetch(token)` the one a continuation
     names, while `continuation_of(page)` gives one (None at the end). `count(page)`: how many items the
-    page holds, for the messages. The caller checks each page as it comes (it is yielded before its
-    continuation is read). Raises PagingError for a repeated continuation and past the bounds."""
+    page holds, for the messages. A page whose continuation was seen before is not yielded; the caller
+    checks each page it gets before the next is fetched. Raises PagingError for a repeated continuation
+    and past the bounds."""
     started = clock()
     seen = set()
     done = items = 0
@@ -94,12 +95,12 @@ def each_page(fetch, continuation_of, count, listing, clock=time.monotonic):
         page = fetch(token)
         done += 1
         items += count(page)
-        yield page
         token = continuation_of(page)
+        if token is not None and token in seen:
+            raise _repeated(listing, done, items)
+        yield page
         if token is None:
             return
-        if token in seen:
-            raise _repeated(listing, done, items)
         seen.add(token)
         if done >= listing.max_pages:
             raise _too_many(listing, done, items)

@@ -42,6 +42,7 @@ _CLUSTER_COLUMNS = "id, name, type, kind, location, resourceGroup, subscriptionI
 _MACHINE_COLUMNS = "id, name, type, kind, location, resourceGroup, subscriptionId, tags, identity, properties"
 _INSTANCE_COLUMNS = (("instanceId", "id"), ("instanceName", "name"), ("instanceType", "type"),
                      ("instanceProperties", "properties"), ("instanceExtendedLocation", "extendedLocation"))
+_INSTANCE_ALIASES = frozenset(alias for alias, _ in _INSTANCE_COLUMNS)
 
 
 class ScopeFailure(NamedTuple):
@@ -113,8 +114,7 @@ def vm_from_row(row):
     row has none). None for a row that names no machine."""
     if not isinstance(row, dict) or not isinstance(row.get("id"), str) or not row["id"]:
         return None
-    aliases = {alias for alias, _ in _INSTANCE_COLUMNS}
-    machine = {key: value for key, value in row.items() if key not in aliases}
+    machine = {key: value for key, value in row.items() if key not in _INSTANCE_ALIASES}
     instance = None
     if isinstance(row.get("instanceId"), str) and row["instanceId"]:
         instance = {column: row.get(alias) for alias, column in _INSTANCE_COLUMNS}
@@ -199,6 +199,23 @@ def _page_problem(answer, before):
     return None
 
 
+def share_strings(rows):
+    """The rows with each string value that repeats among them held once (in place): a page of Resource
+    Graph rows repeats types, states, locations, scopes, parent IDs and each VM's name four times, and a
+    fleet holds 100,000 of them. Returns the rows."""
+    memo = {}
+
+    def share(value):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(item, str):
+                value[key] = memo.setdefault(item, item)
+            elif isinstance(item, (dict, list)):
+                share(item)
+    share(rows)
+    return rows
+
+
 def _list_seconds(client):
     from azext_stack_hci_verify._client_factory import DEFAULT_ARM_TIMEOUT, LIST_TIMEOUT_FACTOR
     return getattr(client, "stack_hci_verify_list_seconds", None) or LIST_TIMEOUT_FACTOR * DEFAULT_ARM_TIMEOUT
@@ -230,7 +247,7 @@ def query_pages(client, query, subscriptions=None, management_groups=None, on_pa
         if problem:
             raise paging.wrong_shape(listing, problem, done[0], len(rows))
         done[0] += 1
-        rows.extend(answer["data"])
+        rows.extend(share_strings(answer["data"]))
         if on_page:
             on_page(len(rows), answer["totalRecords"])
     return rows, done[0]

@@ -188,15 +188,19 @@ def _with_vms(conn, facts, rows, fallback):
                                      read.instances_failure, fallback))
         return tuple(reads)
     by_cluster = _rows_by_cluster(rows)
-    return tuple(_cluster_read(conn, cluster, [vm for vm in by_cluster.get((cluster.id or "").lower(), [])
+    return tuple(_cluster_read(conn, cluster, [vm for vm in by_cluster.pop((cluster.id or "").lower(), [])
                                                if is_cluster_vm(vm.machine, cluster)])
                  for cluster in facts)
 
 
 def _rows_by_cluster(rows):
+    """{lower parent cluster id: [ArmVm]}. The rows are used up (each let go once read), so that a fleet's
+    rows and its VMs are not all held at once."""
     from azext_stack_hci_verify.adapters.resourcegraph import parent_cluster_key, vm_from_row
     by_cluster = {}
-    for vm in (vm_from_row(row) for row in rows):
+    for index, row in enumerate(rows):
+        rows[index] = None
+        vm = vm_from_row(row)
         if vm is not None:
             by_cluster.setdefault(parent_cluster_key(vm.machine), []).append(vm)
     return by_cluster

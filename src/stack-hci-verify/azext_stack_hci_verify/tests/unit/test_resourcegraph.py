@@ -373,3 +373,18 @@ def test_the_fleet_vm_table_names_each_cluster():
                               {"name": "vm2", "cluster": "c2", "benefitStatus": "Unknown"}])
     assert list(rows[0])[:2] == ["Cluster", "Name"] and rows[0]["Cluster"] == "c1"
     assert "Cluster" not in transform_vm_list([{"name": "vm1", "cluster": "c1"}, {"name": "vm2", "cluster": "c1"}])[0]
+
+
+def test_a_page_holds_each_repeated_string_once_and_reads_the_same():
+    rows = json.loads(json.dumps([vm_row("ae-web-01"), vm_row("lnx-db-01")]))
+    expected = json.loads(json.dumps(rows))
+    shared = rg.share_strings(rows)
+    assert shared is rows and rows == expected
+    assert rows[0]["type"] is rows[1]["type"] and rows[0]["subscriptionId"] is rows[1]["subscriptionId"]
+
+
+def test_the_read_lets_its_vm_rows_go_once_used():
+    from azext_stack_hci_verify.pipeline.read import _rows_by_cluster  # pylint: disable=protected-access
+    vm_rows = [vm_row("ae-web-01"), vm_row("lnx-db-01")]
+    by_cluster = _rows_by_cluster(vm_rows)
+    assert vm_rows == [None, None] and sum(len(vms) for vms in by_cluster.values()) == 2
