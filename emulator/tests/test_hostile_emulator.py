@@ -3,7 +3,6 @@ text of a fault, and Resource Graph results kept for their continuation."""
 
 import json
 import ssl
-import time
 import urllib.request
 
 import pytest
