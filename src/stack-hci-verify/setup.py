@@ -26,11 +26,11 @@ CLASSIFIERS = [
 
 # Only what azure-cli does not already ship (it ships azure-core, azure-mgmt-core, knack and
 # cryptography).
+# Every ARM read goes raw through the Resource Graph client's pipeline (the api-versions of the resource
+# providers' SDKs, pinned in requirements-dev.txt, are kept in adapters/arm.py and checked by tests), so no
+# resource provider SDK, and no beta, is needed at run time.
 DEPENDENCIES = [
-    'azure-mgmt-azurestackhci>=8.0.0,<9.0.0',
     'asn1crypto>=1.5.0,<2.0.0',
-    'azure-mgmt-hybridcompute>=10.0.0,<11.0.0',
-    'azure-mgmt-azurestackhcivm>=1.0.0b1,<2.0.0',
     'azure-mgmt-resourcegraph>=8.0.0,<9.0.0',
 ]
 

@@ -70,24 +70,6 @@ def _arm_client(cli_ctx, client_type, subscription_id, credential=None, **kwargs
     return client
 
 
-def cf_azurestackhci(cli_ctx, subscription_id=None, credential=None):
-    """The Microsoft.AzureStackHCI management client, built by the CLI's client factory."""
-    from azure.mgmt.azurestackhci import AzureStackHCIClient
-    return _arm_client(cli_ctx, AzureStackHCIClient, subscription_id, credential)
-
-
-def cf_hybridcompute(cli_ctx, subscription_id=None, credential=None):
-    """Microsoft.HybridCompute (Arc machines: Azure Local VMs are machines of kind HCI)."""
-    from azure.mgmt.hybridcompute import HybridComputeManagementClient
-    return _arm_client(cli_ctx, HybridComputeManagementClient, subscription_id, credential)
-
-
-def cf_azurestackhcivm(cli_ctx, subscription_id=None, credential=None):
-    """Microsoft.AzureStackHCI virtualMachineInstances (the Azure Local VM behind an Arc machine)."""
-    from azure.mgmt.azurestackhcivm import AzureStackHCIVmClient
-    return _arm_client(cli_ctx, AzureStackHCIVmClient, subscription_id, credential)
-
-
 def cf_resourcegraph(cli_ctx, credential=None):
     """Azure Resource Graph (not bound to a subscription: the query names its scopes). With the
     command's shared credential, one client per command, so its requests share a connection; its
@@ -103,7 +85,8 @@ def cf_resourcegraph(cli_ctx, credential=None):
 class AzConnection:
     """The pipeline's way to ARM when az runs it: the CLI's client factory (az's cloud, user agent,
     logging) with the command's one credential (adapters.credential.CommandCredential) and ARM
-    patience. Clients are made once per kind and subscription and shared by the command's threads."""
+    patience. One Resource Graph client carries every request of the command (its queries, and the raw
+    ARM reads of adapters.arm), shared by the command's threads."""
 
     def __init__(self, cli_ctx, credential):
         import threading
@@ -121,13 +104,3 @@ class AzConnection:
         """The Resource Graph client (it also carries the command's plain ARM GETs)."""
         with self._lock:
             return cf_resourcegraph(self.cli_ctx, self.credential)
-
-    def client(self, kind, subscription_id):
-        """A management client of `kind` (azurestackhci, hybridcompute, azurestackhcivm) for a subscription."""
-        factory = {"azurestackhci": cf_azurestackhci, "hybridcompute": cf_hybridcompute,
-                   "azurestackhcivm": cf_azurestackhcivm}[kind]
-        key = (kind, (subscription_id or "").lower())
-        with self._lock:
-            if key not in self._clients:
-                self._clients[key] = factory(self.cli_ctx, subscription_id, self.credential)
-            return self._clients[key]

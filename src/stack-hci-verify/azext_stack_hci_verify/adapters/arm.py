@@ -92,14 +92,15 @@ class ClusterVms(NamedTuple):
     instances_failure: Optional[ReadFailure] = None
 
 
-def _raw_body(pipeline_response, _deserialized, _headers):
-    return pipeline_response.http_response.json()
-
-
 # The api-versions of Microsoft.AzureStackHCI/clusters and Microsoft.HybridCompute/machines that
 # azure-mgmt-azurestackhci and azure-mgmt-hybridcompute (the versions pinned in requirements-dev.txt)
 # use; a unit test keeps them equal.
 CLUSTER_API_VERSION = "2026-10-01"
+# The api-version of the Azure Local VM resources (virtualMachineInstances, their attestationStatus, gallery
+# images) that azure-mgmt-azurestackhcivm uses (the version pinned in requirements-dev.txt); a unit test keeps
+# the two equal. They are read raw through the command's one pipeline: no SDK is imported for them.
+INSTANCES_API_VERSION = "2025-06-01-preview"
+INSTANCE_SUFFIX = "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default"
 MACHINES_API_VERSION = "2026-07-15"
 
 
@@ -273,17 +274,17 @@ def read_instances(conn, subscription_id, machines, known=None):
     known = known or {}
     if not machines:
         return ClusterVms([])
+    del subscription_id         # the machines' IDs name it
     timeout = conn.timeout
     missing = [machine for machine in machines if machine["id"].lower() not in known]
-    instances_client = conn.client("azurestackhcivm", subscription_id) if missing else None
     failed = []
 
     def read_instance(machine):
         if machine["id"].lower() in known:
             return ArmVm(machine, known[machine["id"].lower()], None)
-        resource_uri = machine["id"].lstrip("/")
         try:
-            return ArmVm(machine, instances_client.virtual_machine_instances.get(resource_uri, cls=_raw_body), None)
+            return ArmVm(machine, get_document(conn.resourcegraph(), machine["id"] + INSTANCE_SUFFIX,
+                                               INSTANCES_API_VERSION), None)
         except ARM_ERRORS as ex:
             instance_read = ArmRead(
                 "The Azure Local VM instance of '{}'".format(machine.get("name")),

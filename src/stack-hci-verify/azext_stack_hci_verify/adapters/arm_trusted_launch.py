@@ -14,10 +14,7 @@ from azext_stack_hci_verify.core.trusted_launch import GALLERY_IMAGE_TYPE, MARKE
 from azext_stack_hci_verify.core.trusted_launch.images import image_type
 
 MAX_CONCURRENT_READS = 8
-
-
-def _raw_body(pipeline_response, _deserialized, _headers):
-    return pipeline_response.http_response.json()
+ATTESTATION_SUFFIX = "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default/attestationStatus/default"
 
 
 def _reading(read):
@@ -35,12 +32,10 @@ def _reading(read):
             status or "an error", " ({})".format(code) if code else ""))
 
 
-def _image_reader(conn, image_id):
-    parts = image_id.split("/")
-    client, group, name = conn.client("azurestackhcivm", parts[2]), parts[4], parts[8]
-    if image_type(image_id) == MARKETPLACE_IMAGE_TYPE:
-        return lambda: client.marketplace_gallery_images.get(group, name, cls=_raw_body)
-    return lambda: client.gallery_images.get(group, name, cls=_raw_body)
+def _get(conn, path):
+    """The raw document at `path`, through the command's one pipeline (no SDK model is built)."""
+    from azext_stack_hci_verify.adapters.arm import INSTANCES_API_VERSION, get_document
+    return lambda: get_document(conn.resourcegraph(), path, INSTANCES_API_VERSION)
 
 
 def read_trusted_launch(conn, vms):
@@ -54,12 +49,10 @@ def read_trusted_launch(conn, vms):
         return {}, {}
 
     def attestation(vm):
-        uri = vm.machine_id.lstrip("/")
-        client = conn.client("azurestackhcivm", vm.machine_id.split("/")[2])
-        return _reading(lambda: client.attestation_statuses.get(uri, cls=_raw_body))
+        return _reading(_get(conn, vm.machine_id + ATTESTATION_SUFFIX))
 
     def image(image_id):
-        return _reading(_image_reader(conn, image_id))
+        return _reading(_get(conn, image_id))
 
     jobs = [(attestation, vm) for vm in isolated] + [(image, image_id) for image_id in image_ids]
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(jobs))) as pool:

@@ -2,20 +2,15 @@
 # Copyright (c) stack-hci-verify contributors. All rights reserved.
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
-"""The pipeline's way to ARM without az: the management SDK clients built directly on an azure-core
-credential, with the same policies az's commands use (only HTTPS to the ARM host, a deadline over every
-request and its retries) and one token cache for all of them. Imports nothing of az."""
+"""The pipeline's way to ARM without az: the Resource Graph client built directly on an azure-core
+credential (its pipeline also carries the raw ARM reads of adapters.arm), with the same policies az's
+commands use (only HTTPS to the ARM host, a deadline over every request and its retries) and one token
+cache. Imports nothing of az."""
 
 import threading
 
 from azext_stack_hci_verify._client_factory import CONNECT_TIMEOUT, LIST_TIMEOUT_FACTOR
 from azext_stack_hci_verify.adapters.credential import TokenCache
-
-_CLIENTS = {
-    "azurestackhci": ("azure.mgmt.azurestackhci", "AzureStackHCIClient"),
-    "hybridcompute": ("azure.mgmt.hybridcompute", "HybridComputeManagementClient"),
-    "azurestackhcivm": ("azure.mgmt.azurestackhcivm", "AzureStackHCIVmClient"),
-}
 
 
 class ArmConnection:
@@ -56,14 +51,3 @@ class ArmConnection:
                 from azure.mgmt.resourcegraph import ResourceGraphClient
                 self._clients["resourcegraph"] = self._build(ResourceGraphClient)
             return self._clients["resourcegraph"]
-
-    def client(self, kind, subscription_id):
-        """A management client of `kind` (azurestackhci, hybridcompute, azurestackhcivm) for a subscription."""
-        import importlib
-        module, name = _CLIENTS[kind]
-        key = (kind, (subscription_id or "").lower())
-        with self._lock:
-            if key not in self._clients:
-                self._clients[key] = self._build(getattr(importlib.import_module(module), name),
-                                                 subscription_id=subscription_id)
-            return self._clients[key]

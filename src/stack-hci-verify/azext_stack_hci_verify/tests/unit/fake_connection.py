@@ -2,9 +2,9 @@
 # Copyright (c) stack-hci-verify contributors. All rights reserved.
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
-"""A fake of the pipeline's connection for the custom-functions tier: the SDK clients' surface that
-the adapters use (Resource Graph `resources` and plain GETs, machines list, instance, attestation and
-image GETs), answered from a fixture directory through the emulator's store and its Resource Graph
+"""A fake of the pipeline's connection for the custom-functions tier: the one pipeline the adapters send
+through (Resource Graph queries, ARM lists and GETs of clusters, machines, instances, attestation statuses
+and images), answered from a fixture directory through the emulator's store and its Resource Graph
 evaluator, with no network. Failures are set per operation; every call is recorded."""
 
 import json
@@ -41,9 +41,6 @@ class FakeConnection:
     # -- the connection's surface
     def resourcegraph(self):
         return _Graph(self)
-
-    def client(self, kind, subscription_id):
-        return _Client(self, kind, subscription_id)
 
     # -- helpers
     def raise_for(self, operation):
@@ -100,58 +97,37 @@ class _Graph:
                                         "/providers/microsoft.azurestackhci/clusters")):
                 answer = self._list(path)
             else:
-                self.conn.raise_for("get:" + path.rstrip("/").rsplit("/", 1)[-1])
-                answer = self.conn.document(path)
+                self.conn.raise_for(_operation(path))
+                answer = self._document(path)
         except HttpResponseError as ex:
             return ex.response
         return SimpleNamespace(status_code=200, json=lambda: answer)
 
     send_request = _send_request
 
+    def _document(self, path):
+        lowered = path.lower()
+        if "/galleryimages/" in lowered or "/marketplacegalleryimages/" in lowered:
+            parts = path.strip("/").split("/")
+            found = [item for item in self.conn.store.all() if item.name.lower() == parts[-1].lower()
+                     and (item.resource_group or "").lower() == parts[3].lower()]
+            if not found:
+                raise http_error(404, {"error": {"code": "ResourceNotFound", "message": "not found"}})
+            return found[0].document
+        return self.conn.document(path)
 
-class _Client:
-    def __init__(self, conn, kind, subscription_id):
-        self.conn, self.kind, self.subscription_id = conn, kind, subscription_id
-        self.machines = SimpleNamespace(list_by_subscription=self._machines)
-        self.clusters = SimpleNamespace(list_by_resource_group=self._clusters_of_group,
-                                        list_by_subscription=self._clusters)
-        self.virtual_machine_instances = SimpleNamespace(get=self._instance)
-        self.attestation_statuses = SimpleNamespace(get=self._attestation)
-        self.gallery_images = SimpleNamespace(get=self._image)
-        self.marketplace_gallery_images = SimpleNamespace(get=self._image)
 
-    def _of_type(self, kind, group=None):
-        return [dict(item.document) for item in self.conn.store.all()
-                if item.subscription_id.lower() == self.subscription_id.lower() and item.type.lower() == kind
-                and (group is None or (item.resource_group or "").lower() == group.lower())]
-
-    def _machines(self):
-        self.conn.raise_for("machines:" + self.subscription_id)
-        return self._of_type("microsoft.hybridcompute/machines")
-
-    def _clusters(self):
-        self.conn.raise_for("list-clusters:" + self.subscription_id)
-        return self._of_type("microsoft.azurestackhci/clusters")
-
-    def _clusters_of_group(self, group):
-        self.conn.raise_for("list-clusters:" + group)
-        return self._of_type("microsoft.azurestackhci/clusters", group)
-
-    def _instance(self, resource_uri, cls):
-        self.conn.raise_for("instance:" + resource_uri.rstrip("/").rsplit("/", 1)[-1])
-        return cls(_Answer(self.conn.document("/" + resource_uri + INSTANCE_SUFFIX)), None, {})
-
-    def _attestation(self, resource_uri, cls):
-        self.conn.raise_for("attestation:" + resource_uri.rstrip("/").rsplit("/", 1)[-1])
-        return cls(_Answer(self.conn.document("/" + resource_uri + ATTESTATION_SUFFIX)), None, {})
-
-    def _image(self, group, name, cls):
-        self.conn.raise_for("image:" + name)
-        found = [item for item in self.conn.store.all() if item.name.lower() == name.lower()
-                 and (item.resource_group or "").lower() == group.lower()]
-        if not found:
-            raise http_error(404, {"error": {"code": "ResourceNotFound", "message": "not found"}})
-        return cls(_Answer(found[0].document), None, {})
+def _operation(path):
+    """The name a test fails a GET by: instance:<vm>, attestation:<vm>, image:<name> or get:<name>."""
+    lowered = path.lower().rstrip("/")
+    machine = path.split("/providers/Microsoft.AzureStackHCI/")[0].rsplit("/", 1)[-1]
+    if lowered.endswith(ATTESTATION_SUFFIX):
+        return "attestation:" + machine
+    if lowered.endswith(INSTANCE_SUFFIX):
+        return "instance:" + machine
+    if "/galleryimages/" in lowered or "/marketplacegalleryimages/" in lowered:
+        return "image:" + path.rstrip("/").rsplit("/", 1)[-1]
+    return "get:" + path.rstrip("/").rsplit("/", 1)[-1]
 
 
 def dump(path, document):

@@ -145,3 +145,11 @@ def test_cluster_api_version_is_the_sdks():
     from azure.mgmt.azurestackhci._configuration import AzureStackHCIClientConfiguration
     configuration = AzureStackHCIClientConfiguration(credential=object(), subscription_id="s")
     assert configuration.api_version == arm.CLUSTER_API_VERSION
+
+
+def test_instances_api_version_is_the_sdks():
+    """The VM instances, attestation statuses and images are read raw with the api-version of the pinned
+    azure-mgmt-azurestackhcivm."""
+    from azure.mgmt.azurestackhcivm._configuration import AzureStackHCIVmClientConfiguration
+    configuration = AzureStackHCIVmClientConfiguration(credential=object(), subscription_id="s")
+    assert configuration.api_version == arm.INSTANCES_API_VERSION
