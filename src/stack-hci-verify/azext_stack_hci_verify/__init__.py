@@ -11,4 +11,4 @@ def __getattr__(name):
     if name == "COMMAND_LOADER_CLS":
         from azext_stack_hci_verify._loader import StackHciVerifyCommandsLoader
         return StackHciVerifyCommandsLoader
-    raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,7 @@ def arm_timeout(cli_ctx):
     raw, source = os.environ.get(ARM_TIMEOUT_ENV), ARM_TIMEOUT_ENV
     if raw is None or not raw.strip():
         raw = cli_ctx.config.get(ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION, fallback=None) if cli_ctx else None
-        source = "{}.{}".format(ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION)
+        source = f"{ARM_TIMEOUT_SECTION}.{ARM_TIMEOUT_OPTION}"
     if raw is None or not str(raw).strip():
         return DEFAULT_ARM_TIMEOUT
     try:
@@ -32,7 +32,7 @@ def arm_timeout(cli_ctx):
         value = math.nan
     if not 0 < value <= MAX_ARM_TIMEOUT:      # NaN fails too
         raise InvalidArgumentValueError(
-            "The ARM timeout {} is '{}', not a number of seconds.".format(source, raw),
+            f"The ARM timeout {source} is '{raw}', not a number of seconds.",
             recommendation="Set it to a number of seconds above 0 and at most {:.0f}, e.g. {}=30, or unset it "
                            "for the default of {:.0f} seconds.".format(
                                MAX_ARM_TIMEOUT, ARM_TIMEOUT_ENV, DEFAULT_ARM_TIMEOUT))

@@ -18,7 +18,7 @@ _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 def _escape(match):
     char = match.group()
     code = ord(char)
-    return _NAMED_ESCAPES.get(char) or ("\\x{:02x}".format(code) if code < 0x100 else "\\u{:04x}".format(code))
+    return _NAMED_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def safe_text(text):
@@ -80,7 +80,7 @@ def _servers_cell(result):
     if not servers:
         return "none reported"
     active = sum(1 for server in servers if server.get("status") == "Active")
-    return "{}/{} Active".format(active, len(servers))
+    return f"{active}/{len(servers)} Active"
 
 
 def _findings_cell(result):
@@ -89,7 +89,7 @@ def _findings_cell(result):
     for severity in ("error", "warning"):
         count = sum(1 for finding in findings if finding.get("severity") == severity)
         if count:
-            parts.append("{} {}{}".format(count, severity, "" if count == 1 else "s"))
+            parts.append(f"{count} {severity}{'' if count == 1 else 's'}")
     return ", ".join(parts) or "none"
 
 
@@ -152,11 +152,10 @@ def transform_attestation(result):
 
 
 def _endpoint_as_check(endpoint):
-    return {"probe": "endpoint {}".format(endpoint.get("name")),
+    return {"probe": f"endpoint {endpoint.get('name')}",
             "status": "Reachable" if endpoint.get("reachable") else "Unreachable",
             "reasonCode": endpoint.get("reasonCode"),
-            "reason": "{} HTTP {} in {} ms".format(
-                endpoint.get("endpoint"), endpoint.get("httpStatus"), endpoint.get("latencyMs"))}
+            "reason": f"{endpoint.get('endpoint')} HTTP {endpoint.get('httpStatus')} in {endpoint.get('latencyMs')} ms"}
 
 
 def transform_probe(result):
@@ -184,7 +183,7 @@ def transform_trusted_launch_show(result):
     """One row per check of the VM, then the cluster's checks (prefixed 'cluster:')."""
     checks = list(result.get("checks") or [])
     cluster = (result.get("clusterChecks") or {}).get("checks") or []
-    checks += [dict(check, check="cluster:{}".format(check.get("check"))) for check in cluster]
+    checks += [dict(check, check=f"cluster:{check.get('check')}") for check in cluster]
     return [_row(check, _TRUSTED_LAUNCH_CHECK_COLUMNS) for check in checks]
 
 

@@ -93,7 +93,7 @@ def validate_attest(cmd, namespace):
         moment = parse_timestamp(namespace.at)
         if moment is None:
             raise InvalidArgumentValueError(
-                "--at '{}' is not a time.".format(namespace.at),
+                f"--at '{namespace.at}' is not a time.",
                 recommendation="Use ISO 8601, e.g. 2025-11-19T13:46:40Z.")
         namespace.at = moment
     if namespace.document and namespace.endpoint:
@@ -128,7 +128,7 @@ def validate_vm_status(cmd, namespace):
         status = by_lower.get(" ".join(str(value).split()).lower())
         if status is None:
             raise InvalidArgumentValueError(
-                "--status '{}' is not a benefit status.".format(value),
+                f"--status '{value}' is not a benefit status.",
                 recommendation="Use one or more of: {}.".format(", ".join("'{}'".format(s) for s in BENEFIT_STATUSES)))
         chosen.append(status)
     namespace.status = chosen
@@ -185,7 +185,7 @@ def validate_scope(cmd, namespace):
              if value] + fleet
     if len(given) > 1:
         raise MutuallyExclusiveArgumentError(
-            "Give one scope, not {}.".format(" and ".join(given)), recommendation=_SCOPES)
+            f"Give one scope, not {' and '.join(given)}.", recommendation=_SCOPES)
     if fleet:
         namespace.resource_group_name = None      # a configured default group does not narrow a fleet
         return
@@ -208,8 +208,8 @@ def validate_check_outputs(cmd, namespace):
         namespace.fail_on = parse_levels(getattr(namespace, "fail_on", None))
     except ValueError as ex:
         raise InvalidArgumentValueError(
-            "--fail-on '{}' is not a level.".format(ex),
-            recommendation="Use one or more of: {}.".format(", ".join(FAIL_ON_LEVELS))) from None
+            f"--fail-on '{ex}' is not a level.",
+            recommendation=f"Use one or more of: {', '.join(FAIL_ON_LEVELS)}.") from None
     from azext_stack_hci_verify.adapters.files import check_writable
     for option, attribute, what in (("--junit", "junit", "JUnit file"), ("--summary", "summary", "Summary file")):
         path = getattr(namespace, attribute, None)

@@ -69,7 +69,7 @@ class Verifier:
         from azext_stack_hci_verify.adapters.connection import ArmConnection
         if arm_endpoint is None:
             if cloud not in CLOUDS:
-                raise InvalidInputError("Cloud '{}' is not known.".format(cloud),
+                raise InvalidInputError(f"Cloud '{cloud}' is not known.",
                                         recommendation="Use one of {}, or give arm_endpoint and audience.".format(
                                             ", ".join(CLOUDS)))
             arm_endpoint, default_audience = CLOUDS[cloud]
@@ -227,8 +227,8 @@ def _levels(values):
     try:
         return parse_levels([values] if isinstance(values, str) else values)
     except ValueError as ex:
-        raise InvalidInputError("fail_on '{}' is not a level.".format(ex),
-                                recommendation="Use one or more of: {}.".format(", ".join(FAIL_ON_LEVELS))) from None
+        raise InvalidInputError(f"fail_on '{ex}' is not a level.",
+                                recommendation=f"Use one or more of: {', '.join(FAIL_ON_LEVELS)}.") from None
 
 
 def _host_facts(values):
@@ -254,7 +254,7 @@ def _statuses(values):
     for value in [values] if isinstance(values, str) else values:
         status = by_lower.get(" ".join(str(value).split()).lower())
         if status is None:
-            raise InvalidInputError("'{}' is not a benefit status.".format(value),
-                                    recommendation="Use one or more of: {}.".format(", ".join(BENEFIT_STATUSES)))
+            raise InvalidInputError(f"'{value}' is not a benefit status.",
+                                    recommendation=f"Use one or more of: {', '.join(BENEFIT_STATUSES)}.")
         chosen.append(status)
     return chosen

@@ -119,7 +119,7 @@ def attested_body(request):
                    "attempts": fetched.attempts, "nonceSent": fetched.nonce})
     if not fetched.ok:
         failure = {"status": "Unknown", "reasonCode": fetched.reason_code,
-                   "reason": "The attested document could not be fetched from {}: {}".format(url, fetched.reason),
+                   "reason": f"The attested document could not be fetched from {url}: {fetched.reason}",
                    "document": None, "signer": None, "checks": []}
         return None, None, source, failure
     return fetched.body, fetched.nonce, source, None

@@ -90,7 +90,7 @@ class _Progress:
             return None
 
         def report(done, total):
-            self.controller.add(message="Reading {} from Resource Graph: {}".format(what, done), value=done,
+            self.controller.add(message=f"Reading {what} from Resource Graph: {done}", value=done,
                                 total_val=max(total or done, done, 1))
         return report
 

@@ -183,11 +183,10 @@ def get_cluster(conn, subscription_id, resource_group, name):
     path = "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
         quote(subscription_id, safe=""), quote(resource_group, safe=""), CLUSTER_TYPE, quote(name, safe=""))
     read = ArmRead(
-        "Cluster '{}' in resource group '{}'".format(name, resource_group),
-        "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
-            subscription_id, resource_group, CLUSTER_TYPE, name),
+        f"Cluster '{name}' in resource group '{resource_group}'",
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{CLUSTER_TYPE}/{name}",
         PERMISSION_CLUSTERS,
-        "List the clusters you can see with `az stack-hci vm-verification list -g {}`.".format(resource_group),
+        f"List the clusters you can see with `az stack-hci vm-verification list -g {resource_group}`.",
         conn.timeout)
     try:
         return get_document(conn.resourcegraph(), path, CLUSTER_API_VERSION)
@@ -200,7 +199,7 @@ def get_machine(conn, machine_id):
     from urllib.parse import quote
     parts = machine_id.strip("/").split("/")
     path = "/" + "/".join(quote(part, safe="") for part in parts)
-    read = ArmRead("Arc machine '{}'".format(parts[-1]), machine_id, PERMISSION_MACHINES,
+    read = ArmRead(f"Arc machine '{parts[-1]}'", machine_id, PERMISSION_MACHINES,
                    "Check the ID with `az connectedmachine list`.", conn.timeout)
     try:
         return get_document(conn.resourcegraph(), path, MACHINES_API_VERSION)
@@ -220,18 +219,18 @@ def list_clusters(conn, subscription_id, resource_group=None):
     """Every cluster of the subscription or resource group (raw documents), following nextLink to the
     last page, through the command's one client (conn.resourcegraph()'s pipeline)."""
     from urllib.parse import quote
-    scope = "/subscriptions/{}".format(quote(subscription_id, safe=""))
+    scope = f"/subscriptions/{quote(subscription_id, safe='')}"
     if resource_group:
-        scope += "/resourceGroups/{}".format(quote(resource_group, safe=""))
-        read = ArmRead("The clusters of resource group '{}'".format(resource_group),
-                       "/subscriptions/{}/resourceGroups/{}".format(subscription_id, resource_group),
+        scope += f"/resourceGroups/{quote(resource_group, safe='')}"
+        read = ArmRead(f"The clusters of resource group '{resource_group}'",
+                       f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}",
                        PERMISSION_CLUSTERS, "Check the name with `az group list`.", conn.timeout)
     else:
-        read = ArmRead("The clusters of subscription '{}'".format(subscription_id),
-                       "/subscriptions/{}".format(subscription_id), PERMISSION_CLUSTERS,
+        read = ArmRead(f"The clusters of subscription '{subscription_id}'",
+                       f"/subscriptions/{subscription_id}", PERMISSION_CLUSTERS,
                        "Check the subscription with `az account list`.", conn.timeout)
     try:
-        return list_documents(conn.resourcegraph(), "{}/providers/{}".format(scope, CLUSTER_TYPE),
+        return list_documents(conn.resourcegraph(), f"{scope}/providers/{CLUSTER_TYPE}",
                               CLUSTER_API_VERSION, read, LIST_TIMEOUT_FACTOR * conn.timeout)
     except ARM_ERRORS as ex:
         raise translate_error(ex, read) from ex
@@ -254,11 +253,11 @@ def read_cluster_vms(conn, cluster, machines=None):
 
 def list_machines(conn, subscription_id):
     """Every Arc machine of the subscription (documents), or the ReadFailure of the list."""
-    read = ArmRead("The Arc machines of subscription '{}'".format(subscription_id),
-                   "/subscriptions/{}".format(subscription_id), PERMISSION_MACHINES,
+    read = ArmRead(f"The Arc machines of subscription '{subscription_id}'",
+                   f"/subscriptions/{subscription_id}", PERMISSION_MACHINES,
                    "Check the subscription with `az account show`.", conn.timeout)
     from urllib.parse import quote
-    path = "/subscriptions/{}/providers/Microsoft.HybridCompute/machines".format(quote(subscription_id, safe=""))
+    path = f"/subscriptions/{quote(subscription_id, safe='')}/providers/Microsoft.HybridCompute/machines"
     try:
         return list_documents(conn.resourcegraph(), path, MACHINES_API_VERSION, read,
                               LIST_TIMEOUT_FACTOR * conn.timeout)
@@ -287,8 +286,8 @@ def read_instances(conn, subscription_id, machines, known=None):
                                                INSTANCES_API_VERSION), None)
         except ARM_ERRORS as ex:
             instance_read = ArmRead(
-                "The Azure Local VM instance of '{}'".format(machine.get("name")),
-                "{}/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default".format(machine["id"]),
+                f"The Azure Local VM instance of '{machine.get('name')}'",
+                f"{machine['id']}/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default",
                 PERMISSION_INSTANCES, timeout=timeout)
             failure = read_failure(ex, instance_read)
             failed.append(failure)
@@ -338,7 +337,7 @@ def _common_scope(scopes):
 
 
 def _grant_command(assignee, scope):
-    return "az role assignment create --assignee {} --role Reader --scope {}".format(assignee, shlex.quote(scope))
+    return f"az role assignment create --assignee {assignee} --role Reader --scope {shlex.quote(scope)}"
 
 
 def read_failure(ex, read):
@@ -370,7 +369,7 @@ def _describe(ex, read):
     if status == 403:
         return _forbidden(ex, read, code)
     if status == 404:
-        return _Problem("ResourceNotFoundError", "{} was not found ({}).".format(read.what, code), read.if_missing)
+        return _Problem("ResourceNotFoundError", f"{read.what} was not found ({code}).", read.if_missing)
     if status == 401:
         return _Problem("UnauthorizedError", "{} rejected the credentials reading {} ({}).".format(
             read.service, _lower_first(read.what), code), "Run `az login` again.")
@@ -388,7 +387,7 @@ def _no_answer(ex, read):
         _first_line(str(ex)) or type(ex).__name__
     return _Problem(
         "AzureConnectionError",
-        "{} gave no answer reading {} within {} ({}).".format(read.service, _lower_first(read.what), patience, cause),
+        f"{read.service} gave no answer reading {_lower_first(read.what)} within {patience} ({cause}).",
         "Check the network path to ARM and run the command again; to wait longer, set {} or `az config set "
         "{}.{}=SECONDS`.".format(ARM_TIMEOUT_ENV, ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION))
 
@@ -399,7 +398,7 @@ def _throttled(ex, read):
         message = ("{} throttled reading {} and asked to wait {} (Retry-After); this command waits at "
                    "most {} for one request.".format(read.service, _lower_first(read.what), _seconds(retry_after),
                                                      _patience(read)))
-        wait = "Run the command again in {}".format(_seconds(retry_after))
+        wait = f"Run the command again in {_seconds(retry_after)}"
     else:
         message = "{} kept throttling reading {} ({}): {}".format(
             read.service, _lower_first(read.what), _error_code(ex) or 429, _detail(ex))
@@ -433,7 +432,7 @@ def _forbidden(ex, read, code):
 
 
 def _patience(read):
-    return "{:g} seconds".format(read.timeout) if read.timeout is not None else "its timeout"
+    return f"{read.timeout:g} seconds" if read.timeout is not None else "its timeout"
 
 
 def _lower_first(text):
@@ -453,7 +452,7 @@ def _error_message(ex):
 def _status_text(ex):
     status = getattr(ex, "status_code", None)
     reason = getattr(ex, "reason", None)
-    return "{} {}".format(status, reason).strip() if reason else str(status or "an error")
+    return f"{status} {reason}".strip() if reason else str(status or "an error")
 
 
 def _detail(ex):
@@ -497,4 +496,4 @@ def _retry_after(ex):
 
 def _seconds(seconds):
     """'2.5 seconds', '120 seconds', '3600 seconds' (an HTTP date's wait is rounded to the second)."""
-    return "{:g} seconds".format(seconds) if seconds < 10 else "{:.0f} seconds".format(seconds)
+    return f"{seconds:g} seconds" if seconds < 10 else f"{seconds:.0f} seconds"

@@ -81,8 +81,8 @@ class UntrustedUrlError(ServiceError):
 
 
 def _printable(text):
-    return "".join(char if char.isprintable() else "\\x{:02x}".format(ord(char)) if ord(char) < 256
-                   else "\\u{:04x}".format(ord(char)) for char in str(text))[:200]
+    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" if ord(char) < 256
+                   else f"\\u{ord(char):04x}" for char in str(text))[:200]
 
 
 def _scheme(url):
@@ -101,8 +101,8 @@ def _netloc(url):
     except ValueError:
         return ""
     if ":" in host:
-        host = "[{}]".format(host)
-    return "{}:{}".format(host, port) if port is not None else host
+        host = f"[{host}]"
+    return f"{host}:{port}" if port is not None else host
 
 
 def _origin(url):
@@ -188,7 +188,7 @@ class DeadlinePolicy(SansIOHTTPPolicy):
 
 # The SDKs log a traceback as a warning when an error body is not ARM's JSON (a gateway's HTML
 # page): the error itself is reported, so that warning is shown with --debug only.
-_FAILSAFE_LOGGERS = tuple("azure.mgmt.{}._utils.{}".format(package, module)
+_FAILSAFE_LOGGERS = tuple(f"azure.mgmt.{package}._utils.{module}"
                           for package in ("azurestackhci", "azurestackhcivm", "hybridcompute", "resourcegraph")
                           for module in ("model_base", "serialization"))
 

@@ -24,12 +24,11 @@ def _reading(read):
         return Reading(document=read())
     except (ServiceRequestError, ServiceResponseError) as ex:
         first = str(ex).splitlines()[0] if str(ex) else type(ex).__name__
-        return Reading(error="ARM did not answer ({})".format(first))
+        return Reading(error=f"ARM did not answer ({first})")
     except HttpResponseError as ex:
         status = getattr(ex, "status_code", None)
         code = getattr(getattr(ex, "error", None), "code", None)
-        return Reading(status=status, error="ARM answered {}{}".format(
-            status or "an error", " ({})".format(code) if code else ""))
+        return Reading(status=status, error=f"ARM answered {status or 'an error'}{(f' ({code})' if code else '')}")
 
 
 def _get(conn, path):

@@ -89,11 +89,11 @@ def token_error(ex):
     from azure.cli.core.azclierror import AuthenticationError
     said = " ".join(str(ex.error_msg or "").split())
     reason = "the token service answered with an error and gave no reason" if said.lower() in _NO_REASON \
-        else "az's sign-in said: {}".format(said.rstrip("."))
+        else f"az's sign-in said: {said.rstrip('.')}"
     error = getattr(ex, "msal_error", None)
     code = error.get("error") if isinstance(error, dict) else None
     return AuthenticationError(
-        "No access token for ARM could be obtained: {}{}.".format(reason, " ({})".format(code) if code else ""),
+        f"No access token for ARM could be obtained: {reason}{(f' ({code})' if code else '')}.",
         msal_error=error,
         recommendation="Run `az account get-access-token` to see the sign-in on its own. With a managed identity "
                        "(`az login --identity`) its token endpoint failed: run the command again later. Otherwise sign "

@@ -27,12 +27,12 @@ def load_host_facts(paths):
             try:
                 text = data.decode("utf-16")      # Windows PowerShell 5.1 `>` writes UTF-16 LE
             except UnicodeDecodeError:
-                raise InvalidInputError("Host facts file '{}' is not UTF-8 or UTF-16 text.".format(path),
+                raise InvalidInputError(f"Host facts file '{path}' is not UTF-8 or UTF-16 text.",
                                         recommendation=_COLLECT) from None
         try:
             documents.append(parse_host_facts(text, source=os.path.basename(path)))
         except HostFactsError as ex:
-            raise InvalidInputError("Host facts file '{}' {}.".format(path, ex),
+            raise InvalidInputError(f"Host facts file '{path}' {ex}.",
                                     recommendation=_COLLECT) from None
     return documents
 
@@ -48,10 +48,10 @@ def load_guest_facts(paths):
             text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
             documents.append(parse_guest_facts(text, source=os.path.basename(path)))
         except UnicodeDecodeError:
-            raise InvalidInputError("Guest facts file '{}' is not UTF-8 or UTF-16 text.".format(path)) \
+            raise InvalidInputError(f"Guest facts file '{path}' is not UTF-8 or UTF-16 text.") \
                                     from None
         except GuestFactsError as ex:
-            raise InvalidInputError("Guest facts file '{}' {}.".format(path, ex)) from None
+            raise InvalidInputError(f"Guest facts file '{path}' {ex}.") from None
     return documents
 
 
@@ -62,16 +62,16 @@ def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES, recommendation=None):
         with open(os.path.expanduser(path), "rb") as handle:
             data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise FileAccessError("{} '{}' does not exist.".format(what, path), recommendation=recommendation) \
+        raise FileAccessError(f"{what} '{path}' does not exist.", recommendation=recommendation) \
                               from None
     except IsADirectoryError:
-        raise FileAccessError("{} '{}' is a directory.".format(what, path),
+        raise FileAccessError(f"{what} '{path}' is a directory.",
                               recommendation=recommendation or "Give a file.") from None
     except OSError as ex:
-        raise FileAccessError("{} '{}' cannot be read: {}.".format(what, path, ex.strerror),
+        raise FileAccessError(f"{what} '{path}' cannot be read: {ex.strerror}.",
                               recommendation=recommendation) from None
     if len(data) > limit:
-        raise InvalidInputError("{} '{}' is larger than {} KiB.".format(what, path, limit // 1024),
+        raise InvalidInputError(f"{what} '{path}' is larger than {limit // 1024} KiB.",
                                 recommendation=recommendation)
     return data
 
@@ -84,24 +84,24 @@ def load_certificate_file(path, what):
     try:
         return load_certificates(data)
     except TrustBundleError as ex:
-        raise InvalidInputError("{} '{}' holds no usable certificate ({}).".format(what, path, ex)) from None
+        raise InvalidInputError(f"{what} '{path}' holds no usable certificate ({ex}).") from None
 
 
 def check_writable(path, what, option):
     """Raise unless `path` can be written: not a directory, its folder exists and may be written, and
     an existing file may be written. Checked before the command reads anything."""
-    fix = "Give {} a file path in a folder that exists and that you can write to.".format(option)
+    fix = f"Give {option} a file path in a folder that exists and that you can write to."
     if not str(path).strip():
-        raise FileAccessError("{} path is empty.".format(what), recommendation=fix)
+        raise FileAccessError(f"{what} path is empty.", recommendation=fix)
     target = os.path.expanduser(path)
     folder = os.path.dirname(os.path.abspath(target))
     if os.path.isdir(target):
-        raise FileAccessError("{} '{}' is a directory.".format(what, path), recommendation=fix)
+        raise FileAccessError(f"{what} '{path}' is a directory.", recommendation=fix)
     if not os.path.isdir(folder):
-        raise FileAccessError("{} '{}' cannot be written: folder '{}' does not exist.".format(what, path, folder),
+        raise FileAccessError(f"{what} '{path}' cannot be written: folder '{folder}' does not exist.",
                               recommendation=fix)
     if not os.access(target if os.path.exists(target) else folder, os.W_OK):
-        raise FileAccessError("{} '{}' cannot be written: permission denied.".format(what, path),
+        raise FileAccessError(f"{what} '{path}' cannot be written: permission denied.",
                               recommendation=fix)
 
 
@@ -111,7 +111,7 @@ def write_text_file(path, text, what, append=False):
         with open(os.path.expanduser(path), "a" if append else "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
     except OSError as ex:
-        raise FileAccessError("{} '{}' cannot be written: {}.".format(what, path, ex.strerror or ex),
+        raise FileAccessError(f"{what} '{path}' cannot be written: {ex.strerror or ex}.",
                               recommendation="Give a file path in a folder you can write to.") from None
 
 

@@ -56,7 +56,7 @@ class Probe:
 
     @property
     def script(self):
-        return "# probe: {}\n{}\n{}".format(self.name, _PREAMBLE.strip(), self.body.strip())
+        return f"# probe: {self.name}\n{_PREAMBLE.strip()}\n{self.body.strip()}"
 
 
 PROBE_HOST_INFO = Probe(hp.HOST_INFO, "this computer and its PowerShell", r"""
@@ -146,7 +146,7 @@ def run_probe(runner, probe, vm_names=None, timeout=PROBE_TIMEOUT_SECONDS):
     except Exception as ex:  # pylint: disable=broad-except
         # The boundary of the adapter: a runner bug becomes an Unknown probe, not a traceback.
         return ProbeRun(probe.name, PROBE_UNKNOWN, (), REASON_PROBE_FAILED,
-                        "{} could not run: {}.".format(probe.description, ex))
+                        f"{probe.description} could not run: {ex}.")
     return interpret(probe, result)
 
 

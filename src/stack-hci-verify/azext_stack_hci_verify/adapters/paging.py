@@ -38,7 +38,7 @@ class PagingError(MalformedAnswerError):
 
 
 def _progress(pages, items, listing):
-    return "{:,} page{} ({:,} {})".format(pages, "" if pages == 1 else "s", items, listing.unit)
+    return f"{pages:,} page{'' if pages == 1 else 's'} ({items:,} {listing.unit})"
 
 
 def _service_fault(listing):

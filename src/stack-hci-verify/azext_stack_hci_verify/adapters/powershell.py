@@ -56,7 +56,7 @@ class PowerShellRunner:
         self._environ = dict(os.environ if environ is None else environ)
 
     def __repr__(self):
-        return "PowerShellRunner({!r})".format(self.executable)
+        return f"PowerShellRunner({self.executable!r})"
 
     def command_line(self, script):
         return [self.executable, "-NoLogo", "-NoProfile", "-NonInteractive", "-OutputFormat", "Text",
@@ -81,14 +81,14 @@ class PowerShellRunner:
                 stderr=subprocess.PIPE, env=env, **options)
         except (OSError, ValueError) as ex:
             return PowerShellResult(NOT_STARTED, None, "", "", _elapsed_ms(started),
-                                    "{} could not be started: {}".format(self.executable, ex))
+                                    f"{self.executable} could not be started: {ex}")
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill(process)
             stdout, stderr = _drain(process)
             return PowerShellResult(TIMED_OUT, None, _decode(stdout), _decode(stderr), _elapsed_ms(started),
-                                    "did not finish within {:g} s".format(timeout))
+                                    f"did not finish within {timeout:g} s")
         return PowerShellResult(COMPLETED, process.returncode, _decode(stdout), _decode(stderr), _elapsed_ms(started))
 
 

@@ -70,32 +70,32 @@ class VmRead(NamedTuple):
 def kql_string(value):
     """A KQL string literal: single quotes, with backslash, quote and line breaks escaped."""
     escaped = str(value).replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
-    return "'{}'".format(escaped)
+    return f"'{escaped}'"
 
 
 def clusters_query(resource_group=None):
     """Every Azure Local cluster in scope (of one resource group, when given), ordered by id (stable pages)."""
-    where = "type =~ {}".format(kql_string(CLUSTERS))
+    where = f"type =~ {kql_string(CLUSTERS)}"
     if resource_group:
-        where += " and resourceGroup =~ {}".format(kql_string(resource_group))
-    return "resources | where {} | project {} | order by id asc".format(where, _CLUSTER_COLUMNS)
+        where += f" and resourceGroup =~ {kql_string(resource_group)}"
+    return f"resources | where {where} | project {_CLUSTER_COLUMNS} | order by id asc"
 
 
 def vms_query(cluster_id=None, cluster_ids=None, cluster_prefix=None):
     """The Azure Local VMs (Arc machines of kind HCI) of one cluster, of the clusters named, of the
     clusters whose ids start with a prefix (a resource group's), or of every cluster in scope, each
     joined with its virtualMachineInstances/default (null columns when Resource Graph has none)."""
-    where = "type =~ {} and kind =~ 'hci'".format(kql_string(MACHINES))
+    where = f"type =~ {kql_string(MACHINES)} and kind =~ 'hci'"
     parent = "tostring(properties.parentClusterResourceId)"
     if cluster_id:
-        where += " and {} =~ {}".format(parent, kql_string(cluster_id))
+        where += f" and {parent} =~ {kql_string(cluster_id)}"
     elif cluster_ids:
-        where += " and {} in~ ({})".format(parent, ", ".join(kql_string(item) for item in cluster_ids))
+        where += f" and {parent} in~ ({', '.join((kql_string(item) for item in cluster_ids))})"
     elif cluster_prefix:
-        where += " and {} startswith {}".format(parent, kql_string(cluster_prefix))
+        where += f" and {parent} startswith {kql_string(cluster_prefix)}"
     else:
         where += " and isnotempty(tostring(properties.parentClusterResourceId))"
-    instance_columns = ", ".join("{} = {}".format(alias, column) for alias, column in _INSTANCE_COLUMNS)
+    instance_columns = ", ".join(f"{alias} = {column}" for alias, column in _INSTANCE_COLUMNS)
     return (
         "resources | where {where}"
         " | extend instanceKey = tolower(strcat(id, {suffix}))"
@@ -149,7 +149,7 @@ def _is_truncated(value):
 def _truncated_error(what):
     from azext_stack_hci_verify.errors import MalformedAnswerError
     return MalformedAnswerError(
-        "Resource Graph truncated its answer for {} (resultTruncated); a partial fleet is not reported.".format(what),
+        f"Resource Graph truncated its answer for {what} (resultTruncated); a partial fleet is not reported.",
         recommendation="Narrow the scope with --subscriptions, or run the command again later.")
 
 
@@ -166,22 +166,22 @@ def answer_problem(answer):
     """What is wrong with the shape of one Resource Graph answer (objectArray), or None: `data` a list
     of objects, `count` the number of them, `totalRecords` a count, `$skipToken` a string or absent."""
     if not isinstance(answer, dict):
-        return "the answer is {}, not an object".format(_kind(answer))
+        return f"the answer is {_kind(answer)}, not an object"
     if "data" not in answer:
         return "the answer has no data"
     data = answer["data"]
     if not isinstance(data, list):
-        return "its data is {}, not a list of rows".format(_kind(data))
+        return f"its data is {_kind(data)}, not a list of rows"
     odd = [row for row in data if not isinstance(row, dict)]
     if odd:
-        return "its data holds {} where a row should be".format(_kind(odd[0]))
+        return f"its data holds {_kind(odd[0])} where a row should be"
     if not _is_count(answer.get("count")) or answer["count"] != len(data):
-        return "its count ({}) is not the {} rows it holds".format(answer.get("count"), len(data))
+        return f"its count ({answer.get('count')}) is not the {len(data)} rows it holds"
     if not _is_count(answer.get("totalRecords")):
-        return "its totalRecords ({}) is not a number of rows".format(answer.get("totalRecords"))
+        return f"its totalRecords ({answer.get('totalRecords')}) is not a number of rows"
     token = answer.get("$skipToken")
     if token is not None and not isinstance(token, str):
-        return "its $skipToken is {}, not a string".format(_kind(token))
+        return f"its $skipToken is {_kind(token)}, not a string"
     return None
 
 
@@ -189,13 +189,13 @@ def _page_problem(answer, before):
     """What is wrong with a well-shaped answer given the `before` rows of the pages before it, or None."""
     data, total, token = answer["data"], answer["totalRecords"], answer.get("$skipToken")
     if before + len(data) > total:
-        return "it sent more rows than its totalRecords ({:,})".format(total)
+        return f"it sent more rows than its totalRecords ({total:,})"
     if token and not data:
         return "it sent an empty page with a $skipToken"
     if token and before + len(data) >= total:
-        return "it sent a $skipToken after the last of its totalRecords ({:,}) rows".format(total)
+        return f"it sent a $skipToken after the last of its totalRecords ({total:,}) rows"
     if not token and before + len(data) != total:
-        return "its pages ended at {:,} of its totalRecords ({:,}) rows".format(before + len(data), total)
+        return f"its pages ended at {before + len(data):,} of its totalRecords ({total:,}) rows"
     return None
 
 
@@ -276,8 +276,8 @@ def _refused_scope(ex, scopes):
 
 def _scope_of(subscription=None, management_group=None):
     if subscription:
-        return "/subscriptions/{}".format(subscription)
-    return "/providers/Microsoft.Management/managementGroups/{}".format(management_group)
+        return f"/subscriptions/{subscription}"
+    return f"/providers/Microsoft.Management/managementGroups/{management_group}"
 
 
 def graph_read(what, client=None):
@@ -287,7 +287,7 @@ def graph_read(what, client=None):
 
 
 def _scope_failure(ex, scope):
-    read = arm.ArmRead("Resource Graph's view of '{}'".format(scope), scope, PERMISSION_GRAPH,
+    read = arm.ArmRead(f"Resource Graph's view of '{scope}'", scope, PERMISSION_GRAPH,
                        "Check the scope with `az account list` or `az account management-group list`.")
     return ScopeFailure(scope, arm.read_failure(ex, read))
 

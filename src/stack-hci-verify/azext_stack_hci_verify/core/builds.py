@@ -42,7 +42,7 @@ class Build:
     def __str__(self):
         if self.revision is None:
             return str(self.major)
-        return "{}.{}".format(self.major, self.revision)
+        return f"{self.major}.{self.revision}"
 
 
 def parse_build(text):

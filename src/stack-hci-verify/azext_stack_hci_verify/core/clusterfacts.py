@@ -64,21 +64,21 @@ class _Reader:
         value = _get(document, *path)
         if value is None or isinstance(value, str):
             return value.strip() if isinstance(value, str) and value.strip() else None
-        self.problems.append("{} is {}, not a string".format(label or ".".join(path), _kind(value)))
+        self.problems.append(f"{label or '.'.join(path)} is {_kind(value)}, not a string")
         return None
 
     def obj(self, document, *path, label=None):
         value = _get(document, *path)
         if value is None or isinstance(value, dict):
             return value
-        self.problems.append("{} is {}, not an object".format(label or ".".join(path), _kind(value)))
+        self.problems.append(f"{label or '.'.join(path)} is {_kind(value)}, not an object")
         return None
 
     def items(self, document, *path, label=None):
         value = _get(document, *path)
         if value is None or isinstance(value, list):
             return value
-        self.problems.append("{} is {}, not a list".format(label or ".".join(path), _kind(value)))
+        self.problems.append(f"{label or '.'.join(path)} is {_kind(value)}, not a list")
         return None
 
 
@@ -121,7 +121,7 @@ def _last_sync(reader, document):
     guessed at. Text that is not a timestamp is kept raw for the servers' reason."""
     raw = _get(document, "properties", "lastSyncTimestamp")
     if raw is not None and not isinstance(raw, str):
-        reader.problems.append("properties.lastSyncTimestamp is {}, not a timestamp".format(_kind(raw)))
+        reader.problems.append(f"properties.lastSyncTimestamp is {_kind(raw)}, not a timestamp")
         return None, None
     return parse_timestamp(raw), raw
 
@@ -130,7 +130,7 @@ def cluster_facts_from_arm(document):
     """ClusterFacts from the body ARM returns for GET of a cluster (or one item of a list). Never raises."""
     reader = _Reader()
     if not isinstance(document, dict):
-        reader.problems.append("the document is {}, not an object".format(_kind(document)))
+        reader.problems.append(f"the document is {_kind(document)}, not an object")
         document = {}
     resource_id = reader.text(document, "id") or ""
     match = _RESOURCE_ID.match(resource_id)
@@ -139,7 +139,7 @@ def cluster_facts_from_arm(document):
     reported = reader.obj(document, "properties", "reportedProperties", label="properties.reportedProperties")
     imds = _get(reported, "imdsAttestation")
     if imds is not None and not isinstance(imds, str):
-        reader.problems.append("reportedProperties.imdsAttestation is {}, not a string".format(_kind(imds)))
+        reader.problems.append(f"reportedProperties.imdsAttestation is {_kind(imds)}, not a string")
         imds = None
     last_sync, last_sync_raw = _last_sync(reader, document)
     location = _get(document, "location")

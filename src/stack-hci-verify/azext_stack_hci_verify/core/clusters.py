@@ -44,12 +44,12 @@ def host_status(imds_attestation, where="imdsAttestation", observed_at=None):
     """hostStatus from a reported imdsAttestation value (ARM's, or a host's ImdsAttestation)."""
     if imds_attestation is None:
         return Verdict(v.UNKNOWN, "host-attestation-not-reported",
-                       "No {} was reported; it arrives with the cluster's next sync with Azure.".format(where),
+                       f"No {where} was reported; it arrives with the cluster's next sync with Azure.",
                        *fixes.sync_fix(), observed_at=observed_at)
     text = str(imds_attestation).strip()
     if text.lower() == v.IMDS_ENABLED.lower():
         return Verdict(v.ON, "host-attestation-on",
-                       "Azure verification for VMs is on ({} is Enabled).".format(where), observed_at=observed_at)
+                       f"Azure verification for VMs is on ({where} is Enabled).", observed_at=observed_at)
     if text.lower() == v.IMDS_DISABLED.lower():
         return Verdict(v.OFF, "host-attestation-off",
                        "Azure verification for VMs is off ({} is Disabled). It is on by default on a registered, "
@@ -90,7 +90,7 @@ def _host_status_from_files(evidence, servers=()):
     reported = [doc for doc in evidence.documents if doc.imds_attestation is not None]
     if not reported:
         return None, ()
-    verdicts = [(doc, host_status(doc.imds_attestation, "ImdsAttestation in '{}'".format(doc.source),
+    verdicts = [(doc, host_status(doc.imds_attestation, f"ImdsAttestation in '{doc.source}'",
                                   doc.collected_at)) for doc in reported]
     values = sorted({verdict.value for _, verdict in verdicts})
     conflicts = ()
@@ -149,7 +149,7 @@ def legacy_os_support_from_capabilities(capabilities, servers=()):
             normalized = re.sub(r"[^a-z0-9]", "", str(token).lower())
             if any(marker in normalized for marker in v.LEGACY_OS_CAPABILITY_MARKERS):
                 return Verdict(v.ON, "legacy-os-support-on",
-                               "supportedCapabilities lists legacy OS support ('{}').".format(token))
+                               f"supportedCapabilities lists legacy OS support ('{token}').")
     said = "supportedCapabilities does not list it" if isinstance(capabilities, list) else \
         "the cluster reports no supportedCapabilities"
     return Verdict(v.UNKNOWN, "legacy-os-support-unknown",
@@ -287,7 +287,7 @@ def _server_findings(verdict, now):
                 continue            # the cluster-level finding already says it
             severity = v.SEVERITY_ERROR if server.status in srv.NOT_ACTIVE else v.SEVERITY_WARNING
             yield finding("server", server.name, severity, server.reason_code,
-                          "{}: {}. {}".format(server.name, server.status, server.reason),
+                          f"{server.name}: {server.status}. {server.reason}",
                           server.action, server.command)
         elif server.expires_on is not None and server.expires_on - now <= v.EXPIRY_WARNING_WINDOW:
             yield finding("server", server.name, v.SEVERITY_WARNING, "attestation-expiring",

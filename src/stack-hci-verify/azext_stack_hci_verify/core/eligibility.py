@@ -115,7 +115,7 @@ class Eligibility:
     @property
     def minimum_text(self):
         if self.minimum_build is not None:
-            return "{} ({})".format(self.minimum_build, self.update) if self.update else str(self.minimum_build)
+            return f"{self.minimum_build} ({self.update})" if self.update else str(self.minimum_build)
         if self.minimum_note in (MINIMUM_SERVICING_STACK, MINIMUM_FEATURE_UPDATE):
             return self.update
         return None

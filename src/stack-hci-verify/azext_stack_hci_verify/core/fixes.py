@@ -43,7 +43,7 @@ def powershell_literal(text):
             if current:
                 parts.append(_single_quoted("".join(current)))
                 current = []
-            parts.append("[char]0x{:04X}".format(ord(char)))
+            parts.append(f"[char]0x{ord(char):04X}")
         else:
             current.append(char)
     if current or not parts:
@@ -81,27 +81,27 @@ def _vm(name):
 
 
 def enable_guest_service_interface(vm_name):
-    return 'Enable-VMIntegrationService -VMName {} -Name "Guest Service Interface"'.format(_vm(vm_name))
+    return f'Enable-VMIntegrationService -VMName {_vm(vm_name)} -Name "Guest Service Interface"'
 
 
 def enable_data_exchange(vm_name):
-    return 'Enable-VMIntegrationService -VMName {} -Name "Key-Value Pair Exchange"'.format(_vm(vm_name))
+    return f'Enable-VMIntegrationService -VMName {_vm(vm_name)} -Name "Key-Value Pair Exchange"'
 
 
 def set_up_legacy_networking(vm_name, generation=None, state=None):
     """Add-AzStackHCIVMAttestation; a Generation 1 VM that is not off is stopped first and started after
     (seed 000: the NIC can be added to a Generation 1 VM only while it is powered off)."""
-    add = "Add-AzStackHCIVMAttestation -VMName {}".format(_vm(vm_name))
+    add = f"Add-AzStackHCIVMAttestation -VMName {_vm(vm_name)}"
     if generation == 1 and vm_name is not None and (state or "").lower() != "off":
         name = vm_name_argument(vm_name)
-        return "Stop-VM -Name {0}; {1}; Start-VM -Name {0}".format(name, add)
+        return f"Stop-VM -Name {name}; {add}; Start-VM -Name {name}"
     return add
 
 
 def enable_legacy_os_support(server=None):
     """Enable-AzStackHCIAttestation, on one server when only that one is off (seed 000, FAQ)."""
     if server:
-        return "{} -ComputerName {}".format(COMMAND_ENABLE_LEGACY_OS_SUPPORT, powershell_literal(server))
+        return f"{COMMAND_ENABLE_LEGACY_OS_SUPPORT} -ComputerName {powershell_literal(server)}"
     return COMMAND_ENABLE_LEGACY_OS_SUPPORT
 
 
@@ -139,7 +139,7 @@ def probe_command(server=None, servers=()):
     names = _probe_servers(server, servers)
     if len(names) == 1:
         label = re.sub(r"[^A-Za-z0-9._-]", "_", names[0].split(".", maxsplit=1)[0])
-        return "{} -o json > host-facts-{}.json".format(COMMAND_PROBE, label or "_")
+        return f"{COMMAND_PROBE} -o json > host-facts-{label or '_'}.json"
     return '{} -o json > "host-facts-$env:COMPUTERNAME.json"  # run on {}'.format(
         COMMAND_PROBE, "each of: " + ", ".join(display_name(name) for name in names) if names
         else "each server of the cluster")
@@ -199,10 +199,9 @@ def install_updates(machine_id=None, vm_id=None, vm_name=None):
                 .format(powershell_literal(parts[4]), powershell_literal(parts[8]), powershell_literal(parts[2])))
     if not (vm_id or vm_name):
         vm_name = "<vm>"
-    target = ("-VMId {}".format(powershell_literal(vm_id)) if vm_id
-              else "-VMName {}".format(powershell_literal(vm_name)))
-    return "Invoke-Command {} -Credential (Get-Credential) -ScriptBlock {{ {} }}".format(
-        target, _WINDOWS_UPDATE_IN_GUEST)
+    target = (f"-VMId {powershell_literal(vm_id)}" if vm_id
+              else f"-VMName {powershell_literal(vm_name)}")
+    return f"Invoke-Command {target} -Credential (Get-Credential) -ScriptBlock {{ {_WINDOWS_UPDATE_IN_GUEST} }}"
 
 
 # (action, command) pairs for the fixes that verdicts at several levels share.

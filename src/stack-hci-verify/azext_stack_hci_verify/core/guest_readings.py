@@ -35,7 +35,7 @@ def _linux_secure_boot(readings):
         value = secure_boot_from_efivar(data)
         if value is None:
             return None, _probe("secure-boot", False, "The SecureBoot variable is not 5 bytes with 0 or 1 last.")
-        return value, _probe("secure-boot", True, "SecureBoot variable: {}.".format("on" if value else "off"))
+        return value, _probe("secure-boot", True, f"SecureBoot variable: {'on' if value else 'off'}.")
     if readings.get("efivars"):
         return False, _probe("secure-boot", True, "UEFI without a SecureBoot variable: secure boot is off.")
     return None, _probe("secure-boot", False, "efivarfs is not mounted at /sys/firmware/efi/efivars.")
@@ -47,7 +47,7 @@ def _linux_tpm(readings):
     version = tpm_version_text(readings.get("tpmVersionMajor"))
     if version is None and readings.get("tpmCaps"):
         version = "1.2"
-    reason = "tpm0, version {}.".format(version or "not reported (kernel before 5.5?)")
+    reason = f"tpm0, version {version or 'not reported (kernel before 5.5?)'}."
     return {"present": True, "ready": None, "version": version}, _probe("tpm", True, reason)
 
 
@@ -57,7 +57,7 @@ def _linux_vmbus(readings):
                                             "not loaded.")
     ids = {_guid(value) for value in readings.get("vmbusClassIds") or ()}
     return ({"dataExchange": KVP_CLASS_ID in ids, "guestServiceInterface": GSI_CLASS_ID in ids},
-            _probe("vmbus", True, "{} VMBus devices.".format(len(ids))))
+            _probe("vmbus", True, f"{len(ids)} VMBus devices."))
 
 
 def os_release(text):

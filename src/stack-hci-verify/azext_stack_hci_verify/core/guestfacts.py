@@ -55,7 +55,7 @@ def parse_guest_facts(text, source):
     try:
         document = json.loads(text)
     except ValueError as ex:
-        raise GuestFactsError("is not valid JSON ({})".format(ex)) from None
+        raise GuestFactsError(f"is not valid JSON ({ex})") from None
     return guest_facts_from_document(document, source)
 
 
@@ -72,13 +72,13 @@ def guest_facts_from_document(document, source):
             json.dumps(version), SCHEMA_VERSION))
     for key, kind in (("tpm", dict), ("os", dict), ("hyperV", dict)):
         if document.get(key) is not None and not isinstance(document.get(key), kind):
-            raise GuestFactsError("field '{}' must be an object".format(key))
+            raise GuestFactsError(f"field '{key}' must be an object")
     secure_boot = document.get("secureBoot")
     if secure_boot is not None and not isinstance(secure_boot, bool):
         raise GuestFactsError("field 'secureBoot' must be true, false or null")
     vbs = _text(document.get("vbs"))
     if vbs is not None and vbs not in VBS_BY_NUMBER.values():
-        raise GuestFactsError("field 'vbs' must be one of {} or null".format(", ".join(VBS_BY_NUMBER.values())))
+        raise GuestFactsError(f"field 'vbs' must be one of {', '.join(VBS_BY_NUMBER.values())} or null")
     return GuestFacts(
         source=source, computer_name=_text(document.get("computerName")),
         smbios_uuid=_guid(document.get("smbiosUuid")), os_family=_text(_get(document, "os", "family")),

@@ -86,14 +86,12 @@ def _unbound_reason(clusters, document, found):
                     document.cluster_name, document.computer_name, len(found),
                     ", ".join(sorted(facts.id for facts in found))))
     if document.cluster_resource_id:
-        return "it belongs to cluster {}, which is not among the clusters read here".format(
-            document.cluster_resource_id)
+        return f"it belongs to cluster {document.cluster_resource_id}, which is not among the clusters read here"
     if not document.cluster_name:
         return "it names no cluster, so it cannot be placed"
     names = {facts.name.lower() for facts in clusters if facts.name}
     if document.cluster_name.lower() in names:
-        return "its computer {} is not a server of cluster '{}'".format(
-            document.computer_name, document.cluster_name)
+        return f"its computer {document.computer_name} is not a server of cluster '{document.cluster_name}'"
     return "it was collected on a server of cluster '{}', which is not among the clusters read here".format(
         document.cluster_name)
 

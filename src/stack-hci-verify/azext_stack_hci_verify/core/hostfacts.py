@@ -89,7 +89,7 @@ def parse_host_facts(text, source):
     try:
         document = json.loads(text)
     except ValueError as ex:
-        raise HostFactsError("is not valid JSON ({})".format(ex)) from None
+        raise HostFactsError(f"is not valid JSON ({ex})") from None
     except RecursionError:
         raise HostFactsError("is nested too deeply to be a host-facts document") from None
     return host_facts_from_document(document, source)
@@ -97,7 +97,7 @@ def parse_host_facts(text, source):
 
 def host_facts_from_document(document, source):
     if not isinstance(document, dict):
-        raise HostFactsError("must hold a JSON object, not {}".format(_json_kind(document)))
+        raise HostFactsError(f"must hold a JSON object, not {_json_kind(document)}")
     version = document.get("schemaVersion")
     if version is None:
         raise HostFactsError("has no schemaVersion; it is not a host-facts document")
@@ -109,12 +109,12 @@ def host_facts_from_document(document, source):
     if isinstance(attestation, dict):          # PowerShell writes a single object, not a list of one
         attestation = [attestation]
     if attestation is not None and not isinstance(attestation, list):
-        raise HostFactsError("field 'attestation' must be a list of objects, not {}".format(_json_kind(attestation)))
+        raise HostFactsError(f"field 'attestation' must be a list of objects, not {_json_kind(attestation)}")
     vms = document.get("vms")
     if isinstance(vms, dict):
         vms = [vms]
     if vms is not None and not isinstance(vms, list):
-        raise HostFactsError("field 'vms' must be a list of objects, not {}".format(_json_kind(vms)))
+        raise HostFactsError(f"field 'vms' must be a list of objects, not {_json_kind(vms)}")
     switch = document.get("hostImdsSwitchPresent")
     if switch is not None and not isinstance(switch, bool):
         raise HostFactsError("field 'hostImdsSwitchPresent' must be true, false or null")
@@ -139,11 +139,11 @@ def host_facts_from_document(document, source):
 
 def _node_attestation(item, index):
     if not isinstance(item, dict):
-        raise HostFactsError("attestation[{}] must be an object, not {}".format(index, _json_kind(item)))
+        raise HostFactsError(f"attestation[{index}] must be an object, not {_json_kind(item)}")
     name = item.get("computerName")
     if not isinstance(name, str) or not name.strip():
-        raise HostFactsError("attestation[{}] has no computerName".format(index))
-    expiration = _timestamp(item.get("expiration"), "attestation[{}].expiration".format(index))
+        raise HostFactsError(f"attestation[{index}] has no computerName")
+    expiration = _timestamp(item.get("expiration"), f"attestation[{index}].expiration")
     return NodeAttestation(
         computer_name=name.strip(),
         status=normalize_node_status(item.get("status")),
@@ -159,10 +159,10 @@ def _timestamp(raw, label):
     if raw is None or raw == "":
         return None
     if not isinstance(raw, str):
-        raise HostFactsError("{} is {}, not a timestamp: {}".format(label, _json_kind(raw), _excerpt(raw)))
+        raise HostFactsError(f"{label} is {_json_kind(raw)}, not a timestamp: {_excerpt(raw)}")
     moment = parse_timestamp(raw)
     if moment is None:
-        raise HostFactsError("{} is not a timestamp: {}".format(label, _excerpt(raw)))
+        raise HostFactsError(f"{label} is not a timestamp: {_excerpt(raw)}")
     return moment
 
 
@@ -173,16 +173,16 @@ def _excerpt(value, limit=80):
 
 def _vm(item, index):
     if not isinstance(item, dict):
-        raise HostFactsError("vms[{}] must be an object, not {}".format(index, _json_kind(item)))
+        raise HostFactsError(f"vms[{index}] must be an object, not {_json_kind(item)}")
     if not isinstance(item.get("name"), str) and not isinstance(item.get("vmId"), str):
-        raise HostFactsError("vms[{}] has neither a name nor a vmId".format(index))
+        raise HostFactsError(f"vms[{index}] has neither a name nor a vmId")
     return item
 
 
 def _optional(document, key, kind):
     value = document.get(key)
     if value is not None and not isinstance(value, kind):
-        raise HostFactsError("field '{}' must be {}, not {}".format(key, _KIND_NAMES[kind], _json_kind(value)))
+        raise HostFactsError(f"field '{key}' must be {_KIND_NAMES[kind]}, not {_json_kind(value)}")
     return value
 
 

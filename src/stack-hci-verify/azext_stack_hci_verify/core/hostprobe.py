@@ -74,7 +74,7 @@ def parse_powershell_json(text):
     try:
         value = json.loads(text)
     except ValueError as ex:
-        raise ProbeOutputError("the output is not JSON ({}): {}".format(ex, excerpt(text))) from None
+        raise ProbeOutputError(f"the output is not JSON ({ex}): {excerpt(text)}") from None
     value = unwrap(value)
     if value is None:
         return []
@@ -84,7 +84,7 @@ def parse_powershell_json(text):
         rows = [unwrap(item) for item in value if item is not None]
         if all(isinstance(row, dict) for row in rows):
             return rows
-    raise ProbeOutputError("expected objects, got {}".format(excerpt(text)))
+    raise ProbeOutputError(f"expected objects, got {excerpt(text)}")
 
 
 def unwrap(value):
@@ -186,7 +186,7 @@ def guest_os_from_kvp(values):
     version = _text(values.get("OSVersion"))
     build_number = _text(values.get("OSBuildNumber"))
     if version is None and build_number and _text(values.get("OSMajorVersion")):
-        version = "{}.{}.{}".format(values.get("OSMajorVersion"), values.get("OSMinorVersion") or 0, build_number)
+        version = f"{values.get('OSMajorVersion')}.{values.get('OSMinorVersion') or 0}.{build_number}"
     if name is None and version is None:
         return None
     return {"name": name, "version": version, "buildNumber": build_number,
@@ -223,16 +223,16 @@ def interpret(probe, result):
     """
     label = probe.description
     if result.status == TIMED_OUT:
-        code, reason = REASON_TIMEOUT, "{} {}.".format(label, result.error or "did not finish in time")
+        code, reason = REASON_TIMEOUT, f"{label} {result.error or 'did not finish in time'}."
     elif result.status == NOT_STARTED:
-        code, reason = REASON_NOT_STARTED, "{}.".format(result.error)
+        code, reason = REASON_NOT_STARTED, f"{result.error}."
     elif result.returncode != 0:
         code, reason = classify_failure(label, result.stderr, result.returncode)
     else:
         try:
             rows = parse_powershell_json(result.stdout)
         except ProbeOutputError as ex:
-            code, reason = REASON_UNREADABLE_OUTPUT, "{}: {}.".format(label, ex)
+            code, reason = REASON_UNREADABLE_OUTPUT, f"{label}: {ex}."
         else:
             return ProbeRun(probe.name, PROBE_SUCCEEDED, tuple(rows), None, None, result.duration_ms)
     return ProbeRun(probe.name, PROBE_UNKNOWN, (), code, reason, result.duration_ms)
@@ -256,8 +256,7 @@ def classify_failure(label, stderr, returncode):
         return REASON_ACCESS_DENIED, (
             "{}: access denied; run the probe from an elevated PowerShell as a member of Administrators or "
             "Hyper-V Administrators.".format(label))
-    return REASON_PROBE_FAILED, "{} failed (exit code {}): {}".format(
-        label, returncode, excerpt(text) if text else "no error text")
+    return REASON_PROBE_FAILED, f"{label} failed (exit code {returncode}): {excerpt(text) if text else 'no error text'}"
 
 
 # ----------------------------------------------------------------------------- the document

@@ -33,7 +33,7 @@ class JudgedVm:
     arm_error: Optional[str]
 
     def view(self, detail=False):
-        errors = ["The Azure Local VM instance could not be read: {}.".format(self.arm_error)] if self.arm_error \
+        errors = [f"The Azure Local VM instance could not be read: {self.arm_error}."] if self.arm_error \
             else []
         return vm_view(self.facts, self.verdict, detail=detail, machine_id=self.machine_id, read_errors=errors)
 

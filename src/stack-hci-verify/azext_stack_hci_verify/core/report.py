@@ -128,7 +128,7 @@ def _server_finding(server):
     whose cause is the cluster's own; a gate judges each server)."""
     severity = v.SEVERITY_ERROR if server.status in NOT_ACTIVE else v.SEVERITY_WARNING
     return {"scope": SCOPE_SERVER, "name": server.name, "severity": severity, "reasonCode": server.reason_code,
-            "reason": "{}: {}. {}".format(display_name(server.name), server.status, server.reason),
+            "reason": f"{display_name(server.name)}: {server.status}. {server.reason}",
             "action": server.action, "command": server.command}
 
 

@@ -47,8 +47,8 @@ def visible(text):
             out.append(_NAMED_ESCAPES[char])
         elif _hidden(char):
             code = ord(char)
-            out.append("\\x{:02x}".format(code) if code < 0x100 else
-                       "\\u{:04x}".format(code) if code < 0x10000 else "\\U{:08x}".format(code))
+            out.append(f"\\x{code:02x}" if code < 0x100 else
+                       f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
         else:
             out.append(char)
     return "".join(out)
@@ -65,13 +65,13 @@ def _finding_lines(finding):
                                   visible(finding.get("reason")))]
     for label, key in (("Action", "action"), ("Command", "command"), ("Resource", "resourceId")):
         if finding.get(key):
-            lines.append("  {}: {}".format(label, visible(finding[key])))
+            lines.append(f"  {label}: {visible(finding[key])}")
     return lines
 
 
 def _testcase(item, levels):
     case = ET.Element("testcase", {"name": _name(item.name),
-                                   "classname": "vm-verification.{}.{}".format(item.scope, _name(item.cluster)),
+                                   "classname": f"vm-verification.{item.scope}.{_name(item.cluster)}",
                                    "time": "0"})
     failing = [finding for finding in item.findings if matches(finding, levels)]
     others = [finding for finding in item.findings if not matches(finding, levels)]
@@ -80,10 +80,10 @@ def _testcase(item, levels):
         failure = ET.SubElement(case, "failure", {
             "message": visible(first.get("reason")), "type": visible(first.get("reasonCode"))})
         failure.text = "\n".join(line for finding in failing for line in _finding_lines(finding))
-    out = ["Status: {}".format(visible(item.status))]
+    out = [f"Status: {visible(item.status)}"]
     out += [line for finding in others for line in _finding_lines(finding)]
     if item.resource_id:
-        out.append("Resource: {}".format(visible(item.resource_id)))
+        out.append(f"Resource: {visible(item.resource_id)}")
     ET.SubElement(case, "system-out").text = "\n".join(out)
     return case, bool(failing)
 
@@ -143,11 +143,11 @@ def code_cell(text):
         longest = max(longest, run)
     fence = "`" * (longest + 1)
     pad = " " if body.startswith("`") or body.endswith("`") else ""
-    return "{0}{1}{2}{1}{0}".format(fence, pad, body)
+    return f"{fence}{pad}{body}{pad}{fence}"
 
 
 def _counts_line(counts, labels):
-    return " · ".join("{} {}".format(label, counts.get(key, 0)) for key, label in labels)
+    return " · ".join(f"{label} {counts.get(key, 0)}" for key, label in labels)
 
 
 _COUNT_ROWS = (
@@ -169,8 +169,8 @@ def _headline(report, view):
         return "**Reported** (no `--fail-on`): {} findings, {} errors.".format(
             view["totals"]["findings"]["total"], view["totals"]["findings"][v.SEVERITY_ERROR])
     if report.exit_code:
-        return "**Failed**: {} findings match `--fail-on {}`.".format(report.matched, levels)
-    return "**Passed**: no finding matches `--fail-on {}`.".format(levels)
+        return f"**Failed**: {report.matched} findings match `--fail-on {levels}`."
+    return f"**Passed**: no finding matches `--fail-on {levels}`."
 
 
 def _fix_rows(report):
@@ -189,7 +189,7 @@ def render_markdown(report):
              "| | Total | By status |", "|---|---:|---|"]
     for label, key, labels in _COUNT_ROWS:
         counts = view["totals"][key]
-        lines.append("| {} | {} | {} |".format(label, counts.get("total", 0), _counts_line(counts, labels)))
+        lines.append(f"| {label} | {counts.get('total', 0)} | {_counts_line(counts, labels)} |")
     rows = _fix_rows(report)
     lines += ["", "### What to fix", ""]
     if not rows:
@@ -203,5 +203,5 @@ def render_markdown(report):
             cell(finding.get("scope")), cell(finding.get("name")), cell(finding.get("status")),
             cell(finding.get("reason")), cell(finding.get("action")), code_cell(finding.get("command"))])))
     if len(rows) > MAX_SUMMARY_ROWS:
-        lines += ["", "{} more findings are in the JSON report.".format(len(rows) - MAX_SUMMARY_ROWS)]
+        lines += ["", f"{len(rows) - MAX_SUMMARY_ROWS} more findings are in the JSON report."]
     return "\n".join(lines) + "\n"

@@ -45,7 +45,7 @@ def describe_age(delta):
     seconds = max(int(delta.total_seconds()), 0)
     units = [(seconds // 86400, "day"), (seconds % 86400 // 3600, "hour"), (seconds % 3600 // 60, "minute"),
              (seconds % 60, "second")]
-    parts = ["{} {}{}".format(count, unit, "" if count == 1 else "s") for count, unit in units if count]
+    parts = [f"{count} {unit}{'' if count == 1 else 's'}" for count, unit in units if count]
     if parts:
         return " and ".join(parts[:2])
     return "less than a second" if delta > timedelta(0) else "0 seconds"
@@ -69,7 +69,7 @@ def from_arm(cluster_host, facts, node_name, legacy, now):
                        (cluster_host.action, cluster_host.command))
     if facts.last_sync is None:
         reason = ("The cluster reports no lastSyncTimestamp" if facts.last_sync_raw is None else
-                  "The cluster's lastSyncTimestamp {!r} cannot be read".format(facts.last_sync_raw))
+                  f"The cluster's lastSyncTimestamp {facts.last_sync_raw!r} cannot be read")
         return verdict(v.UNKNOWN, "last-sync-unknown",
                        "{}, so the expiry of {}'s certificate cannot be told; the host's own report says.".format(
                            reason, node_name), fixes.collect_fix(node_name))
@@ -99,14 +99,14 @@ def from_host(row, document, stale, last_sync, legacy, now):
         return ServerVerdict(row.computer_name, status, v.SOURCE_HOST, legacy, last_sync, row.expiration, code,
                              reason, document.collected_at, *fix)
 
-    said = "The host-facts file '{}' reports {}".format(document.source, _quoted(row.raw_status))
+    said = f"The host-facts file '{document.source}' reports {_quoted(row.raw_status)}"
     if row.status == v.UNKNOWN:
         if row.raw_status is None:
             return verdict(v.UNKNOWN, "host-status-not-reported", "{} with no status.".format(
                 "The host-facts file '{}' lists {}".format(document.source, row.computer_name)),
                 fixes.collect_fix(row.computer_name))
         return verdict(v.UNKNOWN, v.REASON_UNRECOGNIZED_VALUE,
-                       "{}, a status this version does not know.".format(said), fixes.update_fix())
+                       f"{said}, a status this version does not know.", fixes.update_fix())
     if row.expiration is not None and now > row.expiration and row.status in (v.SERVER_ACTIVE, v.SERVER_EXPIRED):
         return verdict(v.SERVER_EXPIRED, "certificate-expired",
                        "{}, but its certificate expired at {} ({} ago); a sync renews it.".format(
@@ -114,17 +114,17 @@ def from_host(row, document, stale, last_sync, legacy, now):
                        fixes.sync_fix())
     if row.status in NOT_ACTIVE:
         return verdict(row.status, "host-reports-" + row.status.lower(),
-                       "{}; a sync with Azure renews the certificate.".format(said), fixes.sync_fix())
+                       f"{said}; a sync with Azure renews the certificate.", fixes.sync_fix())
     if stale:
         return verdict(v.UNKNOWN, v.REASON_HOST_FACTS_STALE,
                        "{}, but the file is stale (see its finding), so it cannot vouch that the server is Active "
                        "now.".format(said), fixes.collect_fix(row.computer_name))
-    until = " until {}".format(format_timestamp(row.expiration)) if row.expiration else ""
-    return verdict(v.SERVER_ACTIVE, "active", "{}, valid{}.".format(said, until))
+    until = f" until {format_timestamp(row.expiration)}" if row.expiration else ""
+    return verdict(v.SERVER_ACTIVE, "active", f"{said}, valid{until}.")
 
 
 def _quoted(raw):
-    return "status '{}'".format(raw) if raw is not None else "no status"
+    return f"status '{raw}'" if raw is not None else "no status"
 
 
 def credible(moment, now):

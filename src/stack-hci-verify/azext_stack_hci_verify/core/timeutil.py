@@ -52,7 +52,7 @@ def _parse_iso(text):
     elif ":" not in tz:
         tz = tz[:3] + ":" + tz[3:]
     try:
-        parsed = datetime.fromisoformat("{}T{}.{}{}".format(match.group("date"), clock, fraction, tz))
+        parsed = datetime.fromisoformat(f"{match.group('date')}T{clock}.{fraction}{tz}")
     except ValueError:
         return None
     return parsed.astimezone(timezone.utc)

@@ -135,9 +135,9 @@ def step_guest_os(case):
         if vm.from_stale_host("guestOsName"):
             # Not final: a later step that fails for certain (the host, say) still decides; a benefit
             # told from a stale guest OS alone is never Active and never "No applicable benefits".
-            return case.stale("The guest OS ({})".format(vm.guest_os_label))
+            return case.stale(f"The guest OS ({vm.guest_os_label})")
         return _pass()
-    said = " (the only name reported is '{}')".format(vm.guest_os_label) if vm.guest_os_label else ""
+    said = f" (the only name reported is '{vm.guest_os_label}')" if vm.guest_os_label else ""
     if vm.data_exchange is False:
         return Outcome(CANNOT_TELL, REASON_GUEST_OS_UNKNOWN,
                        "Hyper-V data exchange is off and no other source reported the guest OS{}, so its eligible "
@@ -157,7 +157,7 @@ def step_benefit(case):
     if case.eligibility.benefit is not None:
         return _pass()
     if case.vm.from_stale_host("guestOsName"):
-        return case.stale("The guest OS ({}), which has no benefit,".format(case.vm.guest_os_label), final=True)
+        return case.stale(f"The guest OS ({case.vm.guest_os_label}), which has no benefit,", final=True)
     return Outcome(NOT_APPLICABLE, REASON_NO_BENEFIT, "{} has no benefit that needs Azure verification for VMs."
                    .format(case.vm.guest_os_label))
 
@@ -190,7 +190,7 @@ def step_host(case):
 def _server_outcome(server):
     if server.status == v.SERVER_ACTIVE:
         return _pass()
-    reason = "Azure verification on server {} is {}: {}".format(server.name, server.status, server.reason)
+    reason = f"Azure verification on server {server.name} is {server.status}: {server.reason}"
     if server.status == v.UNKNOWN:
         return Outcome(CANNOT_TELL, server.reason_code, reason, server.action, server.command, final=True)
     return Outcome(FAILED, REASON_SERVER_NOT_ACTIVE, reason, server.action, server.command)
@@ -202,7 +202,7 @@ def step_build(case):
         return _pass("{} needs {} in the guest; there is no build number to compare, so this is not checked."
                      .format(elig.benefit, elig.update))
     if elig.minimum_note == MINIMUM_INCLUDED:
-        return _pass("{} postdates the April 9, 2024 update that the benefit needs.".format(elig.guest_os))
+        return _pass(f"{elig.guest_os} postdates the April 9, 2024 update that the benefit needs.")
     build = parse_build(vm.guest_os_version)
     if elig.minimum_note == MINIMUM_FEATURE_UPDATE:
         # No command performs a feature update: the command is the page to follow, and the reason says how.
@@ -225,7 +225,7 @@ def step_build(case):
                        "update in the guest.".format(build, elig.minimum_build, elig.benefit, elig.update),
                        v.ACTION_INSTALL_UPDATES, _install_command(case))
     if vm.from_stale_host("guestOsVersion"):
-        return case.stale("The guest OS build {}".format(build))
+        return case.stale(f"The guest OS build {build}")
     if standing == REVISION_UNKNOWN:
         return _pass("The OS build is {} but its revision could not be read{}; the minimum is {}.".format(
             build.major, " (Hyper-V data exchange does not report it)"
@@ -235,7 +235,7 @@ def step_build(case):
 
 def _build_unknown(case):
     vm, elig = case.vm, case.eligibility
-    minimum = "; the minimum is {}".format(elig.minimum_text) if elig.minimum_text else ""
+    minimum = f"; the minimum is {elig.minimum_text}" if elig.minimum_text else ""
     if vm.guest_os_version:
         return case.collect(REASON_OS_BUILD_UNREADABLE, "The reported version {!r} has no build number that can be "
                             "read{}.".format(vm.guest_os_version, minimum))
@@ -244,7 +244,7 @@ def _build_unknown(case):
                        "No source reported the guest OS build{} and Hyper-V data exchange, which reports it, is off."
                        .format(minimum), v.ACTION_TURN_ON_DATA_EXCHANGE, fixes.enable_data_exchange(vm.name))
     why = " (the release, and so the minimum, depends on it)" if elig.minimum_note == MINIMUM_BUILD_UNKNOWN else ""
-    return case.collect(v.REASON_HOST_FACTS_NEEDED, "No source reported the guest OS build{}{}.".format(why, minimum))
+    return case.collect(v.REASON_HOST_FACTS_NEEDED, f"No source reported the guest OS build{why}{minimum}.")
 
 
 def _install_command(case):
@@ -270,15 +270,14 @@ def step_guest_service_interface(case):
 def step_legacy_os_support(case):
     if case.eligibility.needs != NEEDS_V1:
         return _pass()
-    where = "on {}".format(case.server) if case.server else "on the VM's server"
+    where = f"on {case.server}" if case.server else "on the VM's server"
     if case.host.legacy_os_support == v.OFF:
         return Outcome(FAILED, REASON_LEGACY_OS_SUPPORT_OFF,
                        "Legacy OS support is off {}; {} reaches Azure verification over legacy OS networking (v1)."
                        .format(where, case.label), v.ACTION_TURN_ON_LEGACY_OS_SUPPORT,
                        case.host.legacy_command or fixes.enable_legacy_os_support())
     if case.host.legacy_os_support != v.ON:
-        return case.collect(v.REASON_HOST_FACTS_NEEDED, "Whether legacy OS support is on {} is not known.".format(
-            where))
+        return case.collect(v.REASON_HOST_FACTS_NEEDED, f"Whether legacy OS support is on {where} is not known.")
     return _pass()
 
 
@@ -413,7 +412,7 @@ def evaluate_vm(vm, host, machine_id=None):
                   for name, outcome in trail)
     if decided is None:
         method = access_method(elig, paths)
-        reason = "{} is active through {}.".format(elig.benefit, _PATH_WORDS.get(method, "the host"))
+        reason = f"{elig.benefit} is active through {_PATH_WORDS.get(method, 'the host')}."
         decided = Outcome(PASSED, REASON_ACTIVE, reason)
     status = _STATUS.get(decided.result, v.BENEFITS_ACTIVE)
     reason = " ".join([decided.reason] + list(notes) + [

@@ -50,7 +50,7 @@ def vms(conn, scope, now, host_facts=(), status=None, progress=None, warn=None):
     model = _model(conn, scope, now, host_facts, progress=progress, warn=warn)
     for judged in model.clusters:
         if judged.vms_failure is not None and warn is not None:
-            warn("Cluster '{}': {}".format(judged.name, judged.vms_failure.reason))
+            warn(f"Cluster '{judged.name}': {judged.vms_failure.reason}")
     rows = views.vm_rows(model)
     if not rows:
         _raise_if_unread(model)
@@ -108,7 +108,7 @@ def parent_cluster(conn, machine_id):
     parent = ((document or {}).get("properties") or {}).get("parentClusterResourceId")
     if not isinstance(parent, str) or not parent:
         raise InvalidInputError(
-            "'{}' is not an Azure Local VM: its Arc machine names no parent cluster.".format(machine_id),
+            f"'{machine_id}' is not an Azure Local VM: its Arc machine names no parent cluster.",
             recommendation="Give the ID of an Azure Local VM's Arc machine, or use --vm-name with -n and -g.")
     return Scope.of_clusters(parse_cluster_ids([parent]))
 
@@ -120,9 +120,9 @@ def pick_vm(items, vm_name, machine_id, key):
         return next((item for item in items if (key(item)[1] or "").lower() == machine_id.lower()), None)
     found = [item for item in items if (key(item)[0] or "").lower() == (vm_name or "").lower()]
     if len(found) > 1:
-        ids = [key(item)[1] or "(host only: {})".format(key(item)[0]) for item in found]
+        ids = [key(item)[1] or f"(host only: {key(item)[0]})" for item in found]
         raise InvalidInputError(
-            "{} VMs are named '{}' here: {}.".format(len(found), vm_name, ", ".join(ids)),
+            f"{len(found)} VMs are named '{vm_name}' here: {', '.join(ids)}.",
             recommendation="Choose one by its Arc machine ID: --ids <one of the IDs above>.")
     return found[0] if found else None
 
@@ -137,6 +137,5 @@ def _raise_if_unread(model):
 def no_such_vm(vm_name, scope, command):
     _, resource_group, name = scope.clusters[0] if scope.clusters else (None, None, None)
     return NotFoundError(
-        "VM '{}' was not found on cluster '{}' (resource group '{}').".format(vm_name, name, resource_group),
-        recommendation="List its VMs with `az stack-hci vm-verification {} -n {} -g {}`.".format(
-            command, name, resource_group))
+        f"VM '{vm_name}' was not found on cluster '{name}' (resource group '{resource_group}').",
+        recommendation=f"List its VMs with `az stack-hci vm-verification {command} -n {name} -g {resource_group}`.")

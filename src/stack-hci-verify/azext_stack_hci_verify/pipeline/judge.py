@@ -118,7 +118,7 @@ def _read_findings(read):
     findings = []
     if read.machines_failure is not None:
         findings.append(_finding(name, v.SEVERITY_WARNING, "vms-not-readable",
-                                 "The VM summary is missing: {}".format(read.machines_failure.reason),
+                                 f"The VM summary is missing: {read.machines_failure.reason}",
                                  read.machines_failure.action, read.machines_failure.command))
     if read.instances_failure is not None:
         findings.append(_finding(name, v.SEVERITY_WARNING, "vm-instances-not-readable", read.instances_failure.reason,

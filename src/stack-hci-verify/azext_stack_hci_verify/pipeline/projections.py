@@ -33,7 +33,7 @@ def cluster_row(judged):
 def _vms_cell(summary):
     if summary is None:
         return VMS_NOT_READ
-    return "{}/{} active".format(summary["activeBenefits"], summary["total"] - summary["noApplicableBenefits"])
+    return f"{summary['activeBenefits']}/{summary['total'] - summary['noApplicableBenefits']} active"
 
 
 def unreadable_row(item, now):

@@ -82,8 +82,7 @@ def _read_named(conn, scope):
     from azext_stack_hci_verify.adapters import arm
     from azext_stack_hci_verify.adapters import resourcegraph as rg
     refs, ids = list(scope.clusters), scope.cluster_ids()
-    what = "the VMs of cluster '{}'".format(refs[0][2]) if len(refs) == 1 else "the VMs of {} clusters".format(
-        len(refs))
+    what = f"the VMs of cluster '{refs[0][2]}'" if len(refs) == 1 else f"the VMs of {len(refs)} clusters"
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(refs) + 1)) as pool:
         vm_job = pool.submit(rg.query_pages, conn.resourcegraph(),
                              rg.vms_query(ids[0]) if len(ids) == 1 else rg.vms_query(cluster_ids=ids),

@@ -28,7 +28,7 @@ def parse_cluster_ids(ids):
         for resource_id in str(value).split():
             if not is_valid_resource_id(resource_id):
                 raise InvalidInputError(
-                    "'{}' is not a resource ID.".format(resource_id),
+                    f"'{resource_id}' is not a resource ID.",
                     recommendation="Use the cluster's full ID, e.g. /subscriptions/<sub>/resourceGroups/<rg>/providers/"
                                    "Microsoft.AzureStackHCI/clusters/<name>, or use -n and -g.")
             parts = parse_resource_id(resource_id)
@@ -36,7 +36,7 @@ def parse_cluster_ids(ids):
             kind = (parts.get("type") or "").lower()
             if namespace != CLUSTER_NAMESPACE or kind != CLUSTER_KIND or parts.get("child_name_1"):
                 raise InvalidInputError(
-                    "'{}' is not an Azure Local cluster ID (Microsoft.AzureStackHCI/clusters).".format(resource_id),
+                    f"'{resource_id}' is not an Azure Local cluster ID (Microsoft.AzureStackHCI/clusters).",
                     recommendation="Give a cluster's ID, or use -n and -g.")
             refs.append((parts["subscription"], parts["resource_group"], parts["name"]))
     if not refs:
@@ -61,8 +61,7 @@ def parse_vm_id(ids):
 
 
 def cluster_resource_id(subscription_id, resource_group, name):
-    return "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
-        subscription_id, resource_group, CLUSTER_TYPE, name)
+    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{CLUSTER_TYPE}/{name}"
 
 
 @dataclass(frozen=True)

@@ -61,19 +61,19 @@ def _location_state(location):
     """(status, phrase, fix command or None) of one location."""
     path = _text(_get(location, "path")) or "(no path)"
     if _text(_get(location, "error")):
-        return UNKNOWN, "{}: its ACL could not be read ({})".format(path, _get(location, "error")), None
+        return UNKNOWN, f"{path}: its ACL could not be read ({_get(location, 'error')})", None
     if not _get(location, "access"):
-        return UNKNOWN, "{}: no access entries were reported".format(path), None
+        return UNKNOWN, f"{path}: no access entries were reported", None
     bad = offenders(location)
     if not bad:
-        return PASSED, "{}: restricted to host administrators".format(path), None
+        return PASSED, f"{path}: restricted to host administrators", None
     names = ", ".join("{} ({})".format(_text(_get(e, "identity")) or _text(_get(e, "sid")),
                                        _text(_get(e, "rights")) or "access") for e in bad)
     sids = " ".join(_quote("*" + (_text(_get(e, "sid")) or _text(_get(e, "identity")))) for e in bad)
     inherited = any(_get(e, "inherited") is True for e in bad)
     command = "{}icacls {} /remove:g {}".format(
         "icacls {} /inheritance:d; ".format(_quote(path)) if inherited else "", _quote(path), sids)
-    return FAILED, "{} also grants {}".format(path, names), command
+    return FAILED, f"{path} also grants {names}", command
 
 
 def _found(found):
@@ -89,14 +89,14 @@ def check_locations(found, vm, host, machines=None):
     missing = _missing(vm, host, machines, found)
     failed = [(m, phrase, command) for m, (status, phrase, command) in states if status == FAILED]
     if failed:
-        commands = ["Invoke-Command -ComputerName {} -ScriptBlock {{ {} }}".format(_quote(m.name), command)
+        commands = [f"Invoke-Command -ComputerName {_quote(m.name)} -ScriptBlock {{ {command} }}"
                     for m, _, command in failed]
         return CheckResult(NAME, FAILED, "vm-state-files-not-restricted",
                            "VM state files are in a location other users can reach: {}.".format(
                                "; ".join("on {}: {}".format(m.name, phrase) for m, phrase, _ in failed)),
                            EXPECTED, _found(found), "Restrict the location to host administrators",
                            "; ".join(commands))
-    unknown = ["on {}: {}".format(m.name, phrase) for m, (status, phrase, _) in states if status == UNKNOWN]
+    unknown = [f"on {m.name}: {phrase}" for m, (status, phrase, _) in states if status == UNKNOWN]
     if unknown or missing:
         targets = _probe_targets(vm, host, machines, states, missing)
         return CheckResult(NAME, UNKNOWN, "host-facts-needed",
@@ -125,13 +125,12 @@ def _probe_targets(vm, host, machines, states, missing):
 def _missing(vm, host, machines, found):
     """Why some locations were not seen: machines without facts, or a VM no host reports."""
     if vm is None:
-        gaps = ["no host facts of {}".format(m.name) for m in machines or () if m.acl is None]
+        gaps = [f"no host facts of {m.name}" for m in machines or () if m.acl is None]
         if not found and not gaps:
             gaps.append("no machine reported a VM state location")
         return gaps
     if found:
         return []
     if host is not None and host.acl is not None:
-        return ["the host facts of {} list no location for this VM".format(host.name)]
-    return ["no host facts of the VM's machine ({}) list its state location".format(
-        vm.host_node or "unknown machine")]
+        return [f"the host facts of {host.name} list no location for this VM"]
+    return [f"no host facts of the VM's machine ({vm.host_node or 'unknown machine'}) list its state location"]

@@ -64,14 +64,14 @@ def check_security_type(vm):
                            "attestation. Trusted launch is chosen when a VM is created.",
                            expected, vm.security_type, "Create the VM as a Trusted launch VM", DOC_DEPLOY)
     return CheckResult(name, UNKNOWN, "unrecognized-value",
-                       "securityType is '{}', a value this version does not know.".format(vm.security_type),
+                       f"securityType is '{vm.security_type}', a value this version does not know.",
                        expected, vm.security_type, "Update the extension",
                        "az extension update --name stack-hci-verify")
 
 
 def _rule_failure(name, reason, found):
-    return CheckResult(name, FAILED, "{}-off".format(name),
-                       "{}; {}, so Trusted launch does not take effect.".format(reason, RULE_BOTH_ON),
+    return CheckResult(name, FAILED, f"{name}-off",
+                       f"{reason}; {RULE_BOTH_ON}, so Trusted launch does not take effect.",
                        "true", found, "Create the VM again with secure boot and vTPM on", DOC_DEPLOY)
 
 
@@ -80,12 +80,12 @@ def check_secure_boot(vm, guest=None):
     seen = guest.secure_boot if guest is not None else None
     found = {"arm": vm.secure_boot, "guest": seen}
     if seen is False:
-        return _rule_failure(name, "The guest reports secure boot off ({})".format(guest.source), found)
+        return _rule_failure(name, f"The guest reports secure boot off ({guest.source})", found)
     if vm.secure_boot is False:
         return _rule_failure(name, "securityProfile.uefiSettings.secureBootEnabled is false", found)
     if vm.secure_boot or seen:
         where = " and ".join(source for source, value in (("ARM", vm.secure_boot), ("the guest", seen)) if value)
-        return CheckResult(name, PASSED, "secure-boot-on", "Secure boot is on ({}).".format(where), "true", found)
+        return CheckResult(name, PASSED, "secure-boot-on", f"Secure boot is on ({where}).", "true", found)
     return CheckResult(name, UNKNOWN, "secure-boot-not-reported",
                        "ARM does not report secureBootEnabled for this VM and no guest facts say it.",
                        "true", found, ACTION_COLLECT_GUEST_FACTS, COMMAND_GUEST_PROBE)
@@ -96,12 +96,12 @@ def _guest_tpm(guest):
     if guest is None or guest.tpm_present is None:
         return None
     if not guest.tpm_present:
-        return FAILED, "vtpm-absent-in-guest", "The guest sees no TPM ({})".format(guest.source)
+        return FAILED, "vtpm-absent-in-guest", f"The guest sees no TPM ({guest.source})"
     if guest.tpm_version and not str(guest.tpm_version).startswith("2"):
         return FAILED, "tpm-not-2", "The guest sees a TPM {}, not the TPM 2.0 vTPM of Trusted launch ({})".format(
             guest.tpm_version, guest.source)
     if guest.tpm_ready is False:
-        return WARNING, "tpm-not-ready", "The guest's TPM is present but not ready for use ({})".format(guest.source)
+        return WARNING, "tpm-not-ready", f"The guest's TPM is present but not ready for use ({guest.source})"
     return PASSED, "vtpm-on", None
 
 
@@ -119,7 +119,7 @@ def check_vtpm(vm, guest=None):
                            "Initialize the TPM in the guest", COMMAND_INITIALIZE_TPM)
     if vm.vtpm or seen is not None:
         where = " and ".join(source for source, value in (("ARM", vm.vtpm), ("the guest", seen)) if value)
-        return CheckResult(name, PASSED, "vtpm-on", "The vTPM is on ({}).".format(where), "true", found)
+        return CheckResult(name, PASSED, "vtpm-on", f"The vTPM is on ({where}).", "true", found)
     return CheckResult(name, UNKNOWN, "vtpm-not-reported",
                        "ARM does not report enableTPM for this VM and no guest facts say it.",
                        "true", found, ACTION_COLLECT_GUEST_FACTS, COMMAND_GUEST_PROBE)
@@ -142,7 +142,7 @@ def check_guest_attestation(vm, reading, cluster):
     expected = "attestationStatus/default healthStatus Healthy"
     configuration = cluster.check("attestation-configuration") if cluster is not None else None
     note = "" if configuration is None or configuration.status == PASSED else \
-        " The system's attestation configuration: {}".format(configuration.reason)
+        f" The system's attestation configuration: {configuration.reason}"
     if reading is None or (not reading.ok and reading.not_found):
         return CheckResult(name, UNKNOWN, "attestation-not-reported",
                            "ARM reports no attestationStatus for this VM (not found), so whether it started in a "
@@ -152,7 +152,7 @@ def check_guest_attestation(vm, reading, cluster):
                                _quote(vm.name), _quote(vm.resource_group)))
     if not reading.ok:
         return CheckResult(name, UNKNOWN, "attestation-not-readable",
-                           "The attestationStatus of this VM could not be read: {}.".format(reading.error),
+                           f"The attestationStatus of this VM could not be read: {reading.error}.",
                            expected, None, "Read it with a role that has Microsoft.AzureStackHCI/"
                            "virtualMachineInstances/read", "az role assignment list --assignee <you> --scope {}"
                            .format(_quote(vm.machine_id)))
@@ -168,7 +168,7 @@ def _judge_attestation(name, expected, summary, note, machine_id=None):
     if (summary.get("attestationCertValidated") or "").lower() == "invalid":
         problems.append("the attestation certificate is Invalid")
     if health == ATTESTATION_UNHEALTHY or problems:
-        detail = "; ".join(problems + (["health Unhealthy: {}".format(summary.get("errorMessage") or "no message")]
+        detail = "; ".join(problems + ([f"health Unhealthy: {summary.get('errorMessage') or 'no message'}"]
                                        if health == ATTESTATION_UNHEALTHY else []))
         return CheckResult(name, FAILED, "attestation-unhealthy",
                            "The VM's attestation says it did not start in a known good state: {}.{}".format(
@@ -227,7 +227,7 @@ def _from_cluster(cluster, check, name, lead):
     result = cluster.check(check) if cluster is not None else None
     if result is None:
         return None
-    return dataclasses.replace(result, check=name, reason="{} {}".format(lead, result.reason))
+    return dataclasses.replace(result, check=name, reason=f"{lead} {result.reason}")
 
 
 def evaluate_vm(vm, attestation=None, image=None, cluster=None, guest=None):

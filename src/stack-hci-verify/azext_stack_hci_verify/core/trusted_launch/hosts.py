@@ -105,7 +105,7 @@ def check_attestation_configuration(cluster_facts):
                                "The system has an attestation resource for isolated VMs ({}).".format(
                                    found["attestationResourceId"]), expected, found)
         return CheckResult(name, WARNING, "attestation-configuration-incomplete",
-                           "isolatedVmAttestationConfiguration lacks {}.".format(", ".join(missing)), expected,
+                           f"isolatedVmAttestationConfiguration lacks {', '.join(missing)}.", expected,
                            found, "Sync with Azure", "Sync-AzureStackHCI")
     if not cluster_facts.has_reported_properties:
         return CheckResult(name, UNKNOWN, "cluster-not-registered",
@@ -126,7 +126,7 @@ def _igvm_state(machine):
     if _get(agent, "present") is False:
         return FAILED, "not installed"
     if (status or "").lower() != "running":
-        return FAILED, "{}".format(status or "not running")
+        return FAILED, f"{status or 'not running'}"
     return PASSED, "Running"
 
 
@@ -150,7 +150,7 @@ def check_igvm_agent(machines):
             return CheckResult(name, FAILED, "igvm-agent-missing", reason, expected, found,
                                "Update the machine: Azure Local installs IgvmAgent on every machine", DOC_GUIDANCE)
         return CheckResult(name, FAILED, "igvm-agent-not-running", reason, expected, found,
-                           "Start IgvmAgent on {}".format(machine.name),
+                           f"Start IgvmAgent on {machine.name}",
                            "Invoke-Command -ComputerName {} -ScriptBlock {{ Set-Service -Name IgvmAgent "
                            "-StartupType Automatic; Start-Service -Name IgvmAgent }}".format(_quote(machine.name)))
     if unknown:
@@ -159,7 +159,7 @@ def check_igvm_agent(machines):
                            "with --host-facts.".format(", ".join(unknown)), expected, found,
                            ACTION_COLLECT_HOST_FACTS, host_probe_command(unknown))
     return CheckResult(name, PASSED, "igvm-agent-running",
-                       "IgvmAgent runs on every machine ({}).".format(", ".join(m.name for m in machines)),
+                       f"IgvmAgent runs on every machine ({', '.join((m.name for m in machines))}).",
                        expected, found)
 
 
@@ -176,10 +176,10 @@ def check_live_migration(machines):
     weak = [m.name for m, (state, _) in states if state in ("requested", "none")]
     parts = []
     if weak:
-        parts.append("no IPsec rule requires protection of live migration traffic on {}".format(", ".join(weak)))
+        parts.append(f"no IPsec rule requires protection of live migration traffic on {', '.join(weak)}")
     if unseen or not machines:
-        parts.append("it cannot be seen on {}".format(", ".join(unseen) or "any machine"))
-    reason = ("Live migration traffic is not encrypted by default and {}.".format("; ".join(parts)))
+        parts.append(f"it cannot be seen on {', '.join(unseen) or 'any machine'}")
+    reason = f"Live migration traffic is not encrypted by default and {'; '.join(parts)}."
     if weak:
         return CheckResult(name, WARNING, "live-migration-not-protected", reason, expected, found,
                            "Protect live migration traffic with IPsec", live_migration_command())

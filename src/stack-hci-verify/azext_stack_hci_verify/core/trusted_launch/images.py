@@ -27,7 +27,7 @@ def image_type(image_id):
     """The resource type of an image id, lower case ('' when it is not a resource id)."""
     parts = (image_id or "").split("/")
     if len(parts) >= 9 and parts[5].lower() == "providers":
-        return "{}/{}".format(parts[6], parts[7]).lower()
+        return f"{parts[6]}/{parts[7]}".lower()
     return ""
 
 
@@ -70,7 +70,7 @@ def check_image(vm, reading):
     if not vm.image_id:
         how = "from a disk" if vm.created_from_disk else "without an image reference"
         return CheckResult(name, UNKNOWN, "image-not-resolved",
-                           "The VM was created {}, so the image its OS came from cannot be told.".format(how),
+                           f"The VM was created {how}, so the image its OS came from cannot be told.",
                            EXPECTED, found, "Confirm the VM's OS came from a Windows 11 Azure Marketplace image",
                            DOC_IMAGES)
     kind = image_type(vm.image_id)
