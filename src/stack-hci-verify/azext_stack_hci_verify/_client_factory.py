@@ -33,9 +33,8 @@ def arm_timeout(cli_ctx):
     if not 0 < value <= MAX_ARM_TIMEOUT:      # NaN fails too
         raise InvalidArgumentValueError(
             f"The ARM timeout {source} is '{raw}', not a number of seconds.",
-            recommendation="Set it to a number of seconds above 0 and at most {:.0f}, e.g. {}=30, or unset it "
-                           "for the default of {:.0f} seconds.".format(
-                               MAX_ARM_TIMEOUT, ARM_TIMEOUT_ENV, DEFAULT_ARM_TIMEOUT))
+            recommendation=f"Set it to a number of seconds above 0 and at most {MAX_ARM_TIMEOUT:.0f}, e.g. "
+                           f"{ARM_TIMEOUT_ENV}=30, or unset it for the default of {DEFAULT_ARM_TIMEOUT:.0f} seconds.")
     return value
 
 

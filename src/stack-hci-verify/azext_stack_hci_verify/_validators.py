@@ -103,8 +103,8 @@ def validate_attest(cmd, namespace):
         parts = urlsplit(namespace.endpoint)
         if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/") or parts.query:
             raise InvalidArgumentValueError(
-                "--endpoint '{}' must be the endpoint's base URL, e.g. http://127.0.0.1:42542 (IMDS speaks plain "
-                "HTTP; the path and query are added).".format(namespace.endpoint))
+                f"--endpoint '{namespace.endpoint}' must be the endpoint's base URL, e.g. http://127.0.0.1:42542 "
+                "(IMDS speaks plain HTTP; the path and query are added).")
     if namespace.nonce is not None:
         import re
         if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", namespace.nonce):
@@ -129,7 +129,7 @@ def validate_vm_status(cmd, namespace):
         if status is None:
             raise InvalidArgumentValueError(
                 f"--status '{value}' is not a benefit status.",
-                recommendation="Use one or more of: {}.".format(", ".join("'{}'".format(s) for s in BENEFIT_STATUSES)))
+                recommendation=f"Use one or more of: {', '.join(repr(s) for s in BENEFIT_STATUSES)}.")
         chosen.append(status)
     namespace.status = chosen
 

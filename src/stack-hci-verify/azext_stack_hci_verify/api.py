@@ -70,8 +70,8 @@ class Verifier:
         if arm_endpoint is None:
             if cloud not in CLOUDS:
                 raise InvalidInputError(f"Cloud '{cloud}' is not known.",
-                                        recommendation="Use one of {}, or give arm_endpoint and audience.".format(
-                                            ", ".join(CLOUDS)))
+                                        recommendation=f'Use one of {", ".join(CLOUDS)}, or give arm_endpoint and '
+                                                       'audience.')
             arm_endpoint, default_audience = CLOUDS[cloud]
         else:
             default_audience = CLOUDS.get(cloud, CLOUDS["AzureCloud"])[1] if audience is None and \

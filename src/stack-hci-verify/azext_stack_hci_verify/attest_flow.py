@@ -99,9 +99,9 @@ def pki_settings(config_dir, no_fetch):
         return pki.settings_from_environment(cache_dir=pki.default_cache_dir(config_dir), no_fetch=no_fetch)
     except ValueError as ex:
         raise InvalidInputError(
-            str(ex), recommendation="Fix or unset the setting: {} takes a base URL such as "
-                                    "http://pki-mirror.example:8080, {} comma-separated host names.".format(
-                                        pki.MIRROR_ENV, pki.HOSTS_ENV)) from None
+            str(ex), recommendation=f"Fix or unset the setting: {pki.MIRROR_ENV} takes a base URL such as "
+                                    f"http://pki-mirror.example:8080, {pki.HOSTS_ENV} comma-separated host "
+                                    "names.") from None
 
 
 def attested_body(request):

@@ -180,8 +180,8 @@ def _list_page_problem(page):
 def get_cluster(conn, subscription_id, resource_group, name):
     """The cluster's ARM document, through `conn` (the command's connection: one token, one client)."""
     from urllib.parse import quote
-    path = "/subscriptions/{}/resourceGroups/{}/providers/{}/{}".format(
-        quote(subscription_id, safe=""), quote(resource_group, safe=""), CLUSTER_TYPE, quote(name, safe=""))
+    path = (f'/subscriptions/{quote(subscription_id, safe="")}/resourceGroups/{quote(resource_group, safe="")}'
+            f'/providers/{CLUSTER_TYPE}/{quote(name, safe="")}')
     read = ArmRead(
         f"Cluster '{name}' in resource group '{resource_group}'",
         f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{CLUSTER_TYPE}/{name}",
@@ -312,8 +312,8 @@ def _instances_failure(failed, total):
     each was a 403 for the same identity, the grant is on the scope they share."""
     first = failed[0]
     error = first.error.__class__(
-        "{} of {} Azure Local VM instances (virtualMachineInstances/default) could not be read; their "
-        "verdicts rest on the Arc machine and host facts only. First: {}".format(len(failed), total, first.reason),
+        f"{len(failed)} of {total} Azure Local VM instances (virtualMachineInstances/default) could not be read; their "
+        f"verdicts rest on the Arc machine and host facts only. First: {first.reason}",
         recommendation=first.recommendation or None)
     grants = [failure.grant for failure in failed]
     assignees = {grant[0] for grant in grants if grant}
@@ -371,14 +371,14 @@ def _describe(ex, read):
     if status == 404:
         return _Problem("ResourceNotFoundError", f"{read.what} was not found ({code}).", read.if_missing)
     if status == 401:
-        return _Problem("UnauthorizedError", "{} rejected the credentials reading {} ({}).".format(
-            read.service, _lower_first(read.what), code), "Run `az login` again.")
+        return _Problem("UnauthorizedError", f"{read.service} rejected the credentials reading "
+                                             f"{_lower_first(read.what)} ({code}).", "Run `az login` again.")
     if status == 429:
         return _throttled(ex, read)
-    return _Problem("AzureResponseError", "{} answered {} reading {}: {}".format(
-        read.service, _status_text(ex), _lower_first(read.what), _detail(ex)),
-        "This is an error of {} or a gateway on the way, not of your resources; run the command again "
-        "later.".format(read.service))
+    return _Problem("AzureResponseError",
+                    f"{read.service} answered {_status_text(ex)} reading {_lower_first(read.what)}: {_detail(ex)}",
+                    f"This is an error of {read.service} or a gateway on the way, not of your resources; run the "
+                    "command again later.")
 
 
 def _no_answer(ex, read):
@@ -388,24 +388,24 @@ def _no_answer(ex, read):
     return _Problem(
         "AzureConnectionError",
         f"{read.service} gave no answer reading {_lower_first(read.what)} within {patience} ({cause}).",
-        "Check the network path to ARM and run the command again; to wait longer, set {} or `az config set "
-        "{}.{}=SECONDS`.".format(ARM_TIMEOUT_ENV, ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION))
+        f"Check the network path to ARM and run the command again; to wait longer, set {ARM_TIMEOUT_ENV} or `az config "
+        f"set {ARM_TIMEOUT_SECTION}.{ARM_TIMEOUT_OPTION}=SECONDS`.")
 
 
 def _throttled(ex, read):
     retry_after = _retry_after(ex)
     if retry_after is not None:
-        message = ("{} throttled reading {} and asked to wait {} (Retry-After); this command waits at "
-                   "most {} for one request.".format(read.service, _lower_first(read.what), _seconds(retry_after),
-                                                     _patience(read)))
+        message = (f"{read.service} throttled reading {_lower_first(read.what)} and asked to wait "
+                   f"{_seconds(retry_after)} (Retry-After); this command waits at "
+                   f"most {_patience(read)} for one request.")
         wait = f"Run the command again in {_seconds(retry_after)}"
     else:
-        message = "{} kept throttling reading {} ({}): {}".format(
-            read.service, _lower_first(read.what), _error_code(ex) or 429, _detail(ex))
+        message = (f"{read.service} kept throttling reading {_lower_first(read.what)} ({_error_code(ex) or 429}): "
+                   f"{_detail(ex)}")
         wait = "Run the command again later"
     return _Problem("ThrottledError", message,
-                    "{}, or let it wait longer with {} or `az config set {}.{}=SECONDS`.".format(
-                        wait, ARM_TIMEOUT_ENV, ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION),
+                    f"{wait}, or let it wait longer with {ARM_TIMEOUT_ENV} or `az config set "
+                    f"{ARM_TIMEOUT_SECTION}.{ARM_TIMEOUT_OPTION}=SECONDS`.",
                     detail={"retry_after": retry_after})
 
 
@@ -424,10 +424,10 @@ def _forbidden(ex, read, code):
     grant = (object_id.group("id") if object_id else "<object-id>", scope)
     return _Problem(
         "ForbiddenError",
-        "Access denied reading {}: the signed-in identity lacks '{}' on scope '{}' ({}).".format(
-            _lower_first(read.what), permission, scope, code),
-        "Ask an owner of the scope for a role with {} (for example Reader): `{}`; or choose another subscription "
-        "with --subscription.".format(permission, _grant_command(*grant)),
+        f"Access denied reading {_lower_first(read.what)}: the signed-in identity lacks '{permission}' on scope "
+        f"'{scope}' ({code}).",
+        f"Ask an owner of the scope for a role with {permission} (for example Reader): `{_grant_command(*grant)}`; or "
+        "choose another subscription with --subscription.",
         grant, {"permission": permission})
 
 

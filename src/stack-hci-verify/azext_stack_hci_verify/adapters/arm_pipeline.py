@@ -73,8 +73,8 @@ class UntrustedUrlError(ServiceError):
         self.host = _printable(_netloc(url)) or "(none)"
         self.scheme = _printable(_scheme(url)) or "(none)"
         super().__init__(
-            "ARM's answer led to host '{}' over {}; this command sends requests, and its credentials, only to the "
-            "configured ARM host '{}' over HTTPS, so nothing was sent there.".format(self.host, self.scheme, trusted),
+            f"ARM's answer led to host '{self.host}' over {self.scheme}; this command sends requests, and its "
+            f"credentials, only to the configured ARM host '{trusted}' over HTTPS, so nothing was sent there.",
             recommendation="This is an error of ARM or of a proxy on the way, not of your resources. Check the "
                            "cloud's ARM endpoint (`az cloud show --query endpoints.resourceManager`) and any proxy "
                            "(HTTPS_PROXY), then run the command again.")

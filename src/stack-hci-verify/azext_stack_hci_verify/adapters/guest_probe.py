@@ -132,4 +132,4 @@ def collect_guest_facts(now, timeout=60.0, environ=None, platform=None):
     document = new_document(format_timestamp(now), None)
     return finish_document(document, [{"probe": "guest", "status": "Unknown", "reasonCode": "unsupported-platform",
                                        "reason": "The guest probe reads Windows (PowerShell) or Linux (sysfs) "
-                                                 "guests; this is {}.".format(platform)}])
+                                                 f"guests; this is {platform}."}])

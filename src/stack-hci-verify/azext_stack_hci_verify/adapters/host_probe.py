@@ -25,9 +25,8 @@ GUEST_IMDS_ADAPTER = "AZSHCI_GUEST-IMDS_DO_NOT_MODIFY"
 HOST_IMDS_SWITCH = "AZSHCI_HOST-IMDS_DO_NOT_MODIFY"
 
 NO_HYPERV_HOST_REASON = (
-    "There is no Hyper-V host to probe here: no PowerShell was found, or this is not Windows. Run "
-    "`az stack-hci vm-verification probe` on an Azure Local machine (or set {} to the PowerShell to use)."
-    .format(POWERSHELL_SETTING))
+    "There is no Hyper-V host to probe here: no PowerShell was found, or this is not Windows. Run `az stack-hci "
+    f"vm-verification probe` on an Azure Local machine (or set {POWERSHELL_SETTING} to the PowerShell to use).")
 
 # ----------------------------------------------------------------------------- the scripts
 

@@ -99,6 +99,6 @@ def add_to_document(document, runs):
     failed = [run.probe for run in ordered if run.status != PROBE_SUCCEEDED]
     if failed and document.get("probeStatus") == PROBE_SUCCEEDED:
         document.update(probeStatus="Partial", reasonCode="some-probes-unknown",
-                        reason="{} Trusted launch probes could not report ({}); their facts are null.".format(
-                            len(failed), ", ".join(failed)))
+                        reason=f'{len(failed)} Trusted launch probes could not report ({", ".join(failed)}); their '
+                               'facts are null.')
     return document

@@ -42,30 +42,30 @@ def _progress(pages, items, listing):
 
 
 def _service_fault(listing):
-    return ("This is an error of {} or of a proxy on the way, not of your resources; run the command again "
-            "later.".format(listing.service))
+    return (f"This is an error of {listing.service} or of a proxy on the way, not of your resources; run the command "
+            "again later.")
 
 
 def wrong_shape(listing, detail, pages, items):
     """The error for a page that is not what the service should answer."""
     return PagingError(
-        "{}'s answer reading {} is not what it should be: {}. It was read up to {}; a partial answer is not "
-        "reported.".format(listing.service, listing.what, detail, _progress(pages, items, listing)),
+        f"{listing.service}'s answer reading {listing.what} is not what it should be: {detail}. It was read up to "
+        f"{_progress(pages, items, listing)}; a partial answer is not reported.",
         _service_fault(listing), pages, items)
 
 
 def _repeated(listing, pages, items):
     return PagingError(
-        "{} handed back a {} it had given before while reading {}: the pages would never end. It stopped after "
-        "{}; a partial answer is not reported.".format(
-            listing.service, listing.continuation, listing.what, _progress(pages, items, listing)),
+        f"{listing.service} handed back a {listing.continuation} it had given before while reading {listing.what}: the "
+        "pages would never end. It stopped after "
+        f"{_progress(pages, items, listing)}; a partial answer is not reported.",
         _service_fault(listing), pages, items)
 
 
 def _too_many(listing, pages, items):
     return PagingError(
-        "{}'s list of {} did not end within {:,} pages; it stopped after {}, and a partial answer is not "
-        "reported.".format(listing.service, listing.what, listing.max_pages, _progress(pages, items, listing)),
+        f"{listing.service}'s list of {listing.what} did not end within {listing.max_pages:,} pages; it stopped after "
+        f"{_progress(pages, items, listing)}, and a partial answer is not reported.",
         _service_fault(listing), pages, items)
 
 
@@ -73,11 +73,11 @@ def _too_long(listing, pages, items):
     from azext_stack_hci_verify._client_factory import (
         ARM_TIMEOUT_ENV, ARM_TIMEOUT_OPTION, ARM_TIMEOUT_SECTION, LIST_TIMEOUT_FACTOR)
     return PagingError(
-        "{}'s list of {} did not end within {:g} seconds; it stopped after {}, and a partial answer is not "
-        "reported.".format(listing.service, listing.what, listing.seconds, _progress(pages, items, listing)),
-        "Run the command again later, or narrow its scope. A list may take {} times the ARM timeout; to raise it, "
-        "set {} or `az config set {}.{}=SECONDS`.".format(
-            LIST_TIMEOUT_FACTOR, ARM_TIMEOUT_ENV, ARM_TIMEOUT_SECTION, ARM_TIMEOUT_OPTION),
+        f"{listing.service}'s list of {listing.what} did not end within {listing.seconds:g} seconds; it stopped after "
+        f"{_progress(pages, items, listing)}, and a partial answer is not reported.",
+        f"Run the command again later, or narrow its scope. A list may take {LIST_TIMEOUT_FACTOR} times the ARM "
+        "timeout; to raise it, "
+        f"set {ARM_TIMEOUT_ENV} or `az config set {ARM_TIMEOUT_SECTION}.{ARM_TIMEOUT_OPTION}=SECONDS`.",
         pages, items)
 
 

@@ -97,14 +97,10 @@ def vms_query(cluster_id=None, cluster_ids=None, cluster_prefix=None):
         where += " and isnotempty(tostring(properties.parentClusterResourceId))"
     instance_columns = ", ".join(f"{alias} = {column}" for alias, column in _INSTANCE_COLUMNS)
     return (
-        "resources | where {where}"
-        " | extend instanceKey = tolower(strcat(id, {suffix}))"
-        " | join kind=leftouter (resources | where type =~ {instances}"
-        " | project instanceKey = tolower(id), {instance_columns}) on instanceKey"
-        " | project {machine}, {aliases} | order by id asc").format(
-            where=where, suffix=kql_string(INSTANCE_SUFFIX), instances=kql_string(INSTANCES),
-            instance_columns=instance_columns, machine=_MACHINE_COLUMNS,
-            aliases=", ".join(alias for alias, _ in _INSTANCE_COLUMNS))
+        f"resources | where {where} | extend instanceKey = tolower(strcat(id, {kql_string(INSTANCE_SUFFIX)}))"
+        f" | join kind=leftouter (resources | where type =~ {kql_string(INSTANCES)}"
+        f" | project instanceKey = tolower(id), {instance_columns}) on instanceKey"
+        f' | project {_MACHINE_COLUMNS}, {", ".join(alias for alias, _ in _INSTANCE_COLUMNS)} | order by id asc')
 
 
 # ----------------------------------------------------------------------------------- rows
@@ -343,8 +339,8 @@ def fallback_reason(ex, what="the cluster's VMs"):
     """Why ARM was asked instead of Resource Graph."""
     status = getattr(ex, "status_code", None)
     code = getattr(getattr(ex, "error", None), "code", None)
-    return "Resource Graph could not serve {} ({}); they were read from ARM.".format(
-        what, " ".join(str(part) for part in (status, code) if part) or type(ex).__name__)
+    cause = " ".join(str(part) for part in (status, code) if part) or type(ex).__name__
+    return f"Resource Graph could not serve {what} ({cause}); they were read from ARM."
 
 
 def graph_error(ex, what, timeout=None):

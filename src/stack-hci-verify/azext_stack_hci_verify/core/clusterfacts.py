@@ -99,8 +99,8 @@ def _nodes(reader, reported):
         else:
             junk += 1
     if junk:
-        reader.problems.append("reportedProperties.nodes has {} entr{} that {} no server".format(
-            junk, "y" if junk == 1 else "ies", "is" if junk == 1 else "are"))
+        reader.problems.append(f'reportedProperties.nodes has {junk} entr{"y" if junk == 1 else "ies"} that '
+                               f'{"is" if junk == 1 else "are"} no server')
     return tuple(nodes)
 
 
@@ -109,8 +109,9 @@ def _capabilities(reader, reported):
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        reader.problems.append("reportedProperties.supportedCapabilities is {}, not a list of strings".format(
-            _kind(value) if not isinstance(value, list) else "a list with non-string entries"))
+        reader.problems.append('reportedProperties.supportedCapabilities is '
+                               f'{_kind(value) if not isinstance(value, list) else "a list with non-string entries"}, '
+                               'not a list of strings')
         return None
     return value
 

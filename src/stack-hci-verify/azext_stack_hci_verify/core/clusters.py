@@ -52,14 +52,14 @@ def host_status(imds_attestation, where="imdsAttestation", observed_at=None):
                        f"Azure verification for VMs is on ({where} is Enabled).", observed_at=observed_at)
     if text.lower() == v.IMDS_DISABLED.lower():
         return Verdict(v.OFF, "host-attestation-off",
-                       "Azure verification for VMs is off ({} is Disabled). It is on by default on a registered, "
+                       f"Azure verification for VMs is off ({where} is Disabled). It is on by default on a registered, "
                        "deployed system: check the host prerequisites that \"Azure verification for VMs on Azure "
                        "Local\" lists (all machines online, registered and deployed; Hyper-V installed), then sync "
-                       "with Azure.".format(where), *fixes.sync_fix(),
+                       "with Azure.", *fixes.sync_fix(),
                        observed_at=observed_at)
     return Verdict(v.UNKNOWN, v.REASON_UNRECOGNIZED_VALUE,
-                   "{} is '{}', a value this version does not know; a newer version of the extension may.".format(
-                       where, text), *fixes.update_fix(), observed_at=observed_at)
+                   f"{where} is '{text}', a value this version does not know; a newer version of the extension may.",
+                   *fixes.update_fix(), observed_at=observed_at)
 
 
 def is_registered(facts):
@@ -71,13 +71,13 @@ def host_status_from_arm(facts):
     """hostStatus as ARM alone tells it, with the cluster-level cause when it is not On."""
     if facts.problems:
         return Verdict(v.UNKNOWN, v.REASON_MALFORMED_RESOURCE,
-                       "ARM's document of this cluster cannot be read as this version expects ({}).".format(
-                           "; ".join(facts.problems)), *fixes.update_fix(), observed_at=facts.last_sync)
+                       f"ARM's document of this cluster cannot be read as this version expects "
+                       f"({'; '.join(facts.problems)}).", *fixes.update_fix(), observed_at=facts.last_sync)
     if not is_registered(facts):
         return Verdict(v.UNKNOWN, v.REASON_CLUSTER_NOT_REGISTERED,
-                       "The system is not registered with Azure (registration status '{}'); Azure verification for "
-                       "VMs starts once its machines are registered and the system is deployed.".format(
-                           facts.registration_status or "none"),
+                       f"The system is not registered with Azure (registration status "
+                       f"'{facts.registration_status or 'none'}'); Azure verification for VMs starts once its machines "
+                       "are registered and the system is deployed.",
                        v.ACTION_REGISTER,
                        fixes.register_with_azure(facts.subscription_id, facts.resource_group, facts.location))
     return host_status(facts.imds_attestation, "reportedProperties.imdsAttestation", facts.last_sync)
@@ -109,9 +109,9 @@ def _host_status_from_files(evidence, servers=()):
         where = [doc.computer_name for doc in stale]
         where = tuple(servers) if not all(where) else where
         return Verdict(v.UNKNOWN, v.REASON_HOST_FACTS_STALE,
-                       "Only stale host-facts files ({}) report Azure verification on; they cannot vouch for it now. "
-                       "Collect them again on {}.".format(
-                           ", ".join(doc.source for doc in stale), fixes.probe_where(servers=where)),
+                       f'Only stale host-facts files ({", ".join(doc.source for doc in stale)}) report Azure '
+                       'verification on; they cannot vouch for it now. '
+                       f"Collect them again on {fixes.probe_where(servers=where)}.",
                        *fixes.collect_fix(servers=where), observed), conflicts
     return Verdict(v.ON, "host-attestation-on",
                    "Every host-facts file reports ImdsAttestation Enabled.", observed_at=observed), conflicts
@@ -153,9 +153,9 @@ def legacy_os_support_from_capabilities(capabilities, servers=()):
     said = "supportedCapabilities does not list it" if isinstance(capabilities, list) else \
         "the cluster reports no supportedCapabilities"
     return Verdict(v.UNKNOWN, "legacy-os-support-unknown",
-                   "Whether legacy OS support is on cannot be told from ARM ({}; the values are undocumented and the "
-                   "portal does not show it); the host's own report says: run the probe on {}.".format(
-                       said, fixes.probe_where(servers=servers)),
+                   f"Whether legacy OS support is on cannot be told from ARM ({said}; the values are undocumented and "
+                   "the portal does not show it); the host's own report says: run the probe on "
+                   f"{fixes.probe_where(servers=servers)}.",
                    *fixes.collect_fix(servers=servers))
 
 
@@ -169,8 +169,8 @@ def _legacy_for_cluster(servers, arm_legacy):
         command = fixes.enable_legacy_os_support() if whole else "; ".join(
             fixes.enable_legacy_os_support(name) for name in sorted(off))
         return Verdict(v.OFF, "legacy-os-support-off",
-                       "Legacy OS support is off on {}{}.".format(
-                           ", ".join(sorted(off)), "" if whole else " (a machine added later is enabled on its own)"),
+                       'Legacy OS support is off on '
+                       f'{", ".join(sorted(off))}{"" if whole else " (a machine added later is enabled on its own)"}.',
                        v.ACTION_TURN_ON_LEGACY_OS_SUPPORT, command)
     if servers and len(on) == len(servers):
         return Verdict(v.ON, "legacy-os-support-on", "Legacy OS support is on on every server.")
@@ -291,9 +291,9 @@ def _server_findings(verdict, now):
                           server.action, server.command)
         elif server.expires_on is not None and server.expires_on - now <= v.EXPIRY_WARNING_WINDOW:
             yield finding("server", server.name, v.SEVERITY_WARNING, "attestation-expiring",
-                          "{}: attestation expires {} (in {}) unless the cluster syncs with Azure.".format(
-                              server.name, format_timestamp(server.expires_on),
-                              srv.describe_age(server.expires_on - now)), *fixes.sync_fix())
+                          f"{server.name}: attestation expires {format_timestamp(server.expires_on)} (in "
+                          f"{srv.describe_age(server.expires_on - now)}) unless the cluster syncs with Azure.",
+                          *fixes.sync_fix())
 
 
 def _findings(verdict, now):
@@ -308,8 +308,8 @@ def _findings(verdict, now):
     connectivity = facts.connectivity_status
     if is_registered(facts) and connectivity and connectivity.lower() != "connected":
         yield finding("cluster", facts.name, v.SEVERITY_WARNING, "not-connected",
-                      "Connectivity status is '{}'; attestation renews only when the cluster syncs with Azure."
-                      .format(connectivity), *fixes.sync_fix())
+                      f"Connectivity status is '{connectivity}'; attestation renews only when the cluster syncs with "
+                      "Azure.", *fixes.sync_fix())
     legacy = verdict.legacy
     if legacy.value == v.OFF:
         yield finding("cluster", facts.name, v.SEVERITY_WARNING, legacy.reason_code,
@@ -359,8 +359,8 @@ def cluster_view(verdict, vm_summary=None, extra_findings=()):
 def unreadable_cluster_view(subscription_id, resource_group, name, cluster_finding, now):
     """The row of a cluster whose ARM document could not be read, among others that could: hostStatus
     Unknown, with its `cluster-not-readable` finding (reason, action and command of the read's error)."""
-    resource_id = "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.AzureStackHCI/clusters/{}".format(
-        subscription_id, resource_group, name)
+    resource_id = (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+                   f"/providers/Microsoft.AzureStackHCI/clusters/{name}")
     view = {"name": name, "id": resource_id, "resourceGroup": resource_group, "subscriptionId": subscription_id,
             "hostStatus": v.UNKNOWN, "legacyOsSupport": v.UNKNOWN, "reasonCode": cluster_finding["reasonCode"],
             "reason": cluster_finding["reason"], "servers": [], "findings": [dict(cluster_finding)],

@@ -140,9 +140,8 @@ def probe_command(server=None, servers=()):
     if len(names) == 1:
         label = re.sub(r"[^A-Za-z0-9._-]", "_", names[0].split(".", maxsplit=1)[0])
         return f"{COMMAND_PROBE} -o json > host-facts-{label or '_'}.json"
-    return '{} -o json > "host-facts-$env:COMPUTERNAME.json"  # run on {}'.format(
-        COMMAND_PROBE, "each of: " + ", ".join(display_name(name) for name in names) if names
-        else "each server of the cluster")
+    where = f"each of: {', '.join(display_name(name) for name in names)}" if names else "each server of the cluster"
+    return f'{COMMAND_PROBE} -o json > "host-facts-$env:COMPUTERNAME.json"  # run on {where}'
 
 
 def probe_where(server=None, servers=()):
@@ -159,11 +158,10 @@ def probe_where(server=None, servers=()):
 def register_with_azure(subscription_id=None, resource_group=None, region=None):
     """Registration of a system's machines with Azure Arc, run on each machine (then the system is
     deployed): Invoke-AzStackHciArcInitialization with the cluster's subscription, group and region."""
-    return ("Invoke-AzStackHciArcInitialization -SubscriptionID {} -ResourceGroup {} -TenantID "
-            "(Get-AzContext).Tenant.Id -Region {} -Cloud AzureCloud".format(
-                powershell_literal(subscription_id or "<subscription>"),
-                powershell_literal(resource_group or "<resource-group>"),
-                powershell_literal(region or "<region>")))
+    return ('Invoke-AzStackHciArcInitialization -SubscriptionID '
+            f'{powershell_literal(subscription_id or "<subscription>")} -ResourceGroup '
+            f'{powershell_literal(resource_group or "<resource-group>")} -TenantID '
+            f'(Get-AzContext).Tenant.Id -Region {powershell_literal(region or "<region>")} -Cloud AzureCloud')
 
 
 # Windows Update through its CIM provider (Windows Server 2019 / Windows 10 1809 and later, which
@@ -193,10 +191,10 @@ def install_updates(machine_id=None, vm_id=None, vm_name=None):
     parts = (machine_id or "").split("/")
     if len(parts) >= 9:
         # -SubscriptionId: a fleet spans subscriptions, and the cmdlet otherwise uses the current context's.
-        return ("Install-AzConnectedMachinePatch -ResourceGroupName {} -Name {} -MaximumDuration PT4H "
+        return (f"Install-AzConnectedMachinePatch -ResourceGroupName {powershell_literal(parts[4])} -Name "
+                f"{powershell_literal(parts[8])} -MaximumDuration PT4H "
                 "-RebootSetting IfRequired -WindowParameterClassificationsToInclude Critical,Security "
-                "-SubscriptionId {}"
-                .format(powershell_literal(parts[4]), powershell_literal(parts[8]), powershell_literal(parts[2])))
+                f"-SubscriptionId {powershell_literal(parts[2])}")
     if not (vm_id or vm_name):
         vm_name = "<vm>"
     target = (f"-VMId {powershell_literal(vm_id)}" if vm_id

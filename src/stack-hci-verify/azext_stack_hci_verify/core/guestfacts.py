@@ -64,12 +64,12 @@ def guest_facts_from_document(document, source):
         raise GuestFactsError("must hold a JSON object")
     if document.get("kind") != KIND:
         hint = " (it is a host-facts document: pass it with --host-facts)" if "vms" in document else ""
-        raise GuestFactsError("is not a guest-facts document{}; create one with `az stack-hci vm-verification "
-                              "probe --guest -o json` inside the VM".format(hint))
+        raise GuestFactsError(f"is not a guest-facts document{hint}; create one with `az stack-hci vm-verification "
+                              "probe --guest -o json` inside the VM")
     version = document.get("schemaVersion")
     if isinstance(version, bool) or version != SCHEMA_VERSION:
-        raise GuestFactsError("has schemaVersion {}, but this extension reads schema {}; collect it again".format(
-            json.dumps(version), SCHEMA_VERSION))
+        raise GuestFactsError(f"has schemaVersion {json.dumps(version)}, but this extension reads schema "
+                              f"{SCHEMA_VERSION}; collect it again")
     for key, kind in (("tpm", dict), ("os", dict), ("hyperV", dict)):
         if document.get(key) is not None and not isinstance(document.get(key), kind):
             raise GuestFactsError(f"field '{key}' must be an object")
@@ -140,8 +140,8 @@ def finish_document(document, probes):
         document.update(probeStatus="Succeeded", reasonCode=None, reason="Every probe reported.")
     elif len(failed) < len(probes):
         document.update(probeStatus="Partial", reasonCode="some-probes-unknown",
-                        reason="{} of {} probes could not report ({}); their facts are null.".format(
-                            len(failed), len(probes), ", ".join(failed)))
+                        reason=f'{len(failed)} of {len(probes)} probes could not report ({", ".join(failed)}); their '
+                               'facts are null.')
     else:
         document.update(probeStatus="Unknown", reasonCode="no-probe-reported",
                         reason="No probe could report; see `probes` for each reason.")
@@ -154,6 +154,6 @@ def unmatched_guests(vms, guests):
     collected in a VM of another cluster, or their VM is not an Azure Local VM, and are ignored."""
     matched = {id(match_guest(vm, guests)) for vm in vms}
     return [{"scope": "guestFacts", "name": guest.source, "severity": "warning", "reasonCode": "guest-facts-unmatched",
-             "reason": "Guest facts file '{}' (computer {}) matches no Azure Local VM of this cluster and was ignored."
-             .format(guest.source, guest.computer_name or "unnamed"),
+             "reason": f"Guest facts file '{guest.source}' (computer {guest.computer_name or 'unnamed'}) matches no "
+                       "Azure Local VM of this cluster and was ignored.",
              "action": None, "command": None} for guest in guests if id(guest) not in matched]

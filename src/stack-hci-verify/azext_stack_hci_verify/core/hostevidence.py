@@ -80,11 +80,11 @@ def candidates(clusters, document):
 def _unbound_reason(clusters, document, found):
     """Why a file binds to no cluster of the scope."""
     if len(found) > 1:
-        return ("it names no cluster resource id, and cluster '{}' with server {} matches {} clusters here ({}); "
-                "names alone never bind a file. Collect it again with `az stack-hci vm-verification probe`, which "
-                "records cluster.azureResourceUri, or narrow the scope to one cluster".format(
-                    document.cluster_name, document.computer_name, len(found),
-                    ", ".join(sorted(facts.id for facts in found))))
+        ids = ", ".join(sorted(facts.id for facts in found))
+        return (f"it names no cluster resource id, and cluster '{document.cluster_name}' with server "
+                f"{document.computer_name} matches {len(found)} clusters here ({ids}); names alone never bind a file. "
+                "Collect it again with `az stack-hci vm-verification probe`, which records cluster.azureResourceUri, "
+                "or narrow the scope to one cluster")
     if document.cluster_resource_id:
         return f"it belongs to cluster {document.cluster_resource_id}, which is not among the clusters read here"
     if not document.cluster_name:
@@ -92,8 +92,8 @@ def _unbound_reason(clusters, document, found):
     names = {facts.name.lower() for facts in clusters if facts.name}
     if document.cluster_name.lower() in names:
         return f"its computer {document.computer_name} is not a server of cluster '{document.cluster_name}'"
-    return "it was collected on a server of cluster '{}', which is not among the clusters read here".format(
-        document.cluster_name)
+    return (f"it was collected on a server of cluster '{document.cluster_name}', which is not among the clusters read "
+            "here")
 
 
 def _finding(severity, code, reason, action=None, command=None, name=None):
@@ -108,20 +108,20 @@ def _age_finding(document, now, servers=()):
     where = probe_where(document.computer_name, servers)
     if document.collected_at is None:
         return _finding(v.SEVERITY_WARNING, v.REASON_HOST_FACTS_STALE,
-                        "Host facts file '{}' has no collectedAt, so its age cannot be told; it is used only for "
-                        "what is off. Collect it again on {}.".format(document.source, where), *collect,
+                        f"Host facts file '{document.source}' has no collectedAt, so its age cannot be told; it is "
+                        f"used only for what is off. Collect it again on {where}.", *collect,
                         name=document.source)
     if document.collected_at - now > v.CLOCK_SKEW_TOLERANCE:
         return _finding(v.SEVERITY_WARNING, v.REASON_CLOCK_SKEW,
-                        "Host facts file '{}' was collected at {}, after the reference time {}: a clock is wrong. "
-                        "It is used only for what is off.".format(
-                            document.source, format_timestamp(document.collected_at), format_timestamp(now)),
+                        f"Host facts file '{document.source}' was collected at "
+                        f"{format_timestamp(document.collected_at)}, after the reference time {format_timestamp(now)}: "
+                        "a clock is wrong. It is used only for what is off.",
                         *collect, name=document.source)
     if now - document.collected_at > v.HOST_FACTS_MAX_AGE:
         return _finding(v.SEVERITY_WARNING, v.REASON_HOST_FACTS_STALE,
-                        "Host facts file '{}' was collected at {}, more than 30 days before {}; it can show what is "
-                        "off but not vouch for what is on. Collect it again on {}.".format(
-                            document.source, format_timestamp(document.collected_at), format_timestamp(now), where),
+                        f"Host facts file '{document.source}' was collected at "
+                        f"{format_timestamp(document.collected_at)}, more than 30 days before {format_timestamp(now)}; "
+                        f"it can show what is off but not vouch for what is on. Collect it again on {where}.",
                         *collect, name=document.source)
     return None
 
@@ -161,8 +161,8 @@ def bind_host_facts(clusters, host_facts, now):
         ignored_documents.append(document)
         code = "host-facts-ambiguous" if len(found) > 1 else "host-facts-other-system"
         ignored.append(_finding(
-            v.SEVERITY_WARNING, code, "Host facts file '{}' was ignored: {}.".format(
-                document.source, _unbound_reason(clusters, document, found)), name=document.source))
+            v.SEVERITY_WARNING, code, f"Host facts file '{document.source}' was ignored: "
+                                      f"{_unbound_reason(clusters, document, found)}.", name=document.source))
     return HostBinding(tuple(_evidence(documents, now, [node.name for node in facts.nodes])
                              for facts, documents in zip(clusters, placed)), tuple(ignored),
                        tuple(ignored_documents))

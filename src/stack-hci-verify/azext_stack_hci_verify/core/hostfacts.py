@@ -102,8 +102,8 @@ def host_facts_from_document(document, source):
     if version is None:
         raise HostFactsError("has no schemaVersion; it is not a host-facts document")
     if isinstance(version, bool) or version != SCHEMA_VERSION:
-        raise HostFactsError("has schemaVersion {}, but this extension reads schema {}"
-                             .format(json.dumps(version), SCHEMA_VERSION))
+        raise HostFactsError(f"has schemaVersion {json.dumps(version)}, but this extension reads schema "
+                             f"{SCHEMA_VERSION}")
     cluster = _optional(document, "cluster", dict)
     attestation = document.get("attestation")
     if isinstance(attestation, dict):          # PowerShell writes a single object, not a list of one

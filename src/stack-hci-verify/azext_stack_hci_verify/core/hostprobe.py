@@ -249,13 +249,13 @@ def classify_failure(label, stderr, returncode):
     if missing or "CommandNotFoundException" in text:
         cmdlet = missing.group(1) if missing else "a cmdlet it needs"
         return REASON_CMDLET_NOT_AVAILABLE, (
-            "{}: {} is not available on this computer; probe on an Azure Local machine with the Hyper-V and "
-            "Azure Stack HCI PowerShell modules.".format(label, cmdlet))
+            f"{label}: {cmdlet} is not available on this computer; probe on an Azure Local machine with the Hyper-V "
+            "and Azure Stack HCI PowerShell modules.")
     lowered = text.lower()
     if any(marker in lowered for marker in _ACCESS_DENIED_MARKERS):
         return REASON_ACCESS_DENIED, (
-            "{}: access denied; run the probe from an elevated PowerShell as a member of Administrators or "
-            "Hyper-V Administrators.".format(label))
+            f"{label}: access denied; run the probe from an elevated PowerShell as a member of Administrators or "
+            "Hyper-V Administrators.")
     return REASON_PROBE_FAILED, f"{label} failed (exit code {returncode}): {excerpt(text) if text else 'no error text'}"
 
 
@@ -301,8 +301,8 @@ def probe_summary(runs):
         return {"probeStatus": PROBE_SUCCEEDED, "reasonCode": None, "reason": "Every probe reported."}
     if len(failed) < len(runs):
         return {"probeStatus": PROBE_PARTIAL, "reasonCode": REASON_SOME_PROBES_UNKNOWN,
-                "reason": "{} of {} probes could not report ({}); their facts are null.".format(
-                    len(failed), len(runs), ", ".join(failed))}
+                "reason": f'{len(failed)} of {len(runs)} probes could not report ({", ".join(failed)}); their facts '
+                          'are null.'}
     codes = {run.reason_code for run in runs}
     code = codes.pop() if len(codes) == 1 else REASON_NO_PROBE_REPORTED
     # Without a host every probe carries the same sentence saying so; the document repeats it.

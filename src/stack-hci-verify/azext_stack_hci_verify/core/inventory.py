@@ -110,7 +110,7 @@ def vm_findings(judged):
         if severity:
             findings.append({"scope": "vm", "name": item.facts.name, "severity": severity,
                              "reasonCode": item.verdict.reason_code,
-                             "reason": "{}: {}. {}".format(display_name(item.facts.name), item.verdict.benefit_status,
-                                                           item.verdict.reason),
+                             "reason": f"{display_name(item.facts.name)}: {item.verdict.benefit_status}. "
+                                       f"{item.verdict.reason}",
                              "action": item.verdict.action, "command": item.verdict.command})
     return findings

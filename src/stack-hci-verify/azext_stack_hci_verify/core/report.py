@@ -168,8 +168,8 @@ def _trusted_launch_findings(verdict):
             continue
         findings.append({"scope": SCOPE_TRUSTED_LAUNCH, "name": verdict.vm.name, "severity": severity,
                          "reasonCode": result.reason_code,
-                         "reason": "{}: Trusted launch check {} is {}. {}".format(
-                             display_name(verdict.vm.name), result.check, result.status, result.reason),
+                         "reason": f"{display_name(verdict.vm.name)}: Trusted launch check {result.check} is "
+                                   f"{result.status}. {result.reason}",
                          "action": result.action, "command": result.command})
     return findings
 

@@ -61,8 +61,8 @@ def _name(value):
 # ----------------------------------------------------------------------------- JUnit XML
 
 def _finding_lines(finding):
-    lines = ["[{}] {}: {}".format(visible(finding.get("severity")), visible(finding.get("reasonCode")),
-                                  visible(finding.get("reason")))]
+    lines = [f'[{visible(finding.get("severity"))}] {visible(finding.get("reasonCode"))}: '
+             f'{visible(finding.get("reason"))}']
     for label, key in (("Action", "action"), ("Command", "command"), ("Resource", "resourceId")):
         if finding.get(key):
             lines.append(f"  {label}: {visible(finding[key])}")
@@ -166,8 +166,8 @@ _COUNT_ROWS = (
 def _headline(report, view):
     levels = " ".join(report.fail_on)
     if not report.fail_on:
-        return "**Reported** (no `--fail-on`): {} findings, {} errors.".format(
-            view["totals"]["findings"]["total"], view["totals"]["findings"][v.SEVERITY_ERROR])
+        return (f'**Reported** (no `--fail-on`): {view["totals"]["findings"]["total"]} findings, '
+                f'{view["totals"]["findings"][v.SEVERITY_ERROR]} errors.')
     if report.exit_code:
         return f"**Failed**: {report.matched} findings match `--fail-on {levels}`."
     return f"**Passed**: no finding matches `--fail-on {levels}`."
@@ -198,10 +198,10 @@ def render_markdown(report):
     lines += ["| Fails | Severity | Cluster | Scope | Name | Status | Reason | Action | Command |",
               "|---|---|---|---|---|---|---|---|---|"]
     for finding in rows[:MAX_SUMMARY_ROWS]:
-        lines.append("| {} |".format(" | ".join([
-            "yes" if finding["matched"] else "", cell(finding.get("severity")), cell(finding.get("cluster")),
-            cell(finding.get("scope")), cell(finding.get("name")), cell(finding.get("status")),
-            cell(finding.get("reason")), cell(finding.get("action")), code_cell(finding.get("command"))])))
+        cells = ["yes" if finding["matched"] else "", cell(finding.get("severity")), cell(finding.get("cluster")),
+                 cell(finding.get("scope")), cell(finding.get("name")), cell(finding.get("status")),
+                 cell(finding.get("reason")), cell(finding.get("action")), code_cell(finding.get("command"))]
+        lines.append(f'| {" | ".join(cells)} |')
     if len(rows) > MAX_SUMMARY_ROWS:
         lines += ["", f"{len(rows) - MAX_SUMMARY_ROWS} more findings are in the JSON report."]
     return "\n".join(lines) + "\n"

@@ -71,26 +71,26 @@ def from_arm(cluster_host, facts, node_name, legacy, now):
         reason = ("The cluster reports no lastSyncTimestamp" if facts.last_sync_raw is None else
                   f"The cluster's lastSyncTimestamp {facts.last_sync_raw!r} cannot be read")
         return verdict(v.UNKNOWN, "last-sync-unknown",
-                       "{}, so the expiry of {}'s certificate cannot be told; the host's own report says.".format(
-                           reason, node_name), fixes.collect_fix(node_name))
+                       f"{reason}, so the expiry of {node_name}'s certificate cannot be told; the host's own report "
+                       "says.", fixes.collect_fix(node_name))
     if facts.last_sync - now > v.CLOCK_SKEW_TOLERANCE:
         return verdict(v.UNKNOWN, v.REASON_CLOCK_SKEW,
-                       "The cluster's last sync {} is {} after the reference time {}: a clock is wrong, so the expiry "
-                       "cannot be told; the host's own report says.".format(
-                           format_timestamp(facts.last_sync), describe_age(facts.last_sync - now),
-                           format_timestamp(now)), fixes.collect_fix(node_name))
+                       f"The cluster's last sync {format_timestamp(facts.last_sync)} is "
+                       f"{describe_age(facts.last_sync - now)} after the reference time {format_timestamp(now)}: a "
+                       "clock is wrong, so the expiry "
+                       "cannot be told; the host's own report says.", fixes.collect_fix(node_name))
     if now > expires_on:
         # Told from the expiry, not the age of the sync: "30 days ago" and "more than 30 days" would both be
         # true of a sync 30 days and half a second ago, and read as a contradiction.
         return verdict(v.SERVER_EXPIRED, "not-synced-30-days",
-                       "Its attestation certificate expired at {} ({} ago): the cluster last synced with Azure at {}, "
-                       "and a certificate is valid for 30 days after the sync that renews it.".format(
-                           format_timestamp(expires_on), describe_age(now - expires_on),
-                           format_timestamp(facts.last_sync)),
+                       f"Its attestation certificate expired at {format_timestamp(expires_on)} "
+                       f"({describe_age(now - expires_on)} ago): the cluster last synced with Azure at "
+                       f"{format_timestamp(facts.last_sync)}, "
+                       "and a certificate is valid for 30 days after the sync that renews it.",
                        fixes.sync_fix())
     return verdict(v.SERVER_ACTIVE, "active",
-                   "Synced with Azure {} ago; attestation is valid until {}.".format(
-                       describe_age(max(now - facts.last_sync, timedelta(0))), format_timestamp(expires_on)))
+                   f"Synced with Azure {describe_age(max(now - facts.last_sync, timedelta(0)))} ago; attestation is "
+                   f"valid until {format_timestamp(expires_on)}.")
 
 
 def from_host(row, document, stale, last_sync, legacy, now):
@@ -102,23 +102,23 @@ def from_host(row, document, stale, last_sync, legacy, now):
     said = f"The host-facts file '{document.source}' reports {_quoted(row.raw_status)}"
     if row.status == v.UNKNOWN:
         if row.raw_status is None:
-            return verdict(v.UNKNOWN, "host-status-not-reported", "{} with no status.".format(
-                "The host-facts file '{}' lists {}".format(document.source, row.computer_name)),
-                fixes.collect_fix(row.computer_name))
+            return verdict(v.UNKNOWN, "host-status-not-reported",
+                           f"The host-facts file '{document.source}' lists {row.computer_name} with no status.",
+                           fixes.collect_fix(row.computer_name))
         return verdict(v.UNKNOWN, v.REASON_UNRECOGNIZED_VALUE,
                        f"{said}, a status this version does not know.", fixes.update_fix())
     if row.expiration is not None and now > row.expiration and row.status in (v.SERVER_ACTIVE, v.SERVER_EXPIRED):
         return verdict(v.SERVER_EXPIRED, "certificate-expired",
-                       "{}, but its certificate expired at {} ({} ago); a sync renews it.".format(
-                           said, format_timestamp(row.expiration), describe_age(now - row.expiration)),
+                       f"{said}, but its certificate expired at {format_timestamp(row.expiration)} "
+                       f"({describe_age(now - row.expiration)} ago); a sync renews it.",
                        fixes.sync_fix())
     if row.status in NOT_ACTIVE:
         return verdict(row.status, "host-reports-" + row.status.lower(),
                        f"{said}; a sync with Azure renews the certificate.", fixes.sync_fix())
     if stale:
         return verdict(v.UNKNOWN, v.REASON_HOST_FACTS_STALE,
-                       "{}, but the file is stale (see its finding), so it cannot vouch that the server is Active "
-                       "now.".format(said), fixes.collect_fix(row.computer_name))
+                       f"{said}, but the file is stale (see its finding), so it cannot vouch that the server is Active "
+                       "now.", fixes.collect_fix(row.computer_name))
     until = f" until {format_timestamp(row.expiration)}" if row.expiration else ""
     return verdict(v.SERVER_ACTIVE, "active", f"{said}, valid{until}.")
 

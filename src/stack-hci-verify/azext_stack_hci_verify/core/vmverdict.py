@@ -117,14 +117,16 @@ class Case:
         cluster reports) and pass the file."""
         servers = tuple(item.name for item in self.host.servers)
         several = not self.server and len(servers) != 1
-        return Outcome(CANNOT_TELL, code, "{} Run the probe on {} and pass {} with --host-facts.".format(
-            reason, fixes.probe_where(self.server, servers), "the files" if several else "its file"),
-            v.ACTION_COLLECT_HOST_FACTS, fixes.probe_command(self.server, servers), final=final, short=reason)
+        files = "the files" if several else "its file"
+        return Outcome(CANNOT_TELL, code, f"{reason} Run the probe on {fixes.probe_where(self.server, servers)} and "
+                                          f"pass {files} with --host-facts.",
+                       v.ACTION_COLLECT_HOST_FACTS, fixes.probe_command(self.server, servers), final=final,
+                       short=reason)
 
     def stale(self, fact_text, final=False):
         return self.collect(v.REASON_HOST_FACTS_STALE,
-                            "{} comes only from a stale host-facts file, which cannot vouch for it now.".format(
-                                fact_text), final)
+                            f"{fact_text} comes only from a stale host-facts file, which cannot vouch for it now.",
+                            final)
 
 
 # ----------------------------------------------------------------------------- the steps
@@ -140,17 +142,17 @@ def step_guest_os(case):
     said = f" (the only name reported is '{vm.guest_os_label}')" if vm.guest_os_label else ""
     if vm.data_exchange is False:
         return Outcome(CANNOT_TELL, REASON_GUEST_OS_UNKNOWN,
-                       "Hyper-V data exchange is off and no other source reported the guest OS{}, so its eligible "
-                       "benefit cannot be told; turn on data exchange.".format(said),
+                       f"Hyper-V data exchange is off and no other source reported the guest OS{said}, so its eligible "
+                       "benefit cannot be told; turn on data exchange.",
                        v.ACTION_TURN_ON_DATA_EXCHANGE, fixes.enable_data_exchange(vm.name), final=True)
     if vm.data_exchange is True:
         return case.collect(REASON_GUEST_OS_NOT_REPORTED,
-                            "Hyper-V data exchange is on, but the guest has not reported its OS{}{}; start the VM, "
-                            "make sure its integration services run, then collect the facts again.".format(
-                                said, " (VM state: {})".format(vm.state) if vm.state else ""), final=True)
+                            "Hyper-V data exchange is on, but the guest has not reported its "
+                            f"OS{said}{f' (VM state: {vm.state})' if vm.state else ''}; start the VM, "
+                            "make sure its integration services run, then collect the facts again.", final=True)
     return case.collect(v.REASON_HOST_FACTS_NEEDED,
-                        "No source reported the guest OS{}, so its eligible benefit cannot be told; the host's Hyper-V "
-                        "data exchange reports it.".format(said), final=True)
+                        f"No source reported the guest OS{said}, so its eligible benefit cannot be told; the host's "
+                        "Hyper-V data exchange reports it.", final=True)
 
 
 def step_benefit(case):
@@ -158,8 +160,8 @@ def step_benefit(case):
         return _pass()
     if case.vm.from_stale_host("guestOsName"):
         return case.stale(f"The guest OS ({case.vm.guest_os_label}), which has no benefit,", final=True)
-    return Outcome(NOT_APPLICABLE, REASON_NO_BENEFIT, "{} has no benefit that needs Azure verification for VMs."
-                   .format(case.vm.guest_os_label))
+    return Outcome(NOT_APPLICABLE, REASON_NO_BENEFIT, f"{case.vm.guest_os_label} has no benefit that needs Azure "
+                                                      "verification for VMs.")
 
 
 def step_host(case):
@@ -181,8 +183,8 @@ def step_host(case):
     if case.host.all_servers_active:
         return _pass("Its server is not known, but every server of the cluster is Active.")
     if case.server and case.host.has_servers:
-        return case.collect(v.REASON_HOST_FACTS_NEEDED, "Its server {} is not one the cluster reports, so its status "
-                            "cannot be told.".format(case.server), final=True)
+        return case.collect(v.REASON_HOST_FACTS_NEEDED, f"Its server {case.server} is not one the cluster reports, so "
+                            "its status cannot be told.", final=True)
     return case.collect(v.REASON_HOST_FACTS_NEEDED, "Which server runs the VM is not known (ARM reports no "
                         "hostNodeName) and not every server is Active.", final=True)
 
@@ -199,8 +201,8 @@ def _server_outcome(server):
 def step_build(case):
     vm, elig = case.vm, case.eligibility
     if elig.minimum_note == MINIMUM_SERVICING_STACK:
-        return _pass("{} needs {} in the guest; there is no build number to compare, so this is not checked."
-                     .format(elig.benefit, elig.update))
+        return _pass(f"{elig.benefit} needs {elig.update} in the guest; there is no build number to compare, so this "
+                     "is not checked.")
     if elig.minimum_note == MINIMUM_INCLUDED:
         return _pass(f"{elig.guest_os} postdates the April 9, 2024 update that the benefit needs.")
     build = parse_build(vm.guest_os_version)
@@ -208,28 +210,28 @@ def step_build(case):
         # No command performs a feature update: the command is the page to follow, and the reason says how.
         page = fixes.feature_update_documentation()
         return Outcome(FAILED, REASON_FEATURE_UPDATE_NEEDED,
-                       "Build {} is a Windows 10 release before 21H2, which KB5036892 does not apply to, and no "
+                       f"Build {build} is a Windows 10 release before 21H2, which KB5036892 does not apply to, and no "
                        "command here installs a feature update: install the Windows 10 22H2 feature update first "
                        "(through Windows Update for Business, WSUS or Configuration Manager, or from installation "
-                       "media; see {}), then KB5036892 or later (minimum 19045.4291).".format(build, page),
+                       f"media; see {page}), then KB5036892 or later (minimum 19045.4291).",
                        v.ACTION_INSTALL_UPDATES, page)
     if build is None:
         return _build_unknown(case)
     if elig.minimum_note == MINIMUM_RELEASE_NOT_LISTED or elig.minimum_build is None:
-        return _pass("No minimum build is listed for {} build {}; the OS build is not checked.".format(
-            elig.guest_os, build.major))
+        return _pass(f"No minimum build is listed for {elig.guest_os} build {build.major}; the OS build is not "
+                     "checked.")
     standing = compare_to_minimum(build, elig.minimum_build)
     if standing == BELOW:
         return Outcome(FAILED, REASON_BUILD_BELOW_MINIMUM,
-                       "The guest OS build {} is below the minimum {} for {}; install {} or a later cumulative "
-                       "update in the guest.".format(build, elig.minimum_build, elig.benefit, elig.update),
+                       f"The guest OS build {build} is below the minimum {elig.minimum_build} for {elig.benefit}; "
+                       f"install {elig.update} or a later cumulative update in the guest.",
                        v.ACTION_INSTALL_UPDATES, _install_command(case))
     if vm.from_stale_host("guestOsVersion"):
         return case.stale(f"The guest OS build {build}")
     if standing == REVISION_UNKNOWN:
-        return _pass("The OS build is {} but its revision could not be read{}; the minimum is {}.".format(
-            build.major, " (Hyper-V data exchange does not report it)"
-            if vm.sources.get("guestOsVersion") == v.SOURCE_HOST else "", elig.minimum_text))
+        why = " (Hyper-V data exchange does not report it)" if vm.sources.get("guestOsVersion") == v.SOURCE_HOST else ""
+        return _pass(f"The OS build is {build.major} but its revision could not be read{why}; the minimum is "
+                     f"{elig.minimum_text}.")
     return _pass()
 
 
@@ -237,12 +239,12 @@ def _build_unknown(case):
     vm, elig = case.vm, case.eligibility
     minimum = f"; the minimum is {elig.minimum_text}" if elig.minimum_text else ""
     if vm.guest_os_version:
-        return case.collect(REASON_OS_BUILD_UNREADABLE, "The reported version {!r} has no build number that can be "
-                            "read{}.".format(vm.guest_os_version, minimum))
+        return case.collect(REASON_OS_BUILD_UNREADABLE, f"The reported version {vm.guest_os_version!r} has no build "
+                            f"number that can be read{minimum}.")
     if vm.data_exchange is False:
         return Outcome(CANNOT_TELL, v.REASON_HOST_FACTS_NEEDED,
-                       "No source reported the guest OS build{} and Hyper-V data exchange, which reports it, is off."
-                       .format(minimum), v.ACTION_TURN_ON_DATA_EXCHANGE, fixes.enable_data_exchange(vm.name))
+                       f"No source reported the guest OS build{minimum} and Hyper-V data exchange, which reports it, "
+                       "is off.", v.ACTION_TURN_ON_DATA_EXCHANGE, fixes.enable_data_exchange(vm.name))
     why = " (the release, and so the minimum, depends on it)" if elig.minimum_note == MINIMUM_BUILD_UNKNOWN else ""
     return case.collect(v.REASON_HOST_FACTS_NEEDED, f"No source reported the guest OS build{why}{minimum}.")
 
@@ -256,8 +258,8 @@ def step_guest_service_interface(case):
     if case.eligibility.needs != NEEDS_V2:
         return _pass()
     if vm.guest_service_interface is False:
-        return Outcome(FAILED, REASON_GSI_OFF, "Guest Service Interface is off; {} reaches Azure verification "
-                       "through it (v2).".format(case.label), v.ACTION_TURN_ON_GSI,
+        return Outcome(FAILED, REASON_GSI_OFF, f"Guest Service Interface is off; {case.label} reaches Azure "
+                       "verification through it (v2).", v.ACTION_TURN_ON_GSI,
                        fixes.enable_guest_service_interface(vm.name))
     if vm.guest_service_interface is None:
         return case.collect(v.REASON_HOST_FACTS_NEEDED, "Whether Guest Service Interface is on is not known (ARM "
@@ -273,8 +275,8 @@ def step_legacy_os_support(case):
     where = f"on {case.server}" if case.server else "on the VM's server"
     if case.host.legacy_os_support == v.OFF:
         return Outcome(FAILED, REASON_LEGACY_OS_SUPPORT_OFF,
-                       "Legacy OS support is off {}; {} reaches Azure verification over legacy OS networking (v1)."
-                       .format(where, case.label), v.ACTION_TURN_ON_LEGACY_OS_SUPPORT,
+                       f"Legacy OS support is off {where}; {case.label} reaches Azure verification over legacy OS "
+                       "networking (v1).", v.ACTION_TURN_ON_LEGACY_OS_SUPPORT,
                        case.host.legacy_command or fixes.enable_legacy_os_support())
     if case.host.legacy_os_support != v.ON:
         return case.collect(v.REASON_HOST_FACTS_NEEDED, f"Whether legacy OS support is on {where} is not known.")
@@ -287,8 +289,8 @@ def step_legacy_networking(case):
         return _pass()
     if vm.legacy_networking is False:
         return Outcome(FAILED, REASON_LEGACY_NETWORKING_MISSING,
-                       "{} has no AZSHCI_GUEST-IMDS_DO_NOT_MODIFY network adapter, which legacy OS networking (v1) "
-                       "needs.{}".format(case.label, _generation_note(vm)), v.ACTION_SET_UP_LEGACY_NETWORKING,
+                       f"{case.label} has no AZSHCI_GUEST-IMDS_DO_NOT_MODIFY network adapter, which legacy OS "
+                       f"networking (v1) needs.{_generation_note(vm)}", v.ACTION_SET_UP_LEGACY_NETWORKING,
                        fixes.set_up_legacy_networking(vm.name, vm.generation, vm.state))
     if vm.legacy_networking is None:
         return case.collect(v.REASON_HOST_FACTS_NEEDED, "Whether the VM has the legacy OS networking adapter is not "
@@ -302,8 +304,8 @@ def _generation_note(vm):
     if vm.generation == 1:
         if (vm.state or "").lower() == "off":
             return " It is a Generation 1 VM and is off, as adding the adapter requires."
-        return (" It is a Generation 1 VM{}: it must be powered off while the adapter is added, so the command stops "
-                "it first and starts it again.".format(" ({} now)".format(vm.state) if vm.state else ""))
+        return (f" It is a Generation 1 VM{f' ({vm.state} now)' if vm.state else ''}: it must be powered off "
+                "while the adapter is added, so the command stops it first and starts it again.")
     if vm.generation is None:
         return " If it is a Generation 1 VM, it must be powered off while the adapter is added."
     return ""
@@ -416,8 +418,7 @@ def evaluate_vm(vm, host, machine_id=None):
         decided = Outcome(PASSED, REASON_ACTIVE, reason)
     status = _STATUS.get(decided.result, v.BENEFITS_ACTIVE)
     reason = " ".join([decided.reason] + list(notes) + [
-        "Also not known: {}".format(" ".join(outcome.short or outcome.reason for outcome in deferred
-                                             if outcome is not decided))
+        f'Also not known: {" ".join(outcome.short or outcome.reason for outcome in deferred if outcome is not decided)}'
     ] * bool(unknown))
     return VmVerdict(
         eligible_benefit=elig.benefit, benefit_status=status, action=decided.action, command=decided.command,

@@ -82,7 +82,7 @@ def vm_rows(model, detail=False):
             view = item.view(detail=detail)
             if not judged.vms_read and item.machine_id is None:
                 view["readErrors"].append("ARM's Azure Local VMs could not be read, so this verdict rests on host "
-                                          "facts only: {}".format(judged.vms_failure.reason))
+                                          f"facts only: {judged.vms_failure.reason}")
             view.update({"cluster": judged.name, "resourceGroup": judged.facts.resource_group,
                          "subscriptionId": judged.facts.subscription_id,
                          "readFrom": _read_from(judged, item)})

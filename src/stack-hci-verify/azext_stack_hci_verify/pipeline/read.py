@@ -212,7 +212,7 @@ def _cluster_read(conn, cluster, vms):
     if len(known) == len(vms):
         return ClusterRead(cluster, tuple(vms), SOURCE_GRAPH, from_graph=frozenset(known))
     read = arm.read_instances(conn, cluster.subscription_id, [vm.machine for vm in vms], known)
-    reason = ("Resource Graph has no virtualMachineInstances for {} of {} VMs; those were read from ARM."
-              .format(len(vms) - len(known), len(vms)))
+    reason = (f"Resource Graph has no virtualMachineInstances for {len(vms) - len(known)} of {len(vms)} VMs; those "
+              "were read from ARM.")
     return ClusterRead(cluster, tuple(ArmVm(*vm) for vm in read.vms), SOURCE_GRAPH + "+" + SOURCE_ARM, None,
                        read.instances_failure, reason, frozenset(known))

@@ -25,7 +25,8 @@ NAME = "vm-state-files"
 
 
 def _quote(text):
-    return "'{}'".format(str(text).replace("'", "''"))
+    escaped = str(text).replace("'", "''")
+    return f"'{escaped}'"
 
 
 def is_allowed(entry):
@@ -67,12 +68,12 @@ def _location_state(location):
     bad = offenders(location)
     if not bad:
         return PASSED, f"{path}: restricted to host administrators", None
-    names = ", ".join("{} ({})".format(_text(_get(e, "identity")) or _text(_get(e, "sid")),
-                                       _text(_get(e, "rights")) or "access") for e in bad)
+    names = ", ".join(f'{_text(_get(e, "identity")) or _text(_get(e, "sid"))} ({_text(_get(e, "rights")) or "access"})'
+                      for e in bad)
     sids = " ".join(_quote("*" + (_text(_get(e, "sid")) or _text(_get(e, "identity")))) for e in bad)
     inherited = any(_get(e, "inherited") is True for e in bad)
-    command = "{}icacls {} /remove:g {}".format(
-        "icacls {} /inheritance:d; ".format(_quote(path)) if inherited else "", _quote(path), sids)
+    stop_inheriting = f"icacls {_quote(path)} /inheritance:d; " if inherited else ""
+    command = f"{stop_inheriting}icacls {_quote(path)} /remove:g {sids}"
     return FAILED, f"{path} also grants {names}", command
 
 
@@ -92,21 +93,21 @@ def check_locations(found, vm, host, machines=None):
         commands = [f"Invoke-Command -ComputerName {_quote(m.name)} -ScriptBlock {{ {command} }}"
                     for m, _, command in failed]
         return CheckResult(NAME, FAILED, "vm-state-files-not-restricted",
-                           "VM state files are in a location other users can reach: {}.".format(
-                               "; ".join("on {}: {}".format(m.name, phrase) for m, phrase, _ in failed)),
+                           'VM state files are in a location other users can reach: '
+                           f'{"; ".join(f"on {m.name}: {phrase}" for m, phrase, _ in failed)}.',
                            EXPECTED, _found(found), "Restrict the location to host administrators",
                            "; ".join(commands))
     unknown = [f"on {m.name}: {phrase}" for m, (status, phrase, _) in states if status == UNKNOWN]
     if unknown or missing:
         targets = _probe_targets(vm, host, machines, states, missing)
         return CheckResult(NAME, UNKNOWN, "host-facts-needed",
-                           "Whether VM state files are restricted to host administrators cannot be told: {}.".format(
-                               "; ".join(unknown + missing)), EXPECTED, _found(found),
+                           'Whether VM state files are restricted to host administrators cannot be told: '
+                           f'{"; ".join(unknown + missing)}.', EXPECTED, _found(found),
                            ACTION_COLLECT_HOST_FACTS, host_probe_command(targets))
     status = derive_status([CheckResult(NAME, s, "", "") for _, (s, _, _) in states])
     return CheckResult(NAME, status, "vm-state-files-restricted",
-                       "VM state files are in locations restricted to host administrators ({}).".format(
-                           "; ".join("on {}: {}".format(m.name, phrase) for m, (_, phrase, _) in states)),
+                       'VM state files are in locations restricted to host administrators '
+                       f'({"; ".join(f"on {m.name}: {phrase}" for m, (_, phrase, _) in states)}).',
                        EXPECTED, _found(found))
 
 

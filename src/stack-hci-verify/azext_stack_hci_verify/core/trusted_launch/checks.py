@@ -37,7 +37,8 @@ COMMAND_INITIALIZE_TPM = "Initialize-Tpm"
 
 def _quote(text):
     """A single-quoted PowerShell / shell literal."""
-    return "'{}'".format(str(text).replace("'", "''"))
+    escaped = str(text).replace("'", "''")
+    return f"'{escaped}'"
 
 
 # ----------------------------------------------------------------------------- security profile
@@ -47,10 +48,10 @@ def check_security_type(vm):
     expected = "TrustedLaunch"
     if vm.security_type is None:
         return CheckResult(name, UNKNOWN, "instance-not-readable",
-                           "The Azure Local VM instance could not be read ({}), so its security profile is "
-                           "unknown.".format(vm.instance_error), expected, None, "Read the VM again",
-                           "az stack-hci-vm show --name {} --resource-group {}".format(
-                               _quote(vm.name), _quote(vm.resource_group)))
+                           f"The Azure Local VM instance could not be read ({vm.instance_error}), so its security "
+                           "profile is unknown.", expected, None, "Read the VM again",
+                           f"az stack-hci-vm show --name {_quote(vm.name)} "
+                           f"--resource-group {_quote(vm.resource_group)}")
     if vm.security_type == v.SECURITY_TRUSTED_LAUNCH:
         return CheckResult(name, PASSED, "trusted-launch", "The VM was created as a Trusted launch VM.",
                            expected, vm.security_type)
@@ -98,8 +99,8 @@ def _guest_tpm(guest):
     if not guest.tpm_present:
         return FAILED, "vtpm-absent-in-guest", f"The guest sees no TPM ({guest.source})"
     if guest.tpm_version and not str(guest.tpm_version).startswith("2"):
-        return FAILED, "tpm-not-2", "The guest sees a TPM {}, not the TPM 2.0 vTPM of Trusted launch ({})".format(
-            guest.tpm_version, guest.source)
+        return FAILED, "tpm-not-2", (f"The guest sees a TPM {guest.tpm_version}, not the TPM 2.0 vTPM of Trusted "
+                                     f"launch ({guest.source})")
     if guest.tpm_ready is False:
         return WARNING, "tpm-not-ready", f"The guest's TPM is present but not ready for use ({guest.source})"
     return PASSED, "vtpm-on", None
@@ -146,16 +147,16 @@ def check_guest_attestation(vm, reading, cluster):
     if reading is None or (not reading.ok and reading.not_found):
         return CheckResult(name, UNKNOWN, "attestation-not-reported",
                            "ARM reports no attestationStatus for this VM (not found), so whether it started in a "
-                           "known good state cannot be told.{}".format(note), expected, None,
+                           f"known good state cannot be told.{note}", expected, None,
                            "Turn on guest management, which reports attestation",
-                           "az stack-hci-vm update --name {} --resource-group {} --enable-agent true".format(
-                               _quote(vm.name), _quote(vm.resource_group)))
+                           f"az stack-hci-vm update --name {_quote(vm.name)} --resource-group "
+                           f"{_quote(vm.resource_group)} --enable-agent true")
     if not reading.ok:
         return CheckResult(name, UNKNOWN, "attestation-not-readable",
                            f"The attestationStatus of this VM could not be read: {reading.error}.",
                            expected, None, "Read it with a role that has Microsoft.AzureStackHCI/"
-                           "virtualMachineInstances/read", "az role assignment list --assignee <you> --scope {}"
-                           .format(_quote(vm.machine_id)))
+                           "virtualMachineInstances/read", "az role assignment list --assignee <you> --scope "
+                                                           f"{_quote(vm.machine_id)}")
     summary = attestation_summary(reading)
     return _judge_attestation(name, expected, summary, note, vm.machine_id)
 
@@ -171,24 +172,24 @@ def _judge_attestation(name, expected, summary, note, machine_id=None):
         detail = "; ".join(problems + ([f"health Unhealthy: {summary.get('errorMessage') or 'no message'}"]
                                        if health == ATTESTATION_UNHEALTHY else []))
         return CheckResult(name, FAILED, "attestation-unhealthy",
-                           "The VM's attestation says it did not start in a known good state: {}.{}".format(
-                               detail, note), expected, summary,
+                           f"The VM's attestation says it did not start in a known good state: {detail}.{note}",
+                           expected, summary,
                            "Check the VM's boot components, restart it and let it attest again", DOC_OVERVIEW)
     if health == ATTESTATION_HEALTHY:
         return CheckResult(name, PASSED, "attestation-healthy",
-                           "The VM attested a known good start (healthStatus Healthy, secure boot {}).{}".format(
-                               summary.get("attestSecureBootEnabled") or "not stated", note), expected, summary)
+                           'The VM attested a known good start (healthStatus Healthy, secure boot '
+                           f'{summary.get("attestSecureBootEnabled") or "not stated"}).{note}', expected, summary)
     if health in ATTESTATION_PENDING or not health:
         return CheckResult(name, UNKNOWN, "attestation-pending",
-                           "Attestation has not concluded (healthStatus {}).{}".format(
-                               summary.get("healthStatus") or "absent", note), expected, summary,
+                           'Attestation has not concluded (healthStatus '
+                           f'{summary.get("healthStatus") or "absent"}).{note}', expected, summary,
                            "Wait for the VM to attest, then read its attestation status again",
-                           "az rest --method get --url {}".format(_quote(
-                               "{}/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default/"
-                               "attestationStatus/default?api-version={}".format(machine_id, ATTESTATION_API))))
+                           "az rest --method get --url " + _quote(
+                               f"{machine_id}/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default/"
+                               f"attestationStatus/default?api-version={ATTESTATION_API}"))
     return CheckResult(name, UNKNOWN, "unrecognized-value",
-                       "healthStatus is '{}', a value this version does not know.{}".format(
-                           summary.get("healthStatus"), note), expected, summary,
+                       f"healthStatus is '{summary.get('healthStatus')}', a value this version does not know.{note}",
+                       expected, summary,
                        "Update the extension", "az extension update --name stack-hci-verify")
 
 
@@ -208,15 +209,17 @@ def check_vbs(guest):
         return None
     name, expected = "vbs", VBS_RUNNING
     if guest.vbs is None:
-        return CheckResult(name, UNKNOWN, "vbs-not-reported", "The guest facts do not say whether VBS runs ({})."
-                           .format(guest.source), expected, None, ACTION_COLLECT_GUEST_FACTS, COMMAND_GUEST_PROBE)
+        return CheckResult(name, UNKNOWN, "vbs-not-reported",
+                           f"The guest facts do not say whether VBS runs ({guest.source}).", expected, None,
+                           ACTION_COLLECT_GUEST_FACTS, COMMAND_GUEST_PROBE)
     if guest.vbs == VBS_RUNNING:
         return CheckResult(name, PASSED, "vbs-running", "Virtualization-based security runs in the guest.",
                            expected, guest.vbs)
     return CheckResult(name, WARNING, "vbs-not-running",
-                       "Virtualization-based security is {} in the guest ({}); Trusted launch lets the guest use "
-                       "it.".format("enabled but not running" if guest.vbs == VBS_ENABLED_NOT_RUNNING else "off",
-                                    guest.source), expected, guest.vbs,
+                       'Virtualization-based security is '
+                       f'{"enabled but not running" if guest.vbs == VBS_ENABLED_NOT_RUNNING else "off"} in the guest '
+                       f'({guest.source}); Trusted launch lets the guest use '
+                       "it.", expected, guest.vbs,
                        "Turn on virtualization-based security in the guest", COMMAND_ENABLE_VBS)
 
 
@@ -273,8 +276,9 @@ def configuration_summary(machine, instance, cluster=None, resource_group=None):
         return None
     vm = vm_facts_from_arm(machine, instance)
     results = (check_security_type(vm), check_secure_boot(vm), check_vtpm(vm))
-    command = "az stack-hci vm-verification trusted-launch show --vm-name {} -n {} -g {}".format(
-        *(_shell_word(part) for part in (vm.name or "<vm>", cluster or "<cluster>", resource_group or "<group>")))
+    vm_word, cluster_word, group_word = (_shell_word(part) for part in
+                                         (vm.name or "<vm>", cluster or "<cluster>", resource_group or "<group>"))
+    command = f"az stack-hci vm-verification trusted-launch show --vm-name {vm_word} -n {cluster_word} -g {group_word}"
     return {
         "securityType": vm.security_type,
         "secureBoot": vm.secure_boot,

@@ -32,7 +32,8 @@ IGVM_AGENT = "IgvmAgent"
 
 
 def _quote(text):
-    return "'{}'".format(str(text).replace("'", "''"))
+    escaped = str(text).replace("'", "''")
+    return f"'{escaped}'"
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ def check_attestation_configuration(cluster_facts):
         found = {key: _text(_get(config, key)) for key in keys}
         if not missing:
             return CheckResult(name, PASSED, "attestation-configured",
-                               "The system has an attestation resource for isolated VMs ({}).".format(
-                                   found["attestationResourceId"]), expected, found)
+                               'The system has an attestation resource for isolated VMs '
+                               f'({found["attestationResourceId"]}).', expected, found)
         return CheckResult(name, WARNING, "attestation-configuration-incomplete",
                            f"isolatedVmAttestationConfiguration lacks {', '.join(missing)}.", expected,
                            found, "Sync with Azure", "Sync-AzureStackHCI")
@@ -143,20 +144,20 @@ def check_igvm_agent(machines):
     unknown = [m.name for m, (status, _) in states if status == UNKNOWN]
     if failed:
         machine, phrase = failed[0]
-        reason = "IgvmAgent is not running on {}{}.".format(
-            ", ".join("{} ({})".format(m.name, p) for m, p in failed),
-            "; not known for {}".format(", ".join(unknown)) if unknown else "")
+        not_known = f"; not known for {', '.join(unknown)}" if unknown else ""
+        reason = f"IgvmAgent is not running on {', '.join(f'{m.name} ({p})' for m, p in failed)}{not_known}."
         if phrase == "not installed":
             return CheckResult(name, FAILED, "igvm-agent-missing", reason, expected, found,
                                "Update the machine: Azure Local installs IgvmAgent on every machine", DOC_GUIDANCE)
         return CheckResult(name, FAILED, "igvm-agent-not-running", reason, expected, found,
                            f"Start IgvmAgent on {machine.name}",
-                           "Invoke-Command -ComputerName {} -ScriptBlock {{ Set-Service -Name IgvmAgent "
-                           "-StartupType Automatic; Start-Service -Name IgvmAgent }}".format(_quote(machine.name)))
+                           f"Invoke-Command -ComputerName {_quote(machine.name)} -ScriptBlock {{ Set-Service -Name "
+                           f"IgvmAgent -StartupType Automatic; Start-Service -Name IgvmAgent }}")
     if unknown:
         return CheckResult(name, UNKNOWN, "host-facts-needed",
-                           "No host facts say whether IgvmAgent runs on {}: run the probe there and pass the file "
-                           "with --host-facts.".format(", ".join(unknown)), expected, found,
+                           f'No host facts say whether IgvmAgent runs on {", ".join(unknown)}: run the probe there and '
+                           'pass the file '
+                           "with --host-facts.", expected, found,
                            ACTION_COLLECT_HOST_FACTS, host_probe_command(unknown))
     return CheckResult(name, PASSED, "igvm-agent-running",
                        f"IgvmAgent runs on every machine ({', '.join((m.name for m in machines))}).",

@@ -60,7 +60,8 @@ def image_summary(vm, reading):
 
 def _described(summary):
     parts = [part for part in (summary["publisher"], summary["offer"], summary["sku"]) if part]
-    return "'{}'{}".format(summary["name"], " ({})".format(" / ".join(parts)) if parts else "")
+    details = f' ({" / ".join(parts)})' if parts else ""
+    return f"'{summary['name']}'{details}"
 
 
 def check_image(vm, reading):
@@ -76,30 +77,30 @@ def check_image(vm, reading):
     kind = image_type(vm.image_id)
     if kind == GALLERY_IMAGE_TYPE:
         return CheckResult(name, WARNING, "image-not-from-marketplace",
-                           "The VM's image {} is a custom gallery image, not from Azure Marketplace; images "
-                           "obtained outside Azure Marketplace are not supported for Trusted launch."
-                           .format(_described(summary)), EXPECTED, found, ACTION_USE_MARKETPLACE, DOC_IMAGES)
+                           f"The VM's image {_described(summary)} is a custom gallery image, not from Azure "
+                           "Marketplace; images obtained outside Azure Marketplace are not supported for Trusted "
+                           "launch.", EXPECTED, found, ACTION_USE_MARKETPLACE, DOC_IMAGES)
     if kind != MARKETPLACE_IMAGE_TYPE:
         return CheckResult(name, UNKNOWN, "image-not-resolved",
-                           "The VM's image reference '{}' is not an Azure Local gallery image this version "
-                           "knows.".format(vm.image_id), EXPECTED, found, ACTION_USE_MARKETPLACE, DOC_IMAGES)
+                           f"The VM's image reference '{vm.image_id}' is not an Azure Local gallery image this version "
+                           "knows.", EXPECTED, found, ACTION_USE_MARKETPLACE, DOC_IMAGES)
     if reading is None or not reading.ok:
         why = "it was not found (deleted?)" if reading is not None and reading.not_found else \
             (reading.error if reading is not None and reading.error else "it was not read")
         return CheckResult(name, UNKNOWN, "image-not-resolved",
-                           "The VM's marketplace image '{}' could not be read: {}; its OS cannot be told."
-                           .format(summary["name"], why), EXPECTED, found,
+                           f"The VM's marketplace image '{summary['name']}' could not be read: {why}; its OS cannot "
+                           "be told.", EXPECTED, found,
                            "Check the image with `az stack-hci-vm image show`", DOC_IMAGES)
     if not any(identifier(reading.document)[1:]):
         return CheckResult(name, UNKNOWN, "image-not-resolved",
-                           "The VM's marketplace image '{}' names no offer or SKU; its OS cannot be told."
-                           .format(summary["name"]), EXPECTED, found,
+                           f"The VM's marketplace image '{summary['name']}' names no offer or SKU; its OS cannot be "
+                           "told.", EXPECTED, found,
                            "Check the image with `az stack-hci-vm image show`", DOC_IMAGES)
     if is_windows_11(reading.document):
         return CheckResult(name, PASSED, "windows-11-marketplace",
-                           "The VM's image {} is a Windows 11 image from Azure Marketplace.".format(
-                               _described(summary)), EXPECTED, found)
+                           f"The VM's image {_described(summary)} is a Windows 11 image from Azure Marketplace.",
+                           EXPECTED, found)
     return CheckResult(name, WARNING, "image-not-windows-11",
-                       "The VM's image {} is from Azure Marketplace but is not Windows 11; Trusted launch supports "
-                       "the Windows 11 images of Azure Marketplace.".format(_described(summary)),
+                       f"The VM's image {_described(summary)} is from Azure Marketplace but is not Windows 11; Trusted "
+                       "launch supports the Windows 11 images of Azure Marketplace.",
                        EXPECTED, found, ACTION_USE_MARKETPLACE, DOC_IMAGES)

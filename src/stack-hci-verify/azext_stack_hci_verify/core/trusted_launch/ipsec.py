@@ -110,7 +110,7 @@ def ipsec_state(machine):
 
 def live_migration_command():
     """Two IPsec rules (inbound to and outbound from TCP 6600) that require protection."""
-    return ("New-NetIPsecRule -DisplayName 'Live migration in (TCP {0})' -Protocol TCP -LocalPort {0} "
-            "-InboundSecurity Require -OutboundSecurity Require; "
-            "New-NetIPsecRule -DisplayName 'Live migration out (TCP {0})' -Protocol TCP -RemotePort {0} "
-            "-InboundSecurity Require -OutboundSecurity Require".format(LIVE_MIGRATION_TCP_PORT))
+    return (f"New-NetIPsecRule -DisplayName 'Live migration in (TCP {LIVE_MIGRATION_TCP_PORT})' -Protocol TCP "
+            f"-LocalPort {LIVE_MIGRATION_TCP_PORT} -InboundSecurity Require -OutboundSecurity Require; "
+            f"New-NetIPsecRule -DisplayName 'Live migration out (TCP {LIVE_MIGRATION_TCP_PORT})' -Protocol TCP "
+            f"-RemotePort {LIVE_MIGRATION_TCP_PORT} -InboundSecurity Require -OutboundSecurity Require")
