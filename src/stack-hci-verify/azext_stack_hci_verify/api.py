@@ -99,7 +99,7 @@ class Verifier:
                                                    "by resource ID, or name subscriptions.")
         return self.subscription_id
 
-    def _scope(self, name=None, resource_group=None, ids=None, subscriptions=None, all_subscriptions=False,
+    def _scope(self, *, name=None, resource_group=None, ids=None, subscriptions=None, all_subscriptions=False,
                management_groups=None):
         from azext_stack_hci_verify.pipeline.scope import Scope, parse_cluster_ids
         given = sum(bool(value) for value in (ids, name, subscriptions, all_subscriptions, management_groups))
@@ -144,32 +144,36 @@ class Verifier:
     def show(self, name, resource_group, host_facts=()):
         """`az stack-hci vm-verification show -n NAME -g GROUP`: the cluster's view."""
         from azext_stack_hci_verify.pipeline import answers
-        return answers.cluster(scope=self._scope(name, resource_group), host_facts=_host_facts(host_facts),
+        return answers.cluster(scope=self._scope(name=name, resource_group=resource_group),
+                               host_facts=_host_facts(host_facts),
                                **self._context())
 
     def list(self, resource_group=None, subscriptions=None, all_subscriptions=False, management_groups=None,
              host_facts=()):
         """`list`: every cluster of a resource group, the subscription, some subscriptions or a fleet."""
         from azext_stack_hci_verify.pipeline import answers
-        scope = self._scope(None, resource_group, None, subscriptions, all_subscriptions, management_groups)
+        scope = self._scope(name=None, resource_group=resource_group, ids=None, subscriptions=subscriptions,
+                            all_subscriptions=all_subscriptions, management_groups=management_groups)
         return answers.clusters(scope=scope, host_facts=_host_facts(host_facts), **self._context())
 
-    def servers(self, name=None, resource_group=None, ids=None, subscriptions=None, all_subscriptions=False,
+    def servers(self, name=None, resource_group=None, *, ids=None, subscriptions=None, all_subscriptions=False,
                 management_groups=None, host_facts=()):
         """`server list`."""
         from azext_stack_hci_verify.pipeline import answers
-        scope = self._scope(name, resource_group, ids, subscriptions, all_subscriptions, management_groups)
+        scope = self._scope(name=name, resource_group=resource_group, ids=ids, subscriptions=subscriptions,
+                            all_subscriptions=all_subscriptions, management_groups=management_groups)
         return answers.servers(scope=scope, host_facts=_host_facts(host_facts), **self._context())
 
-    def vms(self, name=None, resource_group=None, ids=None, subscriptions=None, all_subscriptions=False,
+    def vms(self, name=None, resource_group=None, *, ids=None, subscriptions=None, all_subscriptions=False,
             management_groups=None, host_facts=(), status=None):
         """`vm list` (`status`: benefit statuses to keep, as Windows Admin Center names them)."""
         from azext_stack_hci_verify.pipeline import answers
-        scope = self._scope(name, resource_group, ids, subscriptions, all_subscriptions, management_groups)
+        scope = self._scope(name=name, resource_group=resource_group, ids=ids, subscriptions=subscriptions,
+                            all_subscriptions=all_subscriptions, management_groups=management_groups)
         return answers.vms(scope=scope, host_facts=_host_facts(host_facts), status=_statuses(status),
                            **self._context())
 
-    def vm(self, vm_name=None, name=None, resource_group=None, ids=None, machine_id=None, host_facts=()):
+    def vm(self, vm_name=None, name=None, resource_group=None, *, ids=None, machine_id=None, host_facts=()):
         """`vm show`: one VM by name on a cluster (name and resource_group, or the cluster's ids), or by its
         Arc machine ID."""
         from azext_stack_hci_verify.pipeline import answers
@@ -178,39 +182,42 @@ class Verifier:
         else:
             if not vm_name:
                 raise InvalidInputError("No VM was named.", recommendation="Give vm_name, or machine_id.")
-            scope = self._scope(name, resource_group, ids)
+            scope = self._scope(name=name, resource_group=resource_group, ids=ids)
         return answers.vm(scope=scope, vm_name=vm_name, machine_id=machine_id, host_facts=_host_facts(host_facts),
                           **self._context())
 
-    def trusted_launch(self, name=None, resource_group=None, ids=None, subscriptions=None, all_subscriptions=False,
+    def trusted_launch(self, name=None, resource_group=None, *, ids=None, subscriptions=None, all_subscriptions=False,
                        management_groups=None, host_facts=(), guest_facts=()):
         """`trusted-launch list`."""
         from azext_stack_hci_verify.pipeline import answers
-        scope = self._scope(name, resource_group, ids, subscriptions, all_subscriptions, management_groups)
+        scope = self._scope(name=name, resource_group=resource_group, ids=ids, subscriptions=subscriptions,
+                            all_subscriptions=all_subscriptions, management_groups=management_groups)
         return answers.trusted_launch(scope=scope, host_facts=_host_facts(host_facts),
                                       guest_facts=_guest_facts(guest_facts), **self._context())
 
-    def trusted_launch_vm(self, vm_name, name=None, resource_group=None, ids=None, host_facts=(), guest_facts=()):
+    def trusted_launch_vm(self, vm_name, name=None, resource_group=None, *, ids=None, host_facts=(), guest_facts=()):
         """`trusted-launch show`."""
         from azext_stack_hci_verify.pipeline import answers
-        return answers.trusted_launch_vm(scope=self._scope(name, resource_group, ids), vm_name=vm_name,
+        return answers.trusted_launch_vm(scope=self._scope(name=name, resource_group=resource_group, ids=ids),
+                                         vm_name=vm_name,
                                          host_facts=_host_facts(host_facts), guest_facts=_guest_facts(guest_facts),
                                          **self._context())
 
-    def check(self, name=None, resource_group=None, ids=None, subscriptions=None, all_subscriptions=False,
+    def check(self, name=None, resource_group=None, *, ids=None, subscriptions=None, all_subscriptions=False,
               management_groups=None, host_facts=(), guest_facts=(), fail_on=()):
         """`check`: the report, whether a finding matched `fail_on` (levels: off, expired, inactive, unknown,
         error, warning, any), and the JUnit XML and Markdown summary the command writes. CheckResult."""
         from azext_stack_hci_verify.core import report_render
         from azext_stack_hci_verify.pipeline import answers
         report = answers.check(
-            scope=self._scope(name, resource_group, ids, subscriptions, all_subscriptions, management_groups),
+            scope=self._scope(name=name, resource_group=resource_group, ids=ids, subscriptions=subscriptions,
+                              all_subscriptions=all_subscriptions, management_groups=management_groups),
             host_facts=_host_facts(host_facts), guest_facts=_guest_facts(guest_facts), fail_on=_levels(fail_on),
             **self._context())
         return CheckResult(report.to_dict(), report.exit_code != 0, report.exit_code,
                            report_render.render_junit(report), report_render.render_markdown(report))
 
-    def attest(self, document=None, endpoint=None, target="host", nonce=None, trust_bundle=None, intermediates=None,
+    def attest(self, document=None, *, endpoint=None, target="host", nonce=None, trust_bundle=None, intermediates=None,
                allowed_signers=None, at=None, timeout=10.0, no_fetch=False, check_revocation=False, cache_dir=None):
         """`attest`: fetch (or read) an attested document and verify it. The view; its status is Passed
         only when every check passed."""

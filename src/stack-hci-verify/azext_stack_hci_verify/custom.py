@@ -33,7 +33,7 @@ def _current_subscription(cmd):
     return get_subscription_id(cmd.cli_ctx)
 
 
-def _scope(cmd, cluster_name=None, resource_group_name=None, ids=None, subscriptions=None, all_subscriptions=False,
+def _scope(cmd, *, cluster_name=None, resource_group_name=None, ids=None, subscriptions=None, all_subscriptions=False,
            management_groups=None):
     """The pipeline's Scope of the arguments (the validators made sure there is at most one)."""
     from azext_stack_hci_verify._validators import parse_cluster_ids
@@ -113,27 +113,31 @@ def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, 
     """One cluster (or, with several --ids, each): host status, legacy OS support, servers, VM summary
     and findings. The same view as its row of `list`."""
     from azext_stack_hci_verify.pipeline import answers
-    scope = _scope(cmd, cluster_name, resource_group_name, ids)
+    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids)
     return answers.cluster(scope=scope, host_facts=host_facts or (), **_context(cmd, scope))
 
 
 @_az_errors
-def list_cluster_verification(cmd, resource_group_name=None, subscriptions=None, all_subscriptions=False,
+def list_cluster_verification(cmd, *, resource_group_name=None, subscriptions=None, all_subscriptions=False,
                               management_groups=None, host_facts=None):
     """Every cluster of a resource group, the current subscription or a fleet (Resource Graph), each as
     `show` shows it; then a row for each subscription or management group that could not be read."""
     from azext_stack_hci_verify.pipeline import answers
-    scope = _scope(cmd, None, resource_group_name, None, subscriptions, all_subscriptions, management_groups)
+    scope = _scope(cmd, cluster_name=None, resource_group_name=resource_group_name, ids=None,
+                   subscriptions=subscriptions, all_subscriptions=all_subscriptions,
+                   management_groups=management_groups)
     return answers.clusters(scope=scope, host_facts=host_facts or (), progress=_Progress(cmd.cli_ctx),
                             **_context(cmd, scope))
 
 
 @_az_errors
-def list_server_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
+def list_server_verification(cmd, *, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                              subscriptions=None, all_subscriptions=False, management_groups=None):
     """Each server of the scope's clusters: status and the command that fixes it."""
     from azext_stack_hci_verify.pipeline import answers
-    scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
+    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids,
+                   subscriptions=subscriptions, all_subscriptions=all_subscriptions,
+                   management_groups=management_groups)
     return answers.servers(scope=scope, host_facts=host_facts or (), progress=_Progress(cmd.cli_ctx),
                            **_context(cmd, scope))
 
@@ -141,24 +145,26 @@ def list_server_verification(cmd, cluster_name=None, resource_group_name=None, i
 # ----------------------------------------------------------------------------------- VMs
 
 @_az_errors
-def list_vm_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None, status=None,
+def list_vm_verification(cmd, *, cluster_name=None, resource_group_name=None, ids=None, host_facts=None, status=None,
                          subscriptions=None, all_subscriptions=False, management_groups=None):
     """One row per VM of the scope's clusters: eligible benefit, benefit status, action and command."""
     from azext_stack_hci_verify.pipeline import answers
-    scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
+    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids,
+                   subscriptions=subscriptions, all_subscriptions=all_subscriptions,
+                   management_groups=management_groups)
     return answers.vms(scope=scope, host_facts=host_facts or (), status=status, progress=_Progress(cmd.cli_ctx),
                        **_context(cmd, scope))
 
 
 @_az_errors
-def show_vm_verification(cmd, vm_name=None, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
+def show_vm_verification(cmd, *, vm_name=None, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
     """One VM, with the facts it was judged on, where each came from, and its Trusted launch row. --ids
     may name the VM's Arc machine instead of its cluster."""
     from azext_stack_hci_verify.pipeline import answers
     from azext_stack_hci_verify.pipeline.scope import Scope, parse_vm_id
     machine_id = parse_vm_id(ids) if ids else None
     if machine_id is None:
-        scope = _scope(cmd, cluster_name, resource_group_name, ids)
+        scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids)
     else:
         scope = answers.parent_cluster(_connection(cmd, Scope.of_subscriptions([machine_id.split("/")[2]])),
                                        machine_id)
@@ -169,22 +175,24 @@ def show_vm_verification(cmd, vm_name=None, cluster_name=None, resource_group_na
 # ----------------------------------------------------------------------------------- Trusted launch
 
 @_az_errors
-def list_trusted_launch(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
+def list_trusted_launch(cmd, *, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                         guest_facts=None, subscriptions=None, all_subscriptions=False, management_groups=None):
     """One row per Azure Local VM: security type, secure boot, vTPM, state transfer, attestation, image,
     the status made from its checks, its reasonCode, action and command, and its findings."""
     from azext_stack_hci_verify.pipeline import answers
-    scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
+    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids,
+                   subscriptions=subscriptions, all_subscriptions=all_subscriptions,
+                   management_groups=management_groups)
     return answers.trusted_launch(scope=scope, host_facts=host_facts or (), guest_facts=guest_facts or (),
                                   progress=_Progress(cmd.cli_ctx), **_context(cmd, scope))
 
 
 @_az_errors
-def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
+def show_trusted_launch(cmd, vm_name, *, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                         guest_facts=None):
     """One VM with every check, and the cluster-level checks it depends on."""
     from azext_stack_hci_verify.pipeline import answers
-    scope = _scope(cmd, cluster_name, resource_group_name, ids)
+    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids)
     return answers.trusted_launch_vm(scope=scope, vm_name=vm_name, host_facts=host_facts or (),
                                      guest_facts=guest_facts or (), **_context(cmd, scope))
 
@@ -192,13 +200,15 @@ def show_trusted_launch(cmd, vm_name, cluster_name=None, resource_group_name=Non
 # ----------------------------------------------------------------------------------- check
 
 @_az_errors
-def check_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, subscriptions=None,
+def check_verification(cmd, *, cluster_name=None, resource_group_name=None, ids=None, subscriptions=None,
                        all_subscriptions=False, management_groups=None, host_facts=None, guest_facts=None,
                        fail_on=None, junit=None, summary=None):
     """Judge every cluster, server and VM of the scope (and each VM's Trusted launch posture) and
     return one report. Exits 1 after printing it when a finding matches --fail-on; else 0."""
     from azext_stack_hci_verify.pipeline import answers
-    scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
+    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids,
+                   subscriptions=subscriptions, all_subscriptions=all_subscriptions,
+                   management_groups=management_groups)
     report = answers.check(scope=scope, host_facts=host_facts or (), guest_facts=guest_facts or (),
                            fail_on=fail_on or (), progress=_Progress(cmd.cli_ctx), **_context(cmd, scope))
     return _finish_check(cmd, report, junit, summary)
@@ -221,7 +231,7 @@ def _finish_check(cmd, report, junit, summary):
 # ----------------------------------------------------------------------------------- host and document
 
 @_az_errors
-def attest_document(cmd, target="host", endpoint=None, nonce=None, document=None, trust_bundle=None,
+def attest_document(cmd, *, target="host", endpoint=None, nonce=None, document=None, trust_bundle=None,
                     intermediates=None, allowed_signers=None, at=None, timeout=10.0, no_fetch=False,
                     check_revocation=False):
     """Fetch (or read) an attested document and verify it: signature, signer, chain, nonce, expiry and,

@@ -162,7 +162,7 @@ def http_fetch(url, settings, *, method="GET", body=None, content_type=None, clo
     """One fetch under the rules (redirects to the same host only). A ``_Reply``; never raises."""
     deadline = clock() + settings.timeout
     for _ in range(MAX_REDIRECTS + 1):
-        reply = _once(url, settings, method, body, content_type, deadline, clock)
+        reply = _once(url, settings, method, body, content_type, deadline=deadline, clock=clock)
         if reply.reason_code != "redirect":
             return reply
         location = urljoin(url, reply.reason)
@@ -191,13 +191,13 @@ def _connection(url, timeout):
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
 
 
-def _once(url, settings, method, body, content_type, deadline, clock):
+def _once(url, settings, method, body, content_type, *, deadline, clock):
     left = deadline - clock()
     if left <= 0:
         return _Reply(url=url, reason_code="timed-out", reason=f"no answer from {url} within {settings.timeout:g} s")
     conn = _connection(url, max(0.001, min(settings.connect_timeout, left)))
     try:
-        return _exchange(conn, url, settings, (method, body, content_type), deadline, clock)
+        return _exchange(conn, url, settings, (method, body, content_type), deadline, clock=clock)
     except (socket.timeout, TimeoutError):
         return _Reply(url=url, reason_code="timed-out", reason=f"no answer from {url} within {settings.timeout:g} s")
     except ConnectionRefusedError:
@@ -212,7 +212,7 @@ def _once(url, settings, method, body, content_type, deadline, clock):
         conn.close()
 
 
-def _exchange(conn, url, settings, request, deadline, clock):
+def _exchange(conn, url, settings, request, deadline, *, clock):
     method, body, content_type = request
     conn.connect()
     conn.sock = deadline_socket(conn.sock, deadline, clock)

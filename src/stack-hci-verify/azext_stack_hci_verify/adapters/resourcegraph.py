@@ -217,7 +217,7 @@ def _list_seconds(client):
     return getattr(client, "stack_hci_verify_list_seconds", None) or LIST_TIMEOUT_FACTOR * DEFAULT_ARM_TIMEOUT
 
 
-def query_pages(client, query, subscriptions=None, management_groups=None, on_page=None, what="the query"):
+def query_pages(client, query, *, subscriptions=None, management_groups=None, on_page=None, what="the query"):
     """Every row of the query, page after page (`$skipToken`, adapters.paging: a repeated token and the
     bounds end it), each answer read raw (no SDK model) and checked: the wrong shape (answer_problem),
     more rows than `totalRecords`, a `$skipToken` on an empty page or after the last row, or an end before
@@ -288,7 +288,7 @@ def _scope_failure(ex, scope):
     return ScopeFailure(scope, arm.read_failure(ex, read))
 
 
-def query_scoped(client, query, subscriptions=None, management_groups=None, on_page=None, what="the query"):
+def query_scoped(client, query, *, subscriptions=None, management_groups=None, on_page=None, what="the query"):
     """query_pages over subscriptions or management groups; a scope that refuses (403) is taken out,
     reported in `unreadable`, and the query runs again over the others. GraphRows. Any other failure
     is an azclierror that says what Resource Graph answered (arm.translate_error)."""
@@ -299,7 +299,7 @@ def query_scoped(client, query, subscriptions=None, management_groups=None, on_p
         subs = [value for kind, value in by_scope.values() if kind == "s"]
         groups = [value for kind, value in by_scope.values() if kind == "g"]
         try:
-            rows, used = _query_chunked(client, query, subs, groups, on_page, what)
+            rows, used = _query_chunked(client, query, subs, groups, on_page, what=what)
             return GraphRows(rows, unreadable, requests + used)
         except arm.ARM_ERRORS as ex:
             requests += 1
@@ -312,14 +312,16 @@ def query_scoped(client, query, subscriptions=None, management_groups=None, on_p
                 return GraphRows([], unreadable, requests)
 
 
-def _query_chunked(client, query, subscriptions, groups, on_page, what):
+def _query_chunked(client, query, subscriptions, groups, on_page, *, what):
     """Subscriptions in chunks of MAX_SUBSCRIPTIONS (a query may name no more)."""
     if groups or len(subscriptions) <= MAX_SUBSCRIPTIONS:
-        return query_pages(client, query, subscriptions or None, groups or None, on_page, what)
+        return query_pages(client, query, subscriptions=subscriptions or None, management_groups=groups or None,
+                           on_page=on_page, what=what)
     rows, requests = [], 0
     for start in range(0, len(subscriptions), MAX_SUBSCRIPTIONS):
-        chunk_rows, used = query_pages(client, query, subscriptions[start:start + MAX_SUBSCRIPTIONS], None,
-                                       on_page, what)
+        chunk_rows, used = query_pages(client, query, subscriptions=subscriptions[start:start + MAX_SUBSCRIPTIONS],
+                                       management_groups=None,
+                                       on_page=on_page, what=what)
         rows.extend(chunk_rows)
         requests += used
     return rows, requests

@@ -134,7 +134,7 @@ def check_chain(signer, *, pool, trust_roots, at, dns_name=None, origins=None):
     if path is not None:
         return passed(CHECK, expected, f"{_path_text(path, origins)} ({note})"), path, None
     walk = walk_chain(signer, pool, roots, at)
-    return _explain(walk, signer_der, expected, at, refusals, origins)
+    return _explain(walk, signer_der, expected, at, refusals, origins=origins)
 
 
 def _verify_with_policies(signer, pool, roots, at, dns_name):
@@ -163,7 +163,7 @@ def _verify_with_policies(signer, pool, roots, at, dns_name):
     return None, None, refusals
 
 
-def _explain(walk, signer_der, expected, at, refusals, origins):
+def _explain(walk, signer_der, expected, at, refusals, *, origins):
     """The check for a path the verifier refused (or could not judge), from the manual walk."""
     verifier_note = f" The X.509 verifier said: {refusals[-1]}" if refusals else ""
     if walk.kind == "trusted":

@@ -245,7 +245,7 @@ def check_signature(parts, signer_info, cert):
     else:
         signed_bytes = parts.content
         covered = "the content"
-    return _verify(public_key, key_family, hash_name, signer_info.signature, signed_bytes, covered)
+    return _verify(public_key, key_family, hash_name, signer_info.signature, signed_bytes, covered=covered)
 
 
 def _weak(name):
@@ -294,7 +294,7 @@ def _signer_key(cert, family):
     return public_key, key_family
 
 
-def _verify(public_key, key_family, hash_name, signature, signed_bytes, covered):
+def _verify(public_key, key_family, hash_name, signature, signed_bytes, *, covered):
     label = _alg_label(key_family, hash_name)
     expected = f"a valid {label} signature over {covered}"
     hash_algorithm = _HASH_CLASSES[hash_name]()

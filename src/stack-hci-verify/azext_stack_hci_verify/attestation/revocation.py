@@ -61,12 +61,12 @@ def check_revocation(evidence, cert, issuer, at, skew=timedelta(minutes=5)):
         status = response.response_status.name.lower()
         return _invalid(expected, f"the responder answered '{status}' instead of a status")
     try:
-        return _judge(response, cert, issuer, at, skew, expected)
+        return _judge(response, cert, issuer, at, skew, expected=expected)
     except _OCSP_ERRORS as exc:
         return _invalid(expected, f"the OCSP response could not be read: {_short(exc)}")
 
 
-def _judge(response, cert, issuer, at, skew, expected):
+def _judge(response, cert, issuer, at, skew, *, expected):
     single = _single_for(response, cert, issuer)
     if isinstance(single, str):
         return _invalid(expected, single)

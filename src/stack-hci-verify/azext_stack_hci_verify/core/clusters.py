@@ -218,7 +218,7 @@ def evaluate_servers(facts, arm_host, evidence, arm_legacy, now):
     for name, key in names:
         row, document = rows.get(key, (None, None))
         legacy = _server_legacy(row, document, evidence, arm_legacy)
-        host = srv.from_host(row, document, evidence.is_stale(document), facts.last_sync, legacy, now) \
+        host = srv.from_host(row, document, evidence.is_stale(document), facts.last_sync, legacy, now=now) \
             if row is not None else None
         verdicts.append(srv.newer(srv.from_arm(arm_host, facts, name, legacy, now) if key in known else None,
                                   host, now))
@@ -266,7 +266,9 @@ def evaluate_cluster(facts, host_facts, now, evidence=None):
     return replace(verdict, findings=tuple(_findings(verdict, now)))
 
 
-def finding(scope, name, severity, code, reason, action=None, command=None):
+def finding(scope, name, severity, code, reason, *fix):
+    """A finding; `fix`: its (action, command), as fixes.* return them, or nothing."""
+    action, command = fix or (None, None)
     return {"scope": scope, "name": name, "severity": severity, "reasonCode": code, "reason": reason,
             "action": action, "command": command}
 

@@ -96,7 +96,8 @@ def _unbound_reason(clusters, document, found):
             "here")
 
 
-def _finding(severity, code, reason, action=None, command=None, name=None):
+def _finding(severity, code, reason, *fix, name=None):
+    action, command = fix or (None, None)
     return {"scope": "hostFacts", "name": name, "severity": severity, "reasonCode": code, "reason": reason,
             "action": action, "command": command}
 

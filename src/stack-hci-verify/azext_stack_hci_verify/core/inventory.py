@@ -87,7 +87,8 @@ def judge_vms(cluster_verdict, arm_vms):
 def _judge(cluster_verdict, arm, arm_facts, host_vm, document):
     machine, instance = arm.machine, arm.instance
     stale = document is not None and cluster_verdict.evidence.is_stale(document)
-    facts = merge_vm_facts(machine, instance, host_vm, host_name=document.computer_name if document else None,
+    facts = merge_vm_facts(arm_machine=machine, arm_instance=instance, host_vm=host_vm,
+                           host_name=document.computer_name if document else None,
                            host_stale=stale, arm_facts=arm_facts)
     machine_id = machine.get("id") if isinstance(machine, dict) else None
     verdict = evaluate_vm(facts, host_context(cluster_verdict, facts.server), machine_id)

@@ -93,7 +93,7 @@ def from_arm(cluster_host, facts, node_name, legacy, now):
                    f"valid until {format_timestamp(expires_on)}.")
 
 
-def from_host(row, document, stale, last_sync, legacy, now):
+def from_host(row, document, stale, last_sync, legacy, *, now):
     """A server's status as the host's Get-AzureStackHCIAttestation reported it, judged at `now`."""
     def verdict(status, code, reason, fix=(None, None)):
         return ServerVerdict(row.computer_name, status, v.SOURCE_HOST, legacy, last_sync, row.expiration, code,

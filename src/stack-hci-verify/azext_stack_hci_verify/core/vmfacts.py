@@ -203,7 +203,7 @@ def _same(attr, arm_value, host_value):
     return str(arm_value).lower() == str(host_value).lower()
 
 
-def merge_vm_facts(arm_machine=None, arm_instance=None, host_vm=None, host_name=None, host_stale=False,
+def merge_vm_facts(*, arm_machine=None, arm_instance=None, host_vm=None, host_name=None, host_stale=False,
                    arm_facts=None):
     """VmFacts for one VM from its ARM machine, its Azure Local VM instance and its host-facts entry.
 

@@ -12,7 +12,7 @@ It knows nothing of az: it takes a connection (a credential, the ARM endpoint an
 it), the scope and the facts files; az's command functions and the Python API are two thin callers."""
 
 
-def evaluate(conn, scope, host_facts=(), guest_facts=(), now=None, trusted_launch=False, progress=None):
+def evaluate(conn, scope, *, host_facts=(), guest_facts=(), now=None, trusted_launch=False, progress=None):
     """The JudgedModel of `scope` at the reference time `now`. `trusted_launch`: also read each
     isolated VM's attestation status and image (a request per VM and image); a function of a VM's
     Arc machine document reads them only for the VMs it is true for (`vm show` of one VM)."""

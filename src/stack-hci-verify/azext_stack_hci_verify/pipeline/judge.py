@@ -119,16 +119,16 @@ def _read_findings(read):
     if read.machines_failure is not None:
         findings.append(_finding(name, v.SEVERITY_WARNING, "vms-not-readable",
                                  f"The VM summary is missing: {read.machines_failure.reason}",
-                                 read.machines_failure.action, read.machines_failure.command))
+                                 action=read.machines_failure.action, command=read.machines_failure.command))
     if read.instances_failure is not None:
         findings.append(_finding(name, v.SEVERITY_WARNING, "vm-instances-not-readable", read.instances_failure.reason,
-                                 read.instances_failure.action, read.instances_failure.command))
+                                 action=read.instances_failure.action, command=read.instances_failure.command))
     if read.fallback_reason:
         findings.append(_finding(name, v.SEVERITY_INFO, "resource-graph-fallback", read.fallback_reason))
     return tuple(findings)
 
 
-def _finding(name, severity, code, reason, action=None, command=None, scope="cluster"):
+def _finding(name, severity, code, reason, *, action=None, command=None, scope="cluster"):
     return {"scope": scope, "name": name, "severity": severity, "reasonCode": code, "reason": reason,
             "action": action, "command": command}
 
@@ -145,8 +145,8 @@ def _unreadable_cluster(ref, failure):
     error = failure.error
     kind = getattr(error, "az_kind", type(error).__name__)
     finding = _finding(name, v.SEVERITY_ERROR, CLUSTER_NOT_READABLE, failure.reason,
-                       failure.action or _UNREADABLE_ACTIONS.get(kind, "Run it again"),
-                       failure.command or _backquoted(failure.recommendation))
+                       action=failure.action or _UNREADABLE_ACTIONS.get(kind, "Run it again"),
+                       command=failure.command or _backquoted(failure.recommendation))
     return Unreadable("cluster", cluster_resource_id(subscription, group, name), name, subscription, group, finding,
                       error)
 
@@ -155,6 +155,7 @@ def _unreadable_scope(failure):
     name = failure.scope.rstrip("/").rsplit("/", 1)[-1]
     subscription = name if failure.scope.lower().startswith("/subscriptions/") else None
     read = failure.failure
-    finding = _finding(name, v.SEVERITY_ERROR, SCOPE_NOT_READABLE, read.reason, read.action, read.command,
+    finding = _finding(name, v.SEVERITY_ERROR, SCOPE_NOT_READABLE, read.reason, action=read.action,
+                       command=read.command,
                        scope="subscription" if subscription else "managementGroup")
     return Unreadable(finding["scope"], failure.scope, name, subscription, None, finding, read.error)

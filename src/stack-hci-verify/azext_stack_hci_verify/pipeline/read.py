@@ -86,7 +86,7 @@ def _read_named(conn, scope):
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(refs) + 1)) as pool:
         vm_job = pool.submit(rg.query_pages, conn.resourcegraph(),
                              rg.vms_query(ids[0]) if len(ids) == 1 else rg.vms_query(cluster_ids=ids),
-                             list(scope.subscriptions), None, None, what)
+                             subscriptions=list(scope.subscriptions), what=what)
         results = [(ref,) + job.result() for ref, job in
                    zip(refs, [pool.submit(arm.read_cluster, conn, *ref) for ref in refs])]
         facts = [cluster_facts_from_arm(document) for _, document, failure in results if failure is None]
@@ -144,9 +144,11 @@ def _query(client, scope, progress, text, what):
     from azext_stack_hci_verify.adapters import resourcegraph as rg
     reporter = progress.reporter(what) if progress is not None else None
     if scope.is_fleet:
-        return rg.query_scoped(client, text, list(scope.subscriptions), list(scope.management_groups), reporter,
+        return rg.query_scoped(client, text, subscriptions=list(scope.subscriptions),
+                               management_groups=list(scope.management_groups), on_page=reporter,
                                what="the " + what)
-    return rg.query_pages(client, text, list(scope.subscriptions), None, reporter, what="the " + what)
+    return rg.query_pages(client, text, subscriptions=list(scope.subscriptions), management_groups=None,
+                          on_page=reporter, what="the " + what)
 
 
 def _cluster_documents(conn, scope, job):

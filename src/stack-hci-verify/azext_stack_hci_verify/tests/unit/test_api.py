@@ -43,16 +43,16 @@ def test_every_method_returns_what_the_command_returns(pair):
     verifier = pair
     assert verifier.show("hci-prod-01", GROUP) == custom.show_cluster_verification(CMD, "hci-prod-01", GROUP)
     assert verifier.list() == custom.list_cluster_verification(CMD)
-    assert verifier.list(resource_group=GROUP) == custom.list_cluster_verification(CMD, GROUP)
+    assert verifier.list(resource_group=GROUP) == custom.list_cluster_verification(CMD, resource_group_name=GROUP)
     assert verifier.servers(resource_group=GROUP) == custom.list_server_verification(CMD, resource_group_name=GROUP)
     assert verifier.vms("hci-prod-01", GROUP, status=["inactive benefits"]) == custom.list_vm_verification(
-        CMD, "hci-prod-01", GROUP, status=["Inactive benefits"])
+        CMD, cluster_name="hci-prod-01", resource_group_name=GROUP, status=["Inactive benefits"])
     assert verifier.vm("ae-sql-01", "hci-prod-01", GROUP) == custom.show_vm_verification(
-        CMD, "ae-sql-01", "hci-prod-01", GROUP)
+        CMD, vm_name="ae-sql-01", cluster_name="hci-prod-01", resource_group_name=GROUP)
     assert verifier.trusted_launch(resource_group="rg-hci-trusted") == custom.list_trusted_launch(
         CMD, resource_group_name="rg-hci-trusted")
     assert verifier.trusted_launch_vm("tl-w11-01", "hci-tl-01", "rg-hci-trusted") == custom.show_trusted_launch(
-        CMD, "tl-w11-01", "hci-tl-01", "rg-hci-trusted")
+        CMD, "tl-w11-01", cluster_name="hci-tl-01", resource_group_name="rg-hci-trusted")
     result = verifier.check(resource_group=GROUP, fail_on=["error"])
     assert result.report == custom.check_verification(CMD, resource_group_name=GROUP, fail_on=("error",))
     assert result.failed is True and result.exit_code == 1

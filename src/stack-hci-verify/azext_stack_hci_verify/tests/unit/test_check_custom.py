@@ -59,7 +59,7 @@ def codes(view):
 
 
 def test_one_cluster_reads_it_its_vms_and_their_trusted_launch_once(fake):
-    view = custom.check_verification(CMD, "hci-prod-01", GROUP)
+    view = custom.check_verification(CMD, cluster_name="hci-prod-01", resource_group_name=GROUP)
     assert fake.calls.count("get:hci-prod-01") == 1 and fake.calls.count("graph-vms") == 1
     attestations = [call for call in fake.calls if call.startswith("attestation:")]
     assert attestations and len(attestations) == len(set(attestations))
@@ -71,7 +71,7 @@ def test_one_cluster_reads_it_its_vms_and_their_trusted_launch_once(fake):
 
 
 def test_fail_on_asks_for_exit_1_and_still_returns_the_whole_report(fake):
-    view = custom.check_verification(CMD, "hci-prod-01", GROUP, fail_on=("any",))
+    view = custom.check_verification(CMD, cluster_name="hci-prod-01", resource_group_name=GROUP, fail_on=("any",))
     assert view["findings"] and view["matchedFindings"] == len(view["findings"])
     assert (view["failed"], view["exitCode"]) == (True, 1) and fake.exits == [1]
 
@@ -89,7 +89,7 @@ def test_a_cluster_that_cannot_be_read_is_a_finding_beside_the_others(fake):
 
 def test_when_no_cluster_can_be_read_the_error_is_the_answer(fake):
     with pytest.raises(azclierror.ResourceNotFoundError):
-        custom.check_verification(CMD, "gone", GROUP)
+        custom.check_verification(CMD, cluster_name="gone", resource_group_name=GROUP)
     assert fake.exits == []
 
 
@@ -111,7 +111,7 @@ def test_unreadable_vms_are_findings_on_the_cluster(fake):
     fake.fail["graph-vms"] = http_error(403, denied("Microsoft.ResourceGraph/resources/read", "/subscriptions/" + SUB))
     fake.fail["machines:" + SUB] = http_error(403, denied("Microsoft.HybridCompute/machines/read",
                                                           "/subscriptions/" + SUB))
-    view = custom.check_verification(CMD, "hci-prod-01", GROUP, fail_on=("warning",))
+    view = custom.check_verification(CMD, cluster_name="hci-prod-01", resource_group_name=GROUP, fail_on=("warning",))
     (finding,) = [f for f in view["findings"] if f["reasonCode"] == "vms-not-readable"]
     assert finding["command"].startswith("az role assignment create") and finding["matched"]
     assert not [call for call in fake.calls if call.startswith("attestation:")]
@@ -153,7 +153,8 @@ def test_the_fleet_reads_two_queries_and_reports_a_refused_subscription(fake):
 def test_junit_and_summary_are_written_and_the_summary_appends(fake, tmp_path):
     junit, summary = tmp_path / "results.xml", tmp_path / "summary.md"
     summary.write_text("# Earlier step\n", encoding="utf-8")
-    view = custom.check_verification(CMD, "hci-prod-01", GROUP, fail_on=("warning",), junit=str(junit),
+    view = custom.check_verification(CMD, cluster_name="hci-prod-01", resource_group_name=GROUP, fail_on=("warning",),
+                                     junit=str(junit),
                                      summary=str(summary))
     root = ET.parse(str(junit)).getroot()
     servers = len(fixture("clusters", "hci-prod-01.json")["properties"]["reportedProperties"]["nodes"])

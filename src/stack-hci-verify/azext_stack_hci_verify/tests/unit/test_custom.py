@@ -111,7 +111,7 @@ def test_show_by_ids_gives_one_view_per_cluster(fake_arm):
 def test_vm_list_without_machines_or_host_facts_raises_the_read_error(fake_arm):
     machines_forbidden(fake_arm)
     with pytest.raises(azclierror.ForbiddenError) as raised:
-        custom.list_vm_verification(CMD, "hci-prod-01", GROUP)
+        custom.list_vm_verification(CMD, cluster_name="hci-prod-01", resource_group_name=GROUP)
     assert arm.PERMISSION_MACHINES in raised.value.error_msg and "clusters/read" not in raised.value.error_msg
     assert "az role assignment create" in raised.value.recommendations[0]
 
@@ -119,7 +119,8 @@ def test_vm_list_without_machines_or_host_facts_raises_the_read_error(fake_arm):
 def test_vm_list_without_machines_keeps_the_host_facts_vms(fake_arm, caplog):
     machines_forbidden(fake_arm)
     host_facts = load_host_facts([N1])
-    rows = custom.list_vm_verification(CMD, "hci-prod-01", GROUP, host_facts=host_facts)
+    rows = custom.list_vm_verification(CMD, cluster_name="hci-prod-01", resource_group_name=GROUP,
+                                       host_facts=host_facts)
     assert len(rows) == len(host_facts[0].vms) > 0
     assert all(any(arm.PERMISSION_MACHINES in error for error in row["readErrors"]) for row in rows)
     assert any(arm.PERMISSION_MACHINES in record.getMessage() for record in caplog.records)
@@ -127,14 +128,15 @@ def test_vm_list_without_machines_keeps_the_host_facts_vms(fake_arm, caplog):
 
 def test_vm_list_status_filter_is_not_an_error_when_nothing_matches(fake_arm):
     machines_forbidden(fake_arm)
-    rows = custom.list_vm_verification(CMD, "hci-prod-01", GROUP, host_facts=load_host_facts([N1]),
+    rows = custom.list_vm_verification(CMD, cluster_name="hci-prod-01", resource_group_name=GROUP,
+                                       host_facts=load_host_facts([N1]),
                                        status=["No such status"])
     assert rows == []
 
 
 def test_vm_list_with_unreadable_instances_says_so_on_each_vm(fake_arm):
     instances_forbidden(fake_arm, ("ae-sql-01",))
-    rows = custom.list_vm_verification(CMD, "hci-prod-01", GROUP)
+    rows = custom.list_vm_verification(CMD, cluster_name="hci-prod-01", resource_group_name=GROUP)
     (row,) = [row for row in rows if row["name"] == "ae-sql-01"]
     assert row["name"] == "ae-sql-01" and any(arm.PERMISSION_INSTANCES in error for error in row["readErrors"])
     assert row["readFrom"] == "arm" and len(rows) > 1
@@ -144,20 +146,21 @@ def test_vm_show_finds_a_host_facts_vm_without_the_machines_list(fake_arm):
     machines_forbidden(fake_arm)
     host_facts = load_host_facts([N1])
     name = host_facts[0].vms[0]["name"]
-    view = custom.show_vm_verification(CMD, name.upper(), "hci-prod-01", GROUP, host_facts=host_facts)
+    view = custom.show_vm_verification(CMD, vm_name=name.upper(), cluster_name="hci-prod-01",
+                                       resource_group_name=GROUP, host_facts=host_facts)
     assert view["name"] == name and any(arm.PERMISSION_MACHINES in error for error in view["readErrors"])
 
 
 def test_vm_show_of_an_unseen_vm_raises_the_read_error_not_not_found(fake_arm):
     machines_forbidden(fake_arm)
     with pytest.raises(azclierror.ForbiddenError):
-        custom.show_vm_verification(CMD, "nope", "hci-prod-01", GROUP)
+        custom.show_vm_verification(CMD, vm_name="nope", cluster_name="hci-prod-01", resource_group_name=GROUP)
 
 
 def test_vm_show_not_found_recommends_vm_list(fake_arm):
     del fake_arm
     with pytest.raises(azclierror.ResourceNotFoundError) as raised:
-        custom.show_vm_verification(CMD, "nope", "hci-prod-01", GROUP)
+        custom.show_vm_verification(CMD, vm_name="nope", cluster_name="hci-prod-01", resource_group_name=GROUP)
     assert raised.value.error_msg == "VM 'nope' was not found on cluster 'hci-prod-01' (resource group '{}')." \
         .format(GROUP)
     assert raised.value.recommendations == [
@@ -176,13 +179,13 @@ def test_cluster_list_is_sorted_by_group_then_name_and_reads_two_queries(fake_ar
 def test_cluster_list_falls_back_to_arm_where_resource_graph_cannot_serve(fake_arm):
     fake_arm.fail["graph-clusters"] = GRAPH_REFUSED
     fake_arm.fail["graph-vms"] = GRAPH_REFUSED
-    views = custom.list_cluster_verification(CMD, GROUP)
+    views = custom.list_cluster_verification(CMD, resource_group_name=GROUP)
     assert {view["resourceGroup"].lower() for view in views} == {GROUP}
     assert "list-clusters:" + GROUP in fake_arm.calls and all(view["vmsReadFrom"] == "arm" for view in views)
 
 
 def test_cluster_list_and_show_give_a_cluster_the_same_view(fake_arm):
-    listed = {view["id"]: view for view in custom.list_cluster_verification(CMD, GROUP)}
+    listed = {view["id"]: view for view in custom.list_cluster_verification(CMD, resource_group_name=GROUP)}
     shown = custom.show_cluster_verification(CMD, "hci-prod-01", GROUP)
     assert listed[shown["id"]] == shown
 
@@ -190,7 +193,7 @@ def test_cluster_list_and_show_give_a_cluster_the_same_view(fake_arm):
 def test_cluster_list_errors_pass_through(fake_arm):
     fake_arm.fail["graph-clusters"] = ServiceResponseTimeoutError("Response timeout")
     with pytest.raises(azclierror.AzureConnectionError):
-        custom.list_cluster_verification(CMD, GROUP)
+        custom.list_cluster_verification(CMD, resource_group_name=GROUP)
 
 
 def test_show_of_several_reports_the_one_it_cannot_read_and_returns_the_others(fake_arm, monkeypatch):

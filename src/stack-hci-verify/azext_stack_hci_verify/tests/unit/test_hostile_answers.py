@@ -296,39 +296,39 @@ def hostile(change):
 ])
 def test_a_graph_answer_of_the_wrong_shape_is_an_error_never_a_partial_list(change, problem):
     with pytest.raises(paging.PagingError, match=problem) as raised:
-        rg.query_pages(hostile(change), rg.clusters_query(), [SUB], what="the clusters")
+        rg.query_pages(hostile(change), rg.clusters_query(), subscriptions=[SUB], what="the clusters")
     assert "Resource Graph's answer reading the clusters is not what it should be" in raised.value.error_msg
 
 
 def test_a_graph_answer_whose_data_is_a_string_with_records_is_an_error():
     client = FakeGraph([], shape=lambda answer: dict(answer, data="oops", totalRecords=23))
     with pytest.raises(paging.PagingError, match="data is a string"):
-        rg.query_scoped(client, rg.clusters_query(), [SUB], what="the clusters")
+        rg.query_scoped(client, rg.clusters_query(), subscriptions=[SUB], what="the clusters")
 
 
 def test_a_skip_token_that_repeats_ends_at_the_second_page():
     client = hostile(lambda answer: answer.update({"$skipToken": "same"}))
     with pytest.raises(paging.PagingError, match=r"handed back a \$skipToken it had given before") as raised:
-        rg.query_pages(client, rg.clusters_query(), [SUB], what="the clusters")
+        rg.query_pages(client, rg.clusters_query(), subscriptions=[SUB], what="the clusters")
     assert len(client.requests) == 2 and "after 2 pages (2,000 rows)" in raised.value.error_msg
 
 
 def test_a_skip_token_after_the_last_row_is_an_error():
     client = hostile(lambda answer: answer.setdefault("$skipToken", "more"))
     with pytest.raises(paging.PagingError, match="after the last of its totalRecords"):
-        rg.query_pages(client, rg.clusters_query(), [SUB], what="the clusters")
+        rg.query_pages(client, rg.clusters_query(), subscriptions=[SUB], what="the clusters")
     assert len(client.requests) == 3
 
 
 def test_an_endless_skip_token_with_empty_pages_is_an_error():
     client = FakeGraph([], shape=lambda answer: dict(answer, totalRecords=10 ** 9, **{"$skipToken": "t"}))
     with pytest.raises(paging.PagingError, match=r"an empty page with a \$skipToken"):
-        rg.query_pages(client, rg.clusters_query(), [SUB], what="the clusters")
+        rg.query_pages(client, rg.clusters_query(), subscriptions=[SUB], what="the clusters")
     assert len(client.requests) == 1
 
 
 def test_a_well_formed_fleet_is_read_whole():
-    rows, requests = rg.query_pages(FakeGraph(ROWS), rg.clusters_query(), [SUB])
+    rows, requests = rg.query_pages(FakeGraph(ROWS), rg.clusters_query(), subscriptions=[SUB])
     assert rows == ROWS and requests == 3
 
 
@@ -346,7 +346,7 @@ def test_graph_failures_say_what_happened(error, words):
     client = FakeGraph([], error=error)
     client.stack_hci_verify_arm_timeout = 20.0
     with pytest.raises(errors.VerificationError) as raised:
-        rg.query_scoped(client, rg.clusters_query(), [SUB], what="the clusters")
+        rg.query_scoped(client, rg.clusters_query(), subscriptions=[SUB], what="the clusters")
     message = raised.value.error_msg
     assert message.startswith(words.replace(" fake", "")) or words in message, message
     assert "HTTPSConnectionPool" not in message and "Operation returned" not in message and "\n" not in message

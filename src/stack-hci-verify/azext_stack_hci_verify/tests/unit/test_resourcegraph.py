@@ -168,7 +168,7 @@ def test_pages_follow_the_skip_token():
     rows = [{"id": "/subscriptions/{}/r/{}".format(SUB, index), "subscriptionId": SUB} for index in range(2500)]
     client = FakeGraph(rows)
     seen = []
-    result, requests = rg.query_pages(client, rg.clusters_query(), [SUB],
+    result, requests = rg.query_pages(client, rg.clusters_query(), subscriptions=[SUB],
                                       on_page=lambda done, total: seen.append((done, total)))
     assert result == rows and requests == 3 == len(client.requests)
     assert [request.options.skip_token for request in client.requests] == [None, "1000", "2000"]
@@ -177,27 +177,28 @@ def test_pages_follow_the_skip_token():
 
 def test_a_truncated_answer_is_an_error():
     with pytest.raises(errors.MalformedAnswerError, match="truncated"):
-        rg.query_pages(FakeGraph([{"id": "a"}], truncated=True), rg.clusters_query(), [SUB], what="the clusters")
+        rg.query_pages(FakeGraph([{"id": "a"}], truncated=True), rg.clusters_query(), subscriptions=[SUB],
+                       what="the clusters")
 
 
 def test_a_refusing_subscription_is_reported_and_the_rest_still_come_back():
     rows = [{"id": "/subscriptions/{}/r/1".format(SUB), "subscriptionId": SUB},
             {"id": "/subscriptions/{}/r/2".format(OTHER), "subscriptionId": OTHER}]
     client = FakeGraph(rows, refuse={OTHER})
-    result = rg.query_scoped(client, rg.clusters_query(), [SUB, OTHER])
+    result = rg.query_scoped(client, rg.clusters_query(), subscriptions=[SUB, OTHER])
     assert result.rows == rows[:1] and [failure.scope for failure in result.unreadable] == ["/subscriptions/" + OTHER]
     failure = result.unreadable[0].failure
     assert "Microsoft.ResourceGraph/resources/read" in failure.reason
     assert failure.command.startswith("az role assignment create") and result.requests == 2
     refusing = FakeGraph(rows, refuse={SUB, OTHER})
-    everything_refused = rg.query_scoped(refusing, rg.clusters_query(), [SUB, OTHER])
+    everything_refused = rg.query_scoped(refusing, rg.clusters_query(), subscriptions=[SUB, OTHER])
     assert everything_refused.rows == [] and len(everything_refused.unreadable) == 2
 
 
 def test_a_refusal_that_names_no_scope_is_an_error():
     client = FakeGraph([], error=graph_error(403, "Forbidden for reasons"))
     with pytest.raises(errors.PermissionDeniedError, match="Microsoft.ResourceGraph/resources/read"):
-        rg.query_scoped(client, rg.clusters_query(), [SUB, OTHER], what="the clusters")
+        rg.query_scoped(client, rg.clusters_query(), subscriptions=[SUB, OTHER], what="the clusters")
 
 
 # ----------------------------------------------------------------------------------- fallback

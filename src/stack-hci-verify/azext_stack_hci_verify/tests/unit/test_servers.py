@@ -35,7 +35,7 @@ def servers_status(raw):
 
 def from_host(status="Active", expiration=NOW + timedelta(days=20), stale=False, collected=NOW - timedelta(hours=1)):
     document = host(host_document("NODE1", status=status, collected=collected))
-    return servers.from_host(row(status, expiration), document, stale, None, v.ON, NOW)
+    return servers.from_host(row(status, expiration), document, stale, None, v.ON, now=NOW)
 
 
 # ----------------------------------------------------------------------------- from ARM

@@ -44,7 +44,7 @@ def rows_of(cmd_result):
 
 def test_reads_attestation_for_isolated_vms_only_and_each_image_once(fake_arm):
     conn = fake_arm()
-    rows = rows_of(custom.list_trusted_launch(CMD, "hci-tl-01", "rg-hci-trusted"))
+    rows = rows_of(custom.list_trusted_launch(CMD, cluster_name="hci-tl-01", resource_group_name="rg-hci-trusted"))
     assert len(rows) == 11
     assert "attestation:std-w11-01" not in conn.calls and "attestation:tl-w11-01" in conn.calls
     assert rows["std-w11-01"]["status"] == "Not applicable" and rows["std-w11-01"]["reasonCode"] == "not-trusted-launch"
@@ -56,7 +56,7 @@ def test_reads_attestation_for_isolated_vms_only_and_each_image_once(fake_arm):
 def test_one_refused_attestation_and_one_unanswered_image_stay_on_their_vms(fake_arm):
     fake_arm({"attestation:tl-w11-01": http_error(403, arm_body("AuthorizationFailed", "no")),
               "image:w11-golden-2026-10": ServiceRequestError("connection reset")})
-    rows = rows_of(custom.list_trusted_launch(CMD, "hci-tl-01", "rg-hci-trusted"))
+    rows = rows_of(custom.list_trusted_launch(CMD, cluster_name="hci-tl-01", resource_group_name="rg-hci-trusted"))
     attestation = next(f for f in rows["tl-w11-01"]["findings"] if f["check"] == "guest-attestation")
     assert attestation["reasonCode"] == "attestation-not-readable" and "403" in attestation["reason"]
     assert rows["tl-w11-02"]["guestAttestation"]["healthStatus"] == "Healthy"
@@ -69,13 +69,13 @@ def test_a_refused_machines_list_is_a_one_line_error(fake_arm):
               "machines:" + SUB: http_error(403, denied("Microsoft.HybridCompute/machines/read",
                                                         "/subscriptions/" + SUB))})
     with pytest.raises(azclierror.ForbiddenError):
-        custom.list_trusted_launch(CMD, "hci-tl-01", "rg-hci-trusted")
+        custom.list_trusted_launch(CMD, cluster_name="hci-tl-01", resource_group_name="rg-hci-trusted")
 
 
 def test_show_finds_the_vm_in_any_case_and_says_how_to_list_them(fake_arm):
     fake_arm()
-    view = custom.show_trusted_launch(CMD, "TL-TPM-OFF", "hci-tl-01", "rg-hci-trusted")
+    view = custom.show_trusted_launch(CMD, "TL-TPM-OFF", cluster_name="hci-tl-01", resource_group_name="rg-hci-trusted")
     assert view["status"] == "Failed" and view["clusterChecks"]["name"] == "hci-tl-01"
     with pytest.raises(azclierror.ResourceNotFoundError) as raised:
-        custom.show_trusted_launch(CMD, "nope", "hci-tl-01", "rg-hci-trusted")
+        custom.show_trusted_launch(CMD, "nope", cluster_name="hci-tl-01", resource_group_name="rg-hci-trusted")
     assert "trusted-launch list -n hci-tl-01 -g rg-hci-trusted" in " ".join(raised.value.recommendations)

@@ -48,7 +48,7 @@ def host_with_os(name, version="10.0.20348.2402", **extra):
 
 
 def test_merge_arm_only_leaves_what_only_a_host_sees_unknown():
-    vm = merge_vm_facts(MACHINE, INSTANCE)
+    vm = merge_vm_facts(arm_machine=MACHINE, arm_instance=INSTANCE)
     assert (vm.name, vm.vm_id, vm.server, vm.state, vm.guest_os_name, vm.guest_os_version, vm.security_type) == (
         "vm01", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "NODE1", "Running",
         "Windows Server 2022 Datacenter Azure Edition", "10.0.20348.2402", "TrustedLaunch")
@@ -65,7 +65,7 @@ def test_merge_host_only():
 
 
 def test_agreeing_sources_keep_the_more_precise_version():
-    vm = merge_vm_facts(MACHINE, INSTANCE, HOST_VM, host_name="NODE1")
+    vm = merge_vm_facts(arm_machine=MACHINE, arm_instance=INSTANCE, host_vm=HOST_VM, host_name="NODE1")
     assert vm.conflicts == ()
     assert (vm.guest_os_version, vm.sources["guestOsVersion"]) == ("10.0.20348.2402", "arm")
     assert (vm.guest_os_name, vm.sources["guestOsName"]) == (AE_2022, "host")
@@ -74,7 +74,7 @@ def test_agreeing_sources_keep_the_more_precise_version():
 def test_host_wins_and_disagreements_are_recorded():
     host_vm = dict(HOST_VM, state=3, computerName="NODE2",
                    guestOs={"name": "Windows Server 2019 Datacenter", "version": "10.0.17763"})
-    vm = merge_vm_facts(MACHINE, INSTANCE, host_vm, host_name="NODE2")
+    vm = merge_vm_facts(arm_machine=MACHINE, arm_instance=INSTANCE, host_vm=host_vm, host_name="NODE2")
     assert (vm.state, vm.server, vm.guest_os_name, vm.guest_os_version) == (
         "Off", "NODE2", "Windows Server 2019 Datacenter", "10.0.17763")
     assert {item["fact"]: (item["arm"], item["host"]) for item in vm.conflicts} == {
@@ -87,12 +87,13 @@ def test_host_wins_and_disagreements_are_recorded():
 def test_the_hosts_data_exchange_os_name_wins_over_arms_os_sku():
     # issue 7: ARM's osSku won over the host's data-exchange OS name.
     machine = machine_with(osName="windows", osSku="Windows Server 2022 Datacenter")
-    vm = merge_vm_facts(machine, INSTANCE, host_with_os(AE_2022), host_name="NODE1")
+    vm = merge_vm_facts(arm_machine=machine, arm_instance=INSTANCE, host_vm=host_with_os(AE_2022), host_name="NODE1")
     assert vm.guest_os_name == AE_2022 and vm.sources["guestOsName"] == "host"
     assert eligibility(vm.guest_os_name, vm.guest_os_version, vm.guest_os_sku).benefit == AE
 
     machine = machine_with(osName="windows", osSku="Windows Server 2022 Datacenter Azure Edition")
-    vm = merge_vm_facts(machine, INSTANCE, host_with_os("Windows Server 2022 Datacenter"), host_name="NODE1")
+    vm = merge_vm_facts(arm_machine=machine, arm_instance=INSTANCE,
+                        host_vm=host_with_os("Windows Server 2022 Datacenter"), host_name="NODE1")
     assert vm.guest_os_name == "Windows Server 2022 Datacenter"
     assert eligibility(vm.guest_os_name, vm.guest_os_version, vm.guest_os_sku).benefit is None
 
@@ -100,47 +101,52 @@ def test_the_hosts_data_exchange_os_name_wins_over_arms_os_sku():
 @pytest.mark.parametrize("arm_sku", ["407", "ServerTurbine", "Windows Server 2022 Datacenter Azure Edition"])
 def test_arms_edition_is_never_mixed_with_the_hosts_os_name(arm_sku):
     machine = machine_with(osName="Windows Server 2022 Datacenter", osSku=arm_sku, osEdition=arm_sku)
-    vm = merge_vm_facts(machine, INSTANCE, host_with_os("Windows Server 2022 Datacenter"), host_name="NODE1")
+    vm = merge_vm_facts(arm_machine=machine, arm_instance=INSTANCE,
+                        host_vm=host_with_os("Windows Server 2022 Datacenter"), host_name="NODE1")
     assert vm.guest_os_sku is None
     assert eligibility(vm.guest_os_name, vm.guest_os_version, vm.guest_os_sku).benefit is None
 
 
 def test_the_hosts_own_edition_is_used_with_its_name():
-    vm = merge_vm_facts(MACHINE, INSTANCE, host_with_os("Windows Server 2022 Datacenter", sku="407"),
+    vm = merge_vm_facts(arm_machine=MACHINE, arm_instance=INSTANCE,
+                        host_vm=host_with_os("Windows Server 2022 Datacenter", sku="407"),
                         host_name="NODE1")
     assert (vm.guest_os_sku, vm.sources.get("guestOsSku")) == ("407", "host")
 
 
 def test_arm_product_in_os_sku_when_os_name_is_generic():
-    vm = merge_vm_facts(machine_with(osName="windows", osSku="Windows 10 Enterprise multi-session"))
+    vm = merge_vm_facts(arm_machine=machine_with(osName="windows", osSku="Windows 10 Enterprise multi-session"))
     assert vm.guest_os_name == "Windows 10 Enterprise multi-session"
 
 
 def test_vm_id_from_hyper_v_id_only():
-    vm = merge_vm_facts(MACHINE, INSTANCE, dict(HOST_VM, vmId="{99999999-0000-0000-0000-000000000000}"))
+    vm = merge_vm_facts(arm_machine=MACHINE, arm_instance=INSTANCE,
+                        host_vm=dict(HOST_VM, vmId="{99999999-0000-0000-0000-000000000000}"))
     assert vm.vm_id == "99999999-0000-0000-0000-000000000000"
     assert [item["fact"] for item in vm.conflicts] == ["vmId"]
     no_hyperv_id = {**INSTANCE, "properties": {**INSTANCE["properties"], "hyperVVmId": None}}
-    vm = merge_vm_facts(MACHINE, no_hyperv_id, HOST_VM)
+    vm = merge_vm_facts(arm_machine=MACHINE, arm_instance=no_hyperv_id, host_vm=HOST_VM)
     assert vm.conflicts == () and vm.vm_id == "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 
 
 def test_equivalent_states_and_fqdn_are_not_conflicts():
     instance = {**INSTANCE, "properties": {**INSTANCE["properties"], "status": {"powerState": "Stopped"},
                                            "hostNodeName": "node1.contoso.example"}}
-    assert merge_vm_facts(MACHINE, instance, dict(HOST_VM, state="Off"), host_name="NODE1").conflicts == ()
+    merged = merge_vm_facts(arm_machine=MACHINE, arm_instance=instance, host_vm=dict(HOST_VM, state="Off"),
+                            host_name="NODE1")
+    assert merged.conflicts == ()
 
 
 def test_odd_documents_never_raise():
     odd_machine = {"NAME": "vm02", "Properties": {"OSNAME": None, "osSku": None, "osVersion": None}}
     odd_instance = {"properties": {"securityProfile": None, "status": None,
                                    "storageProfile": {"osDisk": {"osType": "Linux"}}}}
-    vm = merge_vm_facts(odd_machine, odd_instance, None)
+    vm = merge_vm_facts(arm_machine=odd_machine, arm_instance=odd_instance, host_vm=None)
     assert (vm.name, vm.guest_os_name, vm.security_type) == ("vm02", "Linux", v.SECURITY_STANDARD)
     for machine, instance, host_vm in ((None, None, None), ([], "x", 5), ({"properties": []}, {"properties": "x"}, {}),
                                        ({"properties": {"osName": 5, "osVersion": ["x"]}}, None, {"guestOs": "x"})):
-        assert isinstance(merge_vm_facts(machine, instance, host_vm), VmFacts)
-    assert merge_vm_facts(None, {"id": INSTANCE["id"], "properties": {}}).name == "vm01"
+        assert isinstance(merge_vm_facts(arm_machine=machine, arm_instance=instance, host_vm=host_vm), VmFacts)
+    assert merge_vm_facts(arm_machine=None, arm_instance={"id": INSTANCE["id"], "properties": {}}).name == "vm01"
 
 
 def test_host_numbers_and_strings():
@@ -157,10 +163,10 @@ def test_normalize_vm_state(raw, expected):
 
 
 def test_stale_host_facts_are_marked_on_the_facts_they_gave():
-    vm = merge_vm_facts(MACHINE, INSTANCE, HOST_VM, host_name="NODE1", host_stale=True)
+    vm = merge_vm_facts(arm_machine=MACHINE, arm_instance=INSTANCE, host_vm=HOST_VM, host_name="NODE1", host_stale=True)
     assert vm.host_stale is True
     assert vm.from_stale_host("guestServiceInterface") and not vm.from_stale_host("guestOsVersion")
-    assert merge_vm_facts(MACHINE, INSTANCE, None, host_stale=True).host_stale is False
+    assert merge_vm_facts(arm_machine=MACHINE, arm_instance=INSTANCE, host_vm=None, host_stale=True).host_stale is False
 
 
 def test_find_host_vm_by_hyper_v_id_then_name():
@@ -172,7 +178,7 @@ def test_find_host_vm_by_hyper_v_id_then_name():
 
 
 def test_to_dict_is_camel_case_in_a_fixed_order():
-    vm = merge_vm_facts(MACHINE, INSTANCE, HOST_VM)
+    vm = merge_vm_facts(arm_machine=MACHINE, arm_instance=INSTANCE, host_vm=HOST_VM)
     assert list(vm.to_dict()) == ["name", "vmId", "server", "generation", "state", "guestOsName", "guestOsVersion",
                                   "guestOsSku", "dataExchange", "guestServiceInterface", "legacyNetworking",
                                   "securityType", "sources", "conflicts"]
