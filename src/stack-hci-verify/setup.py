@@ -25,13 +25,12 @@ CLASSIFIERS = [
 ]
 
 # Only what azure-cli does not already ship (it ships azure-core, azure-mgmt-core, knack and
-# cryptography).
-# Every ARM read goes raw through the Resource Graph client's pipeline (the api-versions of the resource
-# providers' SDKs, pinned in requirements-dev.txt, are kept in adapters/arm.py and checked by tests), so no
-# resource provider SDK, and no beta, is needed at run time.
+# cryptography, and the extension uses those). Every ARM read, Resource Graph queries included, goes raw
+# through one azure-mgmt-core pipeline (adapters/arm_client.py), so no management SDK is installed with
+# the extension; the api-versions of the SDKs pinned in requirements-dev.txt are kept in adapters/arm.py
+# and adapters/resourcegraph.py and checked by tests.
 DEPENDENCIES = [
     'asn1crypto>=1.5.0,<2.0.0',
-    'azure-mgmt-resourcegraph>=8.0.0,<9.0.0',
 ]
 
 # The Python API (azext_stack_hci_verify.api) without az: what az would otherwise bring.

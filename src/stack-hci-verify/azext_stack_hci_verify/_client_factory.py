@@ -70,21 +70,22 @@ def _arm_client(cli_ctx, client_type, subscription_id, credential=None, **kwargs
 
 
 def cf_resourcegraph(cli_ctx, credential=None):
-    """Azure Resource Graph (not bound to a subscription: the query names its scopes). With the
-    command's shared credential, one client per command, so its requests share a connection; its
-    azure-mgmt-core pipeline also carries the command's plain ARM GETs (adapters.arm.get_document)."""
+    """The command's one ARM client (adapters.arm_client.ArmClient, not bound to a subscription: Resource
+    Graph queries name their scopes). With the command's shared credential, one client per command, so its
+    requests share a connection; its azure-mgmt-core pipeline carries the Resource Graph queries and the
+    command's plain ARM GETs (adapters.arm.get_document)."""
     cache = getattr(credential, "clients", None)
     cache = cache if isinstance(cache, dict) else {}
     if "resourcegraph" not in cache:
-        from azure.mgmt.resourcegraph import ResourceGraphClient
-        cache["resourcegraph"] = _arm_client(cli_ctx, ResourceGraphClient, None, credential, subscription_bound=False)
+        from azext_stack_hci_verify.adapters.arm_client import ArmClient
+        cache["resourcegraph"] = _arm_client(cli_ctx, ArmClient, None, credential, subscription_bound=False)
     return cache["resourcegraph"]
 
 
 class AzConnection:
     """The pipeline's way to ARM when az runs it: the CLI's client factory (az's cloud, user agent,
     logging) with the command's one credential (adapters.credential.CommandCredential) and ARM
-    patience. One Resource Graph client carries every request of the command (its queries, and the raw
+    patience. One ARM client carries every request of the command (its queries, and the raw
     ARM reads of adapters.arm), shared by the command's threads."""
 
     def __init__(self, cli_ctx, credential):
@@ -100,6 +101,6 @@ class AzConnection:
         return self.credential.subscription_id
 
     def resourcegraph(self):
-        """The Resource Graph client (it also carries the command's plain ARM GETs)."""
+        """The command's one ARM client (adapters.arm_client): its Resource Graph queries and plain ARM GETs."""
         with self._lock:
             return cf_resourcegraph(self.cli_ctx, self.credential)

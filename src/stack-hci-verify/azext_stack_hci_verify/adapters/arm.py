@@ -111,8 +111,8 @@ def send_json(client, method, url, params=None, body=None):
     from azure.core.exceptions import DecodeError
     from azure.core.rest import HttpRequest
     from azure.mgmt.core.exceptions import ARMErrorFormat
-    # Generated clients expose their pipeline as send_request; azure-mgmt-resourcegraph 8 names it
-    # _send_request (same signature), and these requests go through Resource Graph's client.
+    # adapters.arm_client.ArmClient (and generated clients) expose their pipeline as send_request; some
+    # generated clients name it _send_request (same signature).
     send = getattr(client, "send_request", None) or client._send_request  # pylint: disable=protected-access
     response = send(HttpRequest(method, url, params=params, json=body))
     if response.status_code != 200:

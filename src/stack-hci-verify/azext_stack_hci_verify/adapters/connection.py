@@ -2,10 +2,10 @@
 # Copyright (c) stack-hci-verify contributors. All rights reserved.
 # Licensed under the MIT License. See License.txt in the project root for license information.
 # --------------------------------------------------------------------------------------------
-"""The pipeline's way to ARM without az: the Resource Graph client built directly on an azure-core
-credential (its pipeline also carries the raw ARM reads of adapters.arm), with the same policies az's
-commands use (only HTTPS to the ARM host, a deadline over every request and its retries) and one token
-cache. Imports nothing of az."""
+"""The pipeline's way to ARM without az: the one ARM client (adapters.arm_client) built directly on an
+azure-core credential (it carries the Resource Graph queries and the raw ARM reads of adapters.arm), with
+the same policies az's commands use (only HTTPS to the ARM host, a deadline over every request and its
+retries) and one token cache. Imports nothing of az."""
 
 import threading
 
@@ -45,9 +45,9 @@ class ArmConnection:
         return client
 
     def resourcegraph(self):
-        """The Resource Graph client; it also carries the plain ARM reads (adapters.arm.send_json)."""
+        """The one ARM client: Resource Graph queries and the plain ARM reads (adapters.arm.send_json)."""
         with self._lock:
             if "resourcegraph" not in self._clients:
-                from azure.mgmt.resourcegraph import ResourceGraphClient
-                self._clients["resourcegraph"] = self._build(ResourceGraphClient)
+                from azext_stack_hci_verify.adapters.arm_client import ArmClient
+                self._clients["resourcegraph"] = self._build(ArmClient)
             return self._clients["resourcegraph"]
