@@ -99,6 +99,7 @@ class Verifier:
                                                    "by resource ID, or name subscriptions.")
         return self.subscription_id
 
+    # pylint: disable-next=too-many-return-statements
     def _scope(self, *, name=None, resource_group=None, ids=None, subscriptions=None, all_subscriptions=False,
                management_groups=None):
         from azext_stack_hci_verify.pipeline.scope import Scope, parse_cluster_ids

@@ -24,7 +24,7 @@ INTERMEDIATES_ENV = "STACK_HCI_VERIFY_INTERMEDIATES"
 
 
 @dataclass
-class AttestRequest:
+class AttestRequest:  # pylint: disable=too-many-instance-attributes
     """The options of `attest`, as the command received them."""
 
     target: str = "host"

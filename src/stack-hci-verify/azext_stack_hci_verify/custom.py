@@ -45,16 +45,16 @@ def _scope(cmd, *, cluster_name=None, resource_group_name=None, ids=None, subscr
     if management_groups:
         return Scope.of_management_groups(management_groups)
     if subscriptions or all_subscriptions:
-        return Scope.of_subscriptions(_resolve_subscriptions(cmd.cli_ctx, subscriptions, all_subscriptions),
+        return Scope.of_subscriptions(_resolve_subscriptions(cmd.cli_ctx, subscriptions),
                                       all_subscriptions=bool(all_subscriptions))
     if resource_group_name:
         return Scope.of_group(_current_subscription(cmd), resource_group_name)
     return Scope.of_subscriptions([_current_subscription(cmd)])
 
 
-def _resolve_subscriptions(cli_ctx, subscriptions=None, all_subscriptions=False):
-    """Subscription ids: the ones named (ids, or names of signed-in subscriptions), or with
-    all_subscriptions every enabled subscription of the signed-in account's tenant."""
+def _resolve_subscriptions(cli_ctx, subscriptions=None):
+    """Subscription ids: the ones named (ids, or names of signed-in subscriptions), or else every enabled
+    subscription of the signed-in account's tenant."""
     from azure.cli.core._profile import Profile
     cached = Profile(cli_ctx=cli_ctx).load_cached_subscriptions()
     if subscriptions:

@@ -193,7 +193,7 @@ _FAILSAFE_LOGGERS = tuple(f"azure.mgmt.{package}._utils.{module}"
                           for module in ("model_base", "serialization"))
 
 
-class _FailsafeToDebug(logging.Filter):
+class _FailsafeToDebug(logging.Filter):  # pylint: disable=too-few-public-methods
     def filter(self, record):
         if record.levelno == logging.WARNING and "failsafe deserialization" in str(record.msg):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"

@@ -13,7 +13,7 @@ from azext_stack_hci_verify._client_factory import CONNECT_TIMEOUT, LIST_TIMEOUT
 from azext_stack_hci_verify.adapters.credential import TokenCache
 
 
-class ArmConnection:
+class ArmConnection:  # pylint: disable=too-few-public-methods
     """`credential`: any azure-core TokenCredential; `arm_endpoint`: the cloud's ARM URL; `audience`: the
     token audience (its scope is audience + "/.default"); `timeout`: seconds one request may take,
     retries included."""

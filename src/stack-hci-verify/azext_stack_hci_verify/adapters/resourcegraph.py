@@ -158,7 +158,7 @@ def _kind(value):
         type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
 
 
-def answer_problem(answer):
+def answer_problem(answer):  # pylint: disable=too-many-return-statements
     """What is wrong with the shape of one Resource Graph answer (objectArray), or None: `data` a list
     of objects, `count` the number of them, `totalRecords` a count, `$skipToken` a string or absent."""
     if not isinstance(answer, dict):

@@ -80,7 +80,7 @@ class BagCertificate:
 
 
 @dataclass
-class SignerInfoData:
+class SignerInfoData:  # pylint: disable=too-many-instance-attributes
     sid_kind: str  # "issuer_and_serial_number" or "subject_key_identifier"
     sid_issuer: object = None  # asn1crypto x509.Name
     sid_issuer_der: Optional[bytes] = None

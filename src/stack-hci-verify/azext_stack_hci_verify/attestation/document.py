@@ -21,7 +21,7 @@ class MalformedContentError(ValueError):
 
 
 @dataclass
-class AttestedDocument:
+class AttestedDocument:  # pylint: disable=too-many-instance-attributes
     raw: dict
     vm_id: Optional[str]
     subscription_id: Optional[str]

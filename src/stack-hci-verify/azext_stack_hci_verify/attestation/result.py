@@ -36,7 +36,7 @@ CHECK_ORDER = (
 )
 
 
-class Reason:
+class Reason:  # pylint: disable=too-few-public-methods
     """Stable reason codes. Failed = the data is bad; Unknown = it could not be decided."""
 
     VERIFIED = "verified"
@@ -147,7 +147,7 @@ class IssuerWanted:
 
 
 @dataclass
-class DocumentSummary:
+class DocumentSummary:  # pylint: disable=too-many-instance-attributes
     vm_id: Optional[str] = None
     subscription_id: Optional[str] = None
     sku: Optional[str] = None
@@ -193,7 +193,7 @@ class SignerSummary:
 
 
 @dataclass
-class AttestationResult:
+class AttestationResult:  # pylint: disable=too-many-instance-attributes
     status: Status
     reason_code: str
     reason: str

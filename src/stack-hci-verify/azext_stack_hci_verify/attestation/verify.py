@@ -80,7 +80,7 @@ def verify_attested_document(response, *, trust_roots, intermediates=(), issuer_
 
 
 @dataclass
-class _Inputs:
+class _Inputs:  # pylint: disable=too-many-instance-attributes
     at: datetime
     roots: list
     intermediates: list
@@ -92,7 +92,7 @@ class _Inputs:
 
 
 @dataclass
-class _State:
+class _State:  # pylint: disable=too-many-instance-attributes
     """What the steps learn, in order: later steps read what earlier ones found."""
 
     response_body: object = None
@@ -334,7 +334,7 @@ def _is_end_entity(cert):
         return True
 
 
-def _resolve_signer(parts):
+def _resolve_signer(parts):  # pylint: disable=too-many-return-statements
     """(check, (signer_info, bag_entry) or None). The signer is the bag certificate named by the
     SID of the one SignerInfo, never the first certificate of the bag."""
     expected = "one SignerInfo whose certificate is in the bag, alongside CA certificates only"

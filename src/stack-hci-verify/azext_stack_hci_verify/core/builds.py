@@ -45,7 +45,7 @@ class Build:
         return f"{self.major}.{self.revision}"
 
 
-def parse_build(text):
+def parse_build(text):  # pylint: disable=too-many-return-statements
     """A Build from an OS version string, or None when there is none to read.
 
     `10.0.20348.2402` -> Build(20348, 2402); `10.0.20348` -> Build(20348, None);

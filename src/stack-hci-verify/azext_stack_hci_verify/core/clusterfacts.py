@@ -33,7 +33,7 @@ class NodeFacts:
 
 
 @dataclass(frozen=True)
-class ClusterFacts:
+class ClusterFacts:  # pylint: disable=too-many-instance-attributes
     """What ARM says about one cluster. Raw values are kept as ARM sent them; `problems` names
     the fields that had the wrong type (their values are None here)."""
     id: str

@@ -228,7 +228,7 @@ def evaluate_servers(facts, arm_host, evidence, arm_legacy, now):
 # ----------------------------------------------------------------------------------- the cluster
 
 @dataclass(frozen=True)
-class ClusterVerdict:
+class ClusterVerdict:  # pylint: disable=too-many-instance-attributes
     facts: ClusterFacts
     host: Verdict
     legacy: Verdict

@@ -189,7 +189,7 @@ def _azure_edition(name, sku_text, build):
     return _from_row(ROWS["ws2022-azure-edition"])
 
 
-def _multi_session(name, build):
+def _multi_session(name, build):  # pylint: disable=too-many-return-statements
     if build is None:
         if "windows 11" in name:
             return Eligibility(v.BENEFIT_AVD, None, NEEDS_V2, "Windows 11 Enterprise multi-session",

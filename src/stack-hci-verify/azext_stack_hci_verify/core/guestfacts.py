@@ -36,7 +36,7 @@ class GuestFactsError(ValueError):
 
 
 @dataclass(frozen=True)
-class GuestFacts:
+class GuestFacts:  # pylint: disable=too-many-instance-attributes
     source: str
     computer_name: Optional[str] = None
     smbios_uuid: Optional[str] = None

@@ -37,7 +37,7 @@ class NodeAttestation:
 
 
 @dataclass(frozen=True)
-class HostFacts:
+class HostFacts:  # pylint: disable=too-many-instance-attributes
     """Facts one host reported about itself, its cluster and its VMs."""
     source: str
     computer_name: Optional[str]

@@ -23,7 +23,7 @@ NOT_ACTIVE = (v.SERVER_EXPIRED, v.SERVER_INACTIVE, v.SERVER_ERROR)
 
 
 @dataclass(frozen=True)
-class ServerVerdict:
+class ServerVerdict:  # pylint: disable=too-many-instance-attributes
     name: str
     status: str
     status_source: str

@@ -35,7 +35,7 @@ _CAMEL = dict(_FACT_NAMES)
 
 
 @dataclass(frozen=True)
-class VmFacts:
+class VmFacts:  # pylint: disable=too-many-instance-attributes
     """What is known about one VM, merged from ARM and the host. None: not known.
 
     `sources` maps a fact (camelCase, as in views) to where its value came from (`arm`, `host`);
@@ -182,7 +182,7 @@ def _host_facts(host_vm, host_name):
     return {key: value for key, value in facts.items() if value is not None}
 
 
-def _same(attr, arm_value, host_value):
+def _same(attr, arm_value, host_value):  # pylint: disable=too-many-return-statements
     """Whether ARM's and the host's values of a fact agree (or are merely more or less precise)."""
     if attr == "guest_os_version":
         arm_build, host_build = parse_build(arm_value), parse_build(host_value)

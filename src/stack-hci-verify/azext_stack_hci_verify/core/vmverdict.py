@@ -50,7 +50,7 @@ PASSED, FAILED, CANNOT_TELL, NOT_APPLICABLE = "Passed", "Failed", "Unknown", "No
 
 
 @dataclass(frozen=True)
-class HostContext:
+class HostContext:  # pylint: disable=too-many-instance-attributes
     """What a VM's verdict needs to know about its host (built by `host_context`)."""
     host: object                      # clusters.Verdict: the cluster's host status
     server: object = None             # servers.ServerVerdict of the VM's server, None when not known
@@ -79,7 +79,7 @@ def host_context(cluster_verdict, server_name):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Outcome:  # pylint: disable=too-many-instance-attributes
     """What one step found. `result`: PASSED, FAILED, CANNOT_TELL or NOT_APPLICABLE (ends the walk
     green). `final`: a CANNOT_TELL that ends the walk (steps 1 and 3)."""
     result: str
@@ -164,7 +164,7 @@ def step_benefit(case):
                                                       "verification for VMs.")
 
 
-def step_host(case):
+def step_host(case):  # pylint: disable=too-many-return-statements
     """Within this step a definite failure beats "cannot tell": host attestation Off, a system that
     is not registered, or every server the VM can run on Expired, Inactive or Error makes the VM
     Inactive benefits with that cause's fix, whatever else about the host is unknown."""
@@ -198,7 +198,7 @@ def _server_outcome(server):
     return Outcome(FAILED, REASON_SERVER_NOT_ACTIVE, reason, server.action, server.command)
 
 
-def step_build(case):
+def step_build(case):  # pylint: disable=too-many-return-statements
     vm, elig = case.vm, case.eligibility
     if elig.minimum_note == MINIMUM_SERVICING_STACK:
         return _pass(f"{elig.benefit} needs {elig.update} in the guest; there is no build number to compare, so this "
@@ -331,7 +331,7 @@ STEPS = (
 # ----------------------------------------------------------------------------- the verdict
 
 @dataclass(frozen=True)
-class VmVerdict:
+class VmVerdict:  # pylint: disable=too-many-instance-attributes
     """The verdict on one VM: the WAC benefit status, the action and the exact command to run."""
     eligible_benefit: Optional[str]
     benefit_status: str

@@ -30,7 +30,7 @@ _UNREADABLE_ACTIONS = {"ForbiddenError": "Grant read access", "ResourceNotFoundE
 
 
 @dataclass(frozen=True)
-class JudgedCluster:
+class JudgedCluster:  # pylint: disable=too-many-instance-attributes
     """One cluster judged: its verdict (core.clusters.ClusterVerdict), its VMs (core.inventory.JudgedVm),
     its Trusted launch context and VM verdicts, and the findings of the reads that failed."""
     verdict: ClusterVerdict
@@ -69,7 +69,7 @@ class Unreadable:
 
 
 @dataclass(frozen=True)
-class JudgedModel:
+class JudgedModel:  # pylint: disable=too-many-instance-attributes
     """Every cluster of the scope judged at `evaluated_at`, what could not be read, and the facts files
     that applied to nothing here (ignored, each a finding)."""
     scope: object

@@ -38,7 +38,7 @@ class ClusterRead:
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class Snapshot:  # pylint: disable=too-many-instance-attributes
     """Everything a scope's reads returned, before any judging."""
     scope: object
     clusters: tuple

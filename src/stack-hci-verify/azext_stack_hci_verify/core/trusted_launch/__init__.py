@@ -57,7 +57,7 @@ def host_probe_command(machines=()):
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CheckResult:  # pylint: disable=too-many-instance-attributes
     """One check's outcome, with what was expected, what was found and what to do."""
     check: str
     status: str
@@ -109,7 +109,7 @@ class Reading(NamedTuple):
 # ----------------------------------------------------------------------------- facts
 
 @dataclass(frozen=True)
-class TrustedLaunchVm:
+class TrustedLaunchVm:  # pylint: disable=too-many-instance-attributes
     """What ARM says about one Azure Local VM's Trusted launch posture."""
     name: Optional[str]
     machine_id: Optional[str]

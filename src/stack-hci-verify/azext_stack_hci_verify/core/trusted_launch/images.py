@@ -64,7 +64,7 @@ def _described(summary):
     return f"'{summary['name']}'{details}"
 
 
-def check_image(vm, reading):
+def check_image(vm, reading):  # pylint: disable=too-many-return-statements
     name = "guest-image"
     summary = image_summary(vm, reading)
     found = {key: summary[key] for key in ("name", "source", "publisher", "offer", "sku")}
