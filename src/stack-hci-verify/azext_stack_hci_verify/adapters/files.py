@@ -48,8 +48,7 @@ def load_guest_facts(paths):
             text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
             documents.append(parse_guest_facts(text, source=os.path.basename(path)))
         except UnicodeDecodeError:
-            raise InvalidInputError(f"Guest facts file '{path}' is not UTF-8 or UTF-16 text.") \
-                                    from None
+            raise InvalidInputError(f"Guest facts file '{path}' is not UTF-8 or UTF-16 text.") from None
         except GuestFactsError as ex:
             raise InvalidInputError(f"Guest facts file '{path}' {ex}.") from None
     return documents
@@ -62,8 +61,7 @@ def read_small_file(path, what, limit=MAX_DOCUMENT_BYTES, recommendation=None):
         with open(os.path.expanduser(path), "rb") as handle:
             data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise FileAccessError(f"{what} '{path}' does not exist.", recommendation=recommendation) \
-                              from None
+        raise FileAccessError(f"{what} '{path}' does not exist.", recommendation=recommendation) from None
     except IsADirectoryError:
         raise FileAccessError(f"{what} '{path}' is a directory.",
                               recommendation=recommendation or "Give a file.") from None
