@@ -21,7 +21,6 @@ CLASSIFIERS = [
     'Programming Language :: Python :: 3.11',
     'Programming Language :: Python :: 3.12',
     'Programming Language :: Python :: 3.13',
-    'License :: OSI Approved :: MIT License',
 ]
 
 # Only what azure-cli does not already ship (it ships azure-core, azure-mgmt-core, knack and
@@ -54,9 +53,8 @@ setup(
     description='Azure verification for VMs on Azure Local: host, server and VM status with the fix to run.',
     long_description=README + '\n\n' + HISTORY,
     long_description_content_type='text/markdown',
-    license='MIT',
+    license='MIT',  # an SPDX expression; setuptools 77+ wants no license classifier beside it
     author='stack-hci-verify contributors',
-    url='https://github.com/Azure/azure-cli-extensions/tree/main/src/stack-hci-verify',
     classifiers=CLASSIFIERS,
     packages=find_packages(exclude=['tests', '*.tests', '*.tests.*']),
     install_requires=DEPENDENCIES,
