@@ -62,7 +62,11 @@ LOAD_TIME_MODULES = ("azext_stack_hci_verify", "azext_stack_hci_verify._loader",
                      "azext_stack_hci_verify._params", "azext_stack_hci_verify._help",
                      "azext_stack_hci_verify._format", "azext_stack_hci_verify._validators")
 LOAD_BUDGET_MS = 10.0
-CASES = ("clusters", "fleet", "check-group", "check-fleet", "probes", "api", "imports")
+CASES = ("clusters", "fleet", "check-group", "check-fleet", "probes", "api", "imports", "installed-size")
+INSTALLED_BUDGET_BYTES = 3 * 1024 * 1024
+# Top-level packages az ships: a copy of one in the extension's folder would only be shadowed by az's.
+SHIPPED_BY_AZ = ("azure", "msrest", "msrestazure", "requests", "urllib3", "certifi", "idna", "charset_normalizer",
+                 "isodate", "typing_extensions", "cryptography", "cffi", "knack", "msal", "jwt", "six")
 GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
 GRAPH_API_VERSION = "2022-10-01"
 GRAPH_PAGE = 1000
@@ -486,6 +490,25 @@ def import_times(python):
              "withinBudget": best.get(m, 0.0) <= LOAD_BUDGET_MS} for m in LOAD_TIME_MODULES]
 
 
+def installed_size(az_path, scratch):
+    """`az extension add --source <the built wheel>` into an empty extension folder: its size (bytes of
+    the files, and on disk), its files, and the top-level packages in it that az already ships."""
+    wheel = azenv.build_wheel(os.path.join(REPO_ROOT, "src", "stack-hci-verify"), os.path.join(scratch, "size-wheel"))
+    extensions = os.path.join(scratch, "size-extensions")
+    env = dict(os.environ, AZURE_EXTENSION_DIR=extensions, AZURE_CONFIG_DIR=os.path.join(scratch, "size-config"),
+               AZURE_CORE_COLLECT_TELEMETRY="false")
+    azenv.run_az(az_path, ["extension", "add", "--source", wheel, "-y", "-o", "none"], env, check=True)
+    folder = os.path.join(extensions, "stack-hci-verify")
+    files = [os.path.join(path, name) for path, _, names in os.walk(folder) for name in names]
+    size = sum(os.path.getsize(path) for path in files)
+    disk = sum(os.stat(path).st_blocks * 512 for path in files)
+    top = sorted(name for name in os.listdir(folder) if not name.endswith((".dist-info", ".whl")))
+    return {"name": "installed extension folder", "bytes": size, "diskBytes": disk, "files": len(files),
+            "bytecodeBytes": sum(os.path.getsize(path) for path in files if path.endswith(".pyc")),
+            "packages": top, "shippedByAz": [name for name in top if name.lower() in SHIPPED_BY_AZ],
+            "budgetBytes": INSTALLED_BUDGET_BYTES, "withinBudget": size <= INSTALLED_BUDGET_BYTES}
+
+
 def cluster_fleet(scratch, args):
     """250 clusters x 4 nodes in one group; the first has 500 VMs; one more cluster with 20 VMs."""
     directory = os.path.join(scratch, "fleet")
@@ -550,8 +573,9 @@ def main(argv=None):
             results.append(check_fleet(args, az_path, scratch))
         if args.load_vms:
             loads = load(args, az_path, scratch)
+        size = installed_size(az_path, scratch) if "installed-size" in cases else None
     python = os.path.join(os.path.dirname(az_path), "python")
-    report = {"repeat": args.repeat, "commands": results, "probes": probes, "load": loads,
+    report = {"repeat": args.repeat, "commands": results, "probes": probes, "load": loads, "installed": size,
               "importTime": import_times(python if os.path.exists(python) else sys.executable)
               if "imports" in cases else []}
     if args.json:
@@ -583,6 +607,13 @@ def print_report(report):
               "{expectedGraphRequests}); VMs counted {vmsCounted:,}".format(**item))
         if "cpuRatio" in item:
             print("{:55} CPU ratio {} for {} times the VMs".format("", item["cpuRatio"], item["sizeRatio"]))
+    if report["installed"]:
+        item = report["installed"]
+        print(f"installed extension folder: {item['bytes'] / 2 ** 20:.2f} MiB in {item['files']} files "
+              f"({item['bytecodeBytes'] / 2 ** 20:.2f} MiB of it bytecode pip compiled; "
+              f"{item['diskBytes'] / 2 ** 20:.2f} MiB on disk), budget {item['budgetBytes'] / 2 ** 20:.0f} MiB"
+              f"{'' if item['withinBudget'] else '  OVER BUDGET'}; packages {', '.join(item['packages'])}; "
+              f"shipped by az: {', '.join(item['shippedByAz']) or 'none'}")
     for item in report["importTime"]:
         print("import {module:40} {cumulativeMs:6.2f} ms (budget {budgetMs:.0f} ms){flag}".format(
             flag="" if item["withinBudget"] else "  OVER BUDGET", **item))
