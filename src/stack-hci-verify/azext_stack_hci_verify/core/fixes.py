@@ -16,7 +16,10 @@ from . import vocabulary as v
 
 COMMAND_SYNC = v.COMMAND_SYNC
 COMMAND_ENABLE_LEGACY_OS_SUPPORT = v.COMMAND_ENABLE_LEGACY_OS_SUPPORT
-COMMAND_UPDATE_EXTENSION = "az extension update --name stack-hci-verify"
+# Both ways the extension is installed: by name from an extension index (extension.index_url), else
+# from a newer wheel built with scripts/build.
+COMMAND_UPDATE_EXTENSION = ("az extension update --name stack-hci-verify || "
+                            "az extension add --upgrade -y --source <newer stack_hci_verify wheel>")
 COMMAND_PROBE = "az stack-hci vm-verification probe"
 
 _PS_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"

@@ -14,6 +14,7 @@ import dataclasses
 import re
 
 from .. import vocabulary as v
+from ..fixes import COMMAND_UPDATE_EXTENSION
 from ..guestfacts import match_guest
 from . import (
     ACTION_COLLECT_GUEST_FACTS, COMMAND_GUEST_PROBE, DOC_DEPLOY, DOC_OVERVIEW, FAILED, NOT_APPLICABLE, NOT_AVAILABLE,
@@ -67,7 +68,7 @@ def check_security_type(vm):
     return CheckResult(name, UNKNOWN, "unrecognized-value",
                        f"securityType is '{vm.security_type}', a value this version does not know.",
                        expected, vm.security_type, "Update the extension",
-                       "az extension update --name stack-hci-verify")
+                       COMMAND_UPDATE_EXTENSION)
 
 
 def _rule_failure(name, reason, found):
@@ -190,7 +191,7 @@ def _judge_attestation(name, expected, summary, note, machine_id=None):
     return CheckResult(name, UNKNOWN, "unrecognized-value",
                        f"healthStatus is '{summary.get('healthStatus')}', a value this version does not know.{note}",
                        expected, summary,
-                       "Update the extension", "az extension update --name stack-hci-verify")
+                       "Update the extension", COMMAND_UPDATE_EXTENSION)
 
 
 def check_boot_integrity(summary):

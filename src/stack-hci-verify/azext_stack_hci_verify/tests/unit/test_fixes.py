@@ -162,7 +162,8 @@ def test_probe_command_for_several_servers_stays_one_line_with_hostile_names(hos
 
 def test_sync_and_update_commands():
     assert fixes.sync_with_azure() == "Sync-AzureStackHCI"
-    assert fixes.update_extension() == "az extension update --name stack-hci-verify"
+    assert fixes.update_extension() == ("az extension update --name stack-hci-verify || "
+                                        "az extension add --upgrade -y --source <newer stack_hci_verify wheel>")
 
 
 def test_install_updates_through_the_arc_machine_names_the_subscription():
