@@ -107,7 +107,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def _unreachable(url):
     """True for a link to a loopback, link-local, private or unspecified address, or localhost."""
-    host = urlsplit(url).hostname or ""
+    host = urlsplit(url.rstrip(",;:")).hostname or ""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -166,7 +166,9 @@ def main():
         patch_link_rule(options.check_links)
         failed = []
         for check in checks:
-            if run_azdev(check, EXTENSION) != 0:
+            # azure-cli-extensions' CI fails on medium-severity linter rules too (azdev's default is high).
+            extra = ["--min-severity", "medium"] if check == "linter" else []
+            if run_azdev(check, EXTENSION, *extra) != 0:
                 failed.append(check)
         if UNCHECKED_LINKS:
             print(f"broken_site_link: not checked without --check-links: {', '.join(UNCHECKED_LINKS)}")
