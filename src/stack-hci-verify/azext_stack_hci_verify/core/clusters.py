@@ -268,7 +268,7 @@ def evaluate_cluster(facts, host_facts, now, evidence=None):
 
 def finding(scope, name, severity, code, reason, action=None, command=None):
     return {"scope": scope, "name": name, "severity": severity, "reasonCode": code, "reason": reason,
-            "action": action, "command": command}
+            "action": action, **fixes.fix_fields(command)}
 
 
 def _host_finding(verdict):

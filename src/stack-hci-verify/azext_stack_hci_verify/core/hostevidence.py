@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from . import vocabulary as v
-from .fixes import probe_command, probe_where
+from .fixes import fix_fields, probe_command, probe_where
 from .timeutil import format_timestamp
 from .values import short_name as _short
 
@@ -100,7 +100,7 @@ def _unbound_reason(clusters, document, found):
 
 def _finding(severity, code, reason, action=None, command=None, name=None):
     return {"scope": "hostFacts", "name": name, "severity": severity, "reasonCode": code, "reason": reason,
-            "action": action, "command": command}
+            "action": action, **fix_fields(command)}
 
 
 def _age_finding(document, now, servers=()):

@@ -134,7 +134,7 @@ def test_findings_are_most_severe_first_and_do_not_depend_on_cluster_order():
     assert [ranks.index(f["severity"]) for f in one["findings"]] == sorted(
         ranks.index(f["severity"]) for f in one["findings"])
     assert list(one["findings"][0]) == ["scope", "resourceId", "name", "cluster", "status", "severity", "reasonCode",
-                                        "reason", "action", "command", "matched"]
+                                        "reason", "action", "command", "runOn", "learnMore", "matched"]
 
 
 def test_a_cluster_that_could_not_be_read_is_unknown_with_an_error():

@@ -371,7 +371,7 @@ def test_row_and_detail_views():
     row = tl.vm_row(result)
     assert list(row) == ["name", "resourceGroup", "cluster", "securityType", "secureBoot", "vtpm",
                          "vtpmStateTransfer", "guestAttestation", "image", "imageSource", "status", "reasonCode",
-                         "reason", "action", "command", "findings"]
+                         "reason", "action", "command", "runOn", "learnMore", "findings"]
     assert row["status"] == tl.FAILED and row["vtpmStateTransfer"] == tl.FAILED
     assert row["findings"][0]["status"] == tl.FAILED and row["command"] == row["findings"][0]["command"]
     assert row["reasonCode"] == row["findings"][0]["reasonCode"] and row["reason"]
