@@ -202,7 +202,8 @@ _TRUSTED_LAUNCH_COLUMNS = (
     ("Status", "status"), ("Action", _clipped("action", _ACTION_WIDTH)),
 )
 _TRUSTED_LAUNCH_CHECK_COLUMNS = (
-    ("Check", "check"), ("Status", "status"), ("ReasonCode", "reasonCode"), ("Action", _clipped("action", _ACTION_WIDTH)),
+    ("Check", "check"), ("Status", "status"), ("ReasonCode", "reasonCode"),
+    ("Action", _clipped("action", _ACTION_WIDTH)),
 )
 
 

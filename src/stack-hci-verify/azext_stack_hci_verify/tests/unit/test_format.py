@@ -157,7 +157,8 @@ def test_rows_with_names_of_ordinary_length_fit_120_columns(transform, item):
 
 
 def test_check_and_show_rows_with_names_of_ordinary_length_fit_120_columns():
-    finding = {"severity": "warning", "cluster": NAME, "name": NAME, "reasonCode": "attestation-configuration-incomplete",
+    finding = {"severity": "warning", "cluster": NAME, "name": NAME,
+               "reasonCode": "attestation-configuration-incomplete",
                "action": LONG_ACTION, "matched": False}
     assert table_width(_format.transform_check({"failOn": ["any"], "findings": [finding]})) <= _format.TABLE_WIDTH
     check = {"check": "cluster:live-migration-protection", "status": "Not applicable",
