@@ -273,7 +273,7 @@ def configuration_summary(machine, instance, cluster=None, resource_group=None):
         return None
     vm = vm_facts_from_arm(machine, instance)
     results = (check_security_type(vm), check_secure_boot(vm), check_vtpm(vm))
-    command = "az stack-hci vm-verification trusted-launch show --vm-name {} -n {} -g {}".format(
+    command = "az stack-hci vm-verification trusted-launch show -n {} --cluster-name {} -g {}".format(
         *(_shell_word(part) for part in (vm.name or "<vm>", cluster or "<cluster>", resource_group or "<group>")))
     return {
         "securityType": vm.security_type,
