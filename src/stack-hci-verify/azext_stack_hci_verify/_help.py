@@ -220,8 +220,9 @@ short-summary: Show one VM's verdict with the facts it was judged on and where e
 long-summary: >
     steps lists the result of each step of the verdict (guestOs, eligibleBenefit, host, osBuild,
     guestServiceInterface, legacyOsSupport, legacyNetworking); unknown lists the steps that could not be
-    told; conflicts lists facts ARM and the host disagree on. trustedLaunch holds the VM's security type,
-    secure boot and vTPM as ARM reports them, and under allChecks the trusted-launch show command.
+    told; conflicts lists facts ARM and the host disagree on. trustedLaunch holds the VM's row of
+    `trusted-launch list` (security type, secure boot, vTPM, status and findings); `trusted-launch show` with
+    the same -n, --cluster-name and -g gives every check.
 examples:
   - name: One VM with host facts.
     text: az stack-hci vm-verification vm show -n avd-w10-02 --cluster-name LocalCluster -g local-rg --host-facts node1.json
