@@ -378,5 +378,6 @@ def test_row_and_detail_views():
     assert row["guestAttestation"]["healthStatus"] == "Healthy" and row["imageSource"] == "Azure Marketplace"
     detail = tl.vm_detail(result, {"checks": []})
     assert len(detail["checks"]) == 9 and detail["hyperVVmId"] == VM_ID and detail["server"] == "N1"
-    assert all(set(check) == {"check", "status", "reasonCode", "reason", "expected", "found", "action", "command"}
+    assert all(set(check) == {"check", "status", "reasonCode", "reason", "expected", "found", "action", "command",
+                              "runOn", "learnMore"}
                for check in detail["checks"])
