@@ -66,7 +66,9 @@ def test_every_verdict_with_the_facts_of_both_machines(fleet, facts):
         if check is None:
             assert row["findings"] == [] and row["action"] is None
         else:
-            assert row["findings"][0]["check"] == check and row["action"] and row["command"], (name, row)
+            assert row["findings"][0]["check"] == check and row["action"], (name, row)
+            # the fix: a command with where it runs, or the page to follow
+            assert (row["command"] and row["runOn"]) or (row["learnMore"] and not row["command"]), (name, row)
     assert rows["tl-w11-01"]["vtpmStateTransfer"] == "Passed"
     assert rows["tl-w11-01"]["guestAttestation"]["healthStatus"] == "Healthy"
     assert rows["tl-custom-image"]["imageSource"] == "Custom" and "w11-golden-2026-10" in \
@@ -181,12 +183,14 @@ def test_vm_show_carries_the_vms_trusted_launch_row_and_check_its_findings(fleet
     rows = {row["name"]: row for row in fleet.json(*TL, "list", *CLUSTER)}
     summary = vm["trustedLaunch"]
     assert (summary["securityType"], summary["secureBoot"], summary["status"]) == ("TrustedLaunch", False, "Failed")
-    assert {key: summary[key] for key in ("status", "reasonCode", "action", "command")} == \
-        {key: rows["tl-sb-off"][key] for key in ("status", "reasonCode", "action", "command")}
+    keys = ("status", "reasonCode", "action", "command", "runOn", "learnMore")
+    assert {key: summary[key] for key in keys} == {key: rows["tl-sb-off"][key] for key in keys}
+    assert summary["command"] is None and summary["learnMore"].startswith("https://learn.microsoft.com/")
     report = fleet.json("stack-hci", "vm-verification", "check", *CLUSTER)
     trusted = [f for f in report["findings"] if f["scope"] == "trustedLaunch" and f["name"] == "tl-sb-off"
                and f["reasonCode"] == summary["reasonCode"]]
-    assert len(trusted) == 1 and trusted[0]["severity"] == "error" and trusted[0]["command"]
+    assert len(trusted) == 1 and trusted[0]["severity"] == "error"
+    assert trusted[0]["learnMore"] == summary["learnMore"] and trusted[0]["command"] is None
 
 
 def test_list_reads_the_vms_in_one_query_with_one_token(fleet):

@@ -171,10 +171,11 @@ def test_every_non_green_verdict_has_an_action_and_a_command(verdicts):
         assert view["servers"] or cluster == "noreport", "cluster {} reports its servers".format(cluster)
         non_active_servers += [server for server in view["servers"] if server["status"] != "Active"]
     assert non_green_vms and non_active_servers  # the fleet has something to act on
-    for row in non_green_vms:
-        assert row["action"] and row["command"] and row["reasonCode"], row
+    for row in non_green_vms:      # the fix: a command with where it runs, or the page to follow
+        assert row["action"] and row["reasonCode"], row
+        assert (row["command"] and row["runOn"]) or (row["learnMore"] and not row["command"]), row
     for server in non_active_servers:
-        assert server["action"] and server["command"], server
+        assert server["action"] and server["command"] and server["runOn"] in ("server", "cloudshell"), server
 
 
 def test_without_host_files_unknown_vms_are_told_to_collect_host_facts(verdicts):
