@@ -414,6 +414,11 @@ def run_all(az, jobs, paths, workers=WORKERS):
 LEVELS = ("off", "expired", "inactive", "unknown", "error", "warning")
 
 
+def has_fix(item):
+    """A fix is a command with where it runs, or (where no command performs it) the page to follow."""
+    return bool((item.get("command") and item.get("runOn")) or (item.get("learnMore") and not item.get("command")))
+
+
 def fleet_jobs(fleet, scopes, singles):
     """Every read command in every scope; show and the VM commands of every cluster and VM."""
     jobs = []
@@ -682,7 +687,7 @@ def test_vms_read_the_same_in_vm_list_vm_show_and_the_summary(seen):
                             for vm in vms.values() if vm["benefitStatus"] not in GREEN)
             problems.equal(benefit, wanted, scope.label, cluster.key, "VM findings of show vs vm list")
             for vm in vms.values():
-                problems.expect(vm["benefitStatus"] in GREEN or (vm["action"] and vm["command"]), scope.label,
+                problems.expect(vm["benefitStatus"] in GREEN or (vm["action"] and has_fix(vm)), scope.label,
                                 cluster.key, vm["name"], "no action", vm)
     for vm in seen.fleet.vms():
         shown = seen.data("vm show", vm.id.lower())
@@ -708,11 +713,11 @@ def test_trusted_launch_reads_the_same_in_its_list_its_show_vm_show_and_every_sc
                        scope.label, "Trusted launch rows")
         for key, row in rows.items():
             vm = by_id.get(key)
-            for field_name in ("status", "reasonCode", "action", "command"):       # every row says what to do
+            for field_name in ("status", "reasonCode", "action", "command", "runOn", "learnMore"):  # what to do
                 problems.expect(field_name in row, scope.label, key, "no top-level", field_name)
             problems.expect(row.get("status") and row.get("reasonCode"), scope.label, key, "status/reasonCode", row)
-            problems.expect(row.get("status") == "Passed" or (row.get("action") and row.get("command")),
-                            scope.label, key, "a row that is not Passed has an action and a command", row)
+            problems.expect(row.get("status") == "Passed" or (row.get("action") and has_fix(row)),
+                            scope.label, key, "a row that is not Passed has an action and a fix", row)
             if vm is not None and vm.security == "Standard":
                 problems.equal((row["status"], row["reasonCode"],
                                 [(f["status"], f["reasonCode"]) for f in row["findings"]]),
@@ -1195,13 +1200,13 @@ def test_every_trusted_launch_row_says_status_reason_action_and_command(regressi
     rows = regression.json("trusted-launch", "list", *scope, *regression.facts)
     assert rows
     for row in rows:
-        assert {"status", "reasonCode", "action", "command"} <= set(row), row
+        assert {"status", "reasonCode", "action", "command", "runOn", "learnMore"} <= set(row), row
         assert row["status"] and row["reasonCode"], row
-        assert row["status"] == "Passed" or (row["action"] and row["command"]), row
+        assert row["status"] == "Passed" or (row["action"] and has_fix(row)), row
     vm = next(vm for vm in regression.branch.vms if vm.security == "TrustedLaunch")
     detail = regression.json("trusted-launch", "show", *regression.branch.vm_args(vm.name),
                              *regression.facts)
     assert {"status", "reasonCode", "action", "command"} <= set(detail) and detail["reasonCode"]
     shown = regression.json("vm", "show", "--ids", vm.id, *regression.facts)["trustedLaunch"]
-    assert {key: detail[key] for key in ("status", "reasonCode", "action", "command")} == {
-        key: shown[key] for key in ("status", "reasonCode", "action", "command")}
+    assert {key: detail[key] for key in ("status", "reasonCode", "action", "command", "runOn", "learnMore")} == {
+        key: shown[key] for key in ("status", "reasonCode", "action", "command", "runOn", "learnMore")}
