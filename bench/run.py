@@ -150,7 +150,7 @@ def cluster_views(measured, clusters):
     label, cluster_id = clusters[-1]
     group = ("-g", cluster_id.split("/")[4], "--subscription", cluster_id.split("/")[2])   # not the 20-VM one's
     timings = measured.compare({
-        "vm list": measured.az(*VM, "vm", "list", "--ids", cluster_id, "-o", "json"),
+        "vm list": measured.az(*VM, "vm", "list", "--cluster-ids", cluster_id, "-o", "json"),
         "show": measured.az(*VM, "show", "--ids", cluster_id, "-o", "json"),
     })
     results.append(row("vm list ({})".format(label), timings["vm list"], timings["show"],

@@ -40,7 +40,7 @@ def main():
         ["stack-hci", "vm-verification", "show", "-n", "{name}", "-g", "{group}", "-o", "table"],
         ["stack-hci", "vm-verification", "server", "list", "-n", "{name}", "-g", "{group}", "-o", "table"],
         ["stack-hci", "vm-verification", "show", "-n", "{name}", "-g", "{group}",
-         "--query", "findings[].{severity:severity, reason:reason, run:command}", "-o", "table"],
+         "--query", "findings[].{severity:severity, name:name, action:action, runOn:runOn}", "-o", "table"],
         ["stack-hci", "vm-verification", "vm", "list", "-n", "hci-prod-01", "-g", "rg-hci-prod-eastus",
          "--host-facts", HOST_FACTS, "-o", "table"],
         ["stack-hci", "vm-verification", "attest", "-o", "table"],

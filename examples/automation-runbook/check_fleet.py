@@ -29,8 +29,10 @@ def run(verifier, subscriptions=None, out=sys.stdout):
         return 2
     for finding in result.report["findings"]:
         if finding["matched"]:
-            print("\t".join(str(finding[key]) for key in ("cluster", "scope", "name", "reason", "command")),
-                  file=out)
+            # the fix: a command and where it runs (server, vm, cloudshell), or the page to follow
+            fix = finding["command"] or finding["learnMore"] or ""
+            print("\t".join(str(finding[key]) for key in ("cluster", "scope", "name", "reason", "runOn")) +
+                  "\t" + fix, file=out)
     print("failed" if result.failed else "passed", file=out)
     return result.exit_code
 

@@ -18,7 +18,9 @@ app = func.FunctionApp()
 def summarize(verifier, fail_on=("expired", "inactive", "off")):
     """(exit code, lines to log) of one check of every subscription."""
     result = verifier.check(all_subscriptions=True, fail_on=list(fail_on))
-    lines = ["{scope} {name} ({cluster}): {reason} Fix: {command}".format(**finding)
+    lines = [f"{finding['scope']} {finding['name']} ({finding['cluster']}): {finding['reason']} Fix: "
+             + (f"{finding['command']} (run on: {finding['runOn']})" if finding["command"]
+                else f"{finding['action']}, see {finding['learnMore']}")
              for finding in result.report["findings"] if finding["matched"]]
     totals = result.report["totals"]
     lines.insert(0, "{} clusters, {} servers, {} VMs; {} findings need a fix".format(

@@ -75,47 +75,76 @@ def _row(item, columns):
     return row
 
 
+# A default table fits a terminal of TABLE_WIDTH columns for names of ordinary length (15 characters, a
+# resource group of 20): names are never shortened; prose (an action, a reason, what was found) is cut at
+# its column's width and ends in "...", and the full text, the command and the page to read stay in the
+# JSON. az's table makes a column as wide as its widest cell or its header and two spaces, and puts two
+# spaces between columns.
+TABLE_WIDTH = 120
+_ELLIPSIS = "..."
+
+
+def clip(text, width):
+    """`text` on at most `width` characters: as it is when it fits, else cut with an ellipsis."""
+    if text is None:
+        return None
+    text = str(text)
+    return text if len(text) <= width else text[:width - len(_ELLIPSIS)].rstrip() + _ELLIPSIS
+
+
+def _clipped(key, width):
+    return lambda item: clip(item.get(key), width)
+
+
+# The longest action Windows Admin Center names ("Turn on Guest Service Interface") fits whole.
+_ACTION_WIDTH = 31
+
+# The eligible benefit as the table shows it: the Azure Edition's full name does not fit beside the
+# others (the JSON keeps Windows Admin Center's words).
+_SHORT_BENEFITS = {"Windows Server Datacenter: Azure Edition": "Azure Edition"}
+
+
+def _benefit_cell(vm):
+    benefit = vm.get("eligibleBenefit")
+    return _SHORT_BENEFITS.get(benefit, benefit)
+
+
 def _servers_cell(result):
     servers = result.get("servers") or []
     if not servers:
-        return "none reported"
+        return "none"
     active = sum(1 for server in servers if server.get("status") == "Active")
     return f"{active}/{len(servers)} Active"
 
 
-def _findings_cell(result):
-    findings = result.get("findings") or []
-    parts = []
-    for severity in ("error", "warning"):
-        count = sum(1 for finding in findings if finding.get("severity") == severity)
-        if count:
-            parts.append(f"{count} {severity}{'' if count == 1 else 's'}")
-    return ", ".join(parts) or "none"
-
-
-def _first_fix(result):
-    return next((finding["command"] for finding in result.get("findings") or [] if finding.get("command")), None)
+def _first_action(result):
+    """The action of the most severe finding that has one (findings come most severe first)."""
+    action = next((finding["action"] for finding in result.get("findings") or [] if finding.get("action")), None)
+    return clip(action, _ACTION_WIDTH)
 
 
 _CLUSTER_COLUMNS = (
-    ("Name", "name"), ("ResourceGroup", "resourceGroup"), ("HostStatus", "hostStatus"),
-    ("LegacyOsSupport", "legacyOsSupport"), ("Servers", _servers_cell), ("LastSync", "lastSync"),
-    ("DaysUntilExpiry", "daysUntilExpiry"), ("Findings", _findings_cell), ("Fix", _first_fix),
+    ("Name", "name"), ("ResourceGroup", "resourceGroup"), ("Host", "hostStatus"),
+    ("LegacyOs", "legacyOsSupport"), ("Servers", _servers_cell), ("DaysLeft", "daysUntilExpiry"),
+    ("Action", _first_action),
 )
 _SERVER_COLUMNS = (
-    ("Name", "name"), ("Status", "status"), ("Source", "statusSource"), ("LegacyOsSupport", "legacyOsSupport"),
-    ("LastSync", "lastSync"), ("ExpiresOn", "expiresOn"), ("Action", "action"), ("Command", "command"),
+    ("Name", "name"), ("Status", "status"), ("Source", "statusSource"), ("LegacyOs", "legacyOsSupport"),
+    ("ExpiresOn", "expiresOn"), ("Action", _clipped("action", _ACTION_WIDTH)),
 )
 _VM_COLUMNS = (
-    ("Name", "name"), ("Server", "server"), ("GuestOs", "guestOs"), ("OsBuild", "osBuild"),
-    ("EligibleBenefit", "eligibleBenefit"), ("BenefitStatus", "benefitStatus"), ("Action", "action"),
-    ("Access", "accessMethod"), ("Command", "command"),
+    ("Name", "name"), ("Server", "server"), ("EligibleBenefit", _benefit_cell), ("BenefitStatus", "benefitStatus"),
+    ("Action", _clipped("action", _ACTION_WIDTH)),
 )
 _CHECK_COLUMNS = (
-    ("Check", "check"), ("Status", "status"), ("ReasonCode", "reasonCode"), ("Expected", "expected"),
-    ("Found", "found"),
+    ("Check", "check"), ("Status", "status"), ("ReasonCode", "reasonCode"), ("Found", _clipped("found", 48)),
 )
-_PROBE_COLUMNS = (("Check", "probe"), ("Status", "status"), ("ReasonCode", "reasonCode"), ("Detail", "reason"))
+_PROBE_COLUMNS = (("Check", "probe"), ("Status", "status"), ("ReasonCode", "reasonCode"),
+                  ("Detail", _clipped("reason", 50)))
+
+
+def _several_clusters(rows):
+    return len({(row.get("subscriptionId"), row.get("resourceGroup"), row.get("cluster")) for row in rows}) > 1
 
 
 def transform_cluster_show(result):
@@ -129,15 +158,19 @@ def transform_cluster_list(result):
 
 
 def transform_server_list(result):
-    return [_row(server, _SERVER_COLUMNS) for server in result or []]
+    rows = result or []
+    columns = _SERVER_COLUMNS
+    if _several_clusters(rows):
+        columns = (("Cluster", "cluster"),) + _SERVER_COLUMNS
+    return [_row(server, columns) for server in rows]
 
 
 def transform_vm_list(result):
+    """One row per VM; with VMs of several clusters, the cluster's name instead of the server's."""
     rows = result or []
     columns = _VM_COLUMNS
-    if len({(vm.get("subscriptionId"), vm.get("resourceGroup"), vm.get("cluster")) for vm in rows}) > 1:
-        # VMs of several clusters: say whose each is
-        columns = (("Cluster", "cluster"),) + _VM_COLUMNS
+    if _several_clusters(rows):
+        columns = (("Cluster", "cluster"),) + tuple(column for column in _VM_COLUMNS if column[0] != "Server")
     return [_row(vm, columns) for vm in rows]
 
 
@@ -165,18 +198,24 @@ def transform_probe(result):
 
 _TRUSTED_LAUNCH_COLUMNS = (
     ("Name", "name"), ("SecurityType", "securityType"), ("SecureBoot", "secureBoot"), ("vTPM", "vtpm"),
-    ("StateTransfer", "vtpmStateTransfer"),
     ("Attestation", lambda row: (row.get("guestAttestation") or {}).get("healthStatus")),
-    ("ImageSource", "imageSource"), ("Status", "status"), ("Action", "action"), ("Command", "command"),
+    ("Status", "status"), ("Action", _clipped("action", _ACTION_WIDTH)),
 )
 _TRUSTED_LAUNCH_CHECK_COLUMNS = (
-    ("Check", "check"), ("Status", "status"), ("ReasonCode", "reasonCode"), ("Action", "action"),
-    ("Command", "command"),
+    ("Check", "check"), ("Status", "status"), ("ReasonCode", "reasonCode"),
+    ("Action", _clipped("action", _ACTION_WIDTH)),
 )
 
 
 def transform_trusted_launch_list(result):
-    return [_row(row, _TRUSTED_LAUNCH_COLUMNS) for row in result or []]
+    """One row per VM; with VMs of several clusters, the cluster's name instead of the security type
+    (a Standard VM's status is Not applicable)."""
+    rows = result or []
+    columns = _TRUSTED_LAUNCH_COLUMNS
+    if _several_clusters(rows):
+        columns = (("Cluster", "cluster"),) + tuple(
+            column for column in _TRUSTED_LAUNCH_COLUMNS if column[0] != "SecurityType")
+    return [_row(row, columns) for row in rows]
 
 
 def transform_trusted_launch_show(result):
@@ -188,17 +227,19 @@ def transform_trusted_launch_show(result):
 
 
 _CHECK_FINDING_COLUMNS = (
-    ("Fails", lambda finding: "yes" if finding.get("matched") else ""), ("Severity", "severity"),
-    ("Cluster", "cluster"), ("Scope", "scope"), ("Name", "name"), ("Status", "status"),
-    ("ReasonCode", "reasonCode"), ("Action", "action"), ("Command", "command"),
+    ("Severity", "severity"), ("Cluster", "cluster"), ("Name", "name"), ("ReasonCode", "reasonCode"),
+    ("Action", _clipped("action", 26)),
 )
+_FAILS_COLUMN = (("Fails", lambda finding: "yes" if finding.get("matched") else ""),)
 
 
 def transform_check(result):
-    """One row per finding, most severe first; a report with no finding is one row of counts."""
+    """One row per finding, most severe first (with --fail-on, whether it fails the gate); a report with
+    no finding is one row of counts."""
     findings = result.get("findings") or []
     if findings:
-        return [_row(finding, _CHECK_FINDING_COLUMNS) for finding in findings]
+        columns = (_FAILS_COLUMN if result.get("failOn") else ()) + _CHECK_FINDING_COLUMNS
+        return [_row(finding, columns) for finding in findings]
     totals = result.get("totals") or {}
     return [OrderedDict((("Findings", 0),) + tuple(
         (key[:1].upper() + key[1:], (totals.get(key) or {}).get("total", 0))

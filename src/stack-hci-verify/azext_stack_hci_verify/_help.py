@@ -6,20 +6,32 @@
 
 from knack.help_files import helps  # pylint: disable=unused-import
 
+# `stack-hci` is also the group of the stack-hci extension; az shows whichever help it loads last, so this
+# one says what the group holds without naming either extension's commands.
+helps['stack-hci'] = """
+type: group
+short-summary: Manage Azure Stack HCI and Azure Local systems.
+"""
+
 helps['stack-hci vm-verification'] = """
 type: group
-short-summary: Check Azure verification for VMs on Azure Local, and get the command that fixes what is off.
+short-summary: Check Azure verification for VMs on Azure Local and get the fix for what is off.
 long-summary: >
     Reads the cluster's reportedProperties (imdsAttestation, supportedCapabilities, nodes) from ARM and,
     when given, host-facts files collected on the servers, and reports in the words of the Azure portal
     and Windows Admin Center: host status On/Off, legacy OS support, and per-server status
     Active/Expired/Inactive/Error. Attestation certificates are renewed at every sync with Azure and
-    last 30 days.
+    last 30 days. Wherever something is off there is an action (what to do, in Windows Admin Center's words)
+    and the fix: command (only something to run), runOn (where to run it: server, in PowerShell as an
+    administrator on an Azure Local machine; vm, inside the VM; cloudshell, in Cloud Shell or any shell
+    signed in to Azure with az or Azure PowerShell) and learnMore (the page to follow where no command does
+    it). Tables (-o table) fit 120 columns: they name the action and cut long text with "..."; the command
+    and the page are in the JSON.
 """
 
 helps['stack-hci vm-verification show'] = """
 type: command
-short-summary: Show a cluster's Azure verification for VMs status, its servers and the findings to act on.
+short-summary: Show a cluster's Azure verification for VMs status, servers and findings.
 long-summary: >
     hostStatus is On when reportedProperties.imdsAttestation is Enabled, Off when Disabled, Unknown when
     the cluster has not reported it, is not registered or reports a value this version does not know.
@@ -36,15 +48,15 @@ examples:
     text: az stack-hci vm-verification show -n LocalCluster -g local-rg
   - name: Show only the host status and the days left before attestation expires.
     text: az stack-hci vm-verification show -n LocalCluster -g local-rg --query "{host:hostStatus, daysLeft:daysUntilExpiry}"
-  - name: List the commands that fix what is off.
-    text: az stack-hci vm-verification show --ids /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local-rg/providers/Microsoft.AzureStackHCI/clusters/LocalCluster --query "findings[?command].command" -o tsv
+  - name: The commands that fix what is off, one per line with where to run each.
+    text: az stack-hci vm-verification show --ids /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local-rg/providers/Microsoft.AzureStackHCI/clusters/LocalCluster --query "findings[?command].[runOn, command]" -o tsv
   - name: Judge ARM data together with facts collected on two servers.
     text: az stack-hci vm-verification show -n LocalCluster -g local-rg --host-facts node1.json --host-facts node2.json
 """
 
 helps['stack-hci vm-verification list'] = """
 type: command
-short-summary: List the Azure verification for VMs status of every cluster in a subscription, a resource group, or a fleet of subscriptions.
+short-summary: List the Azure verification for VMs status of clusters in a group, subscription or fleet.
 long-summary: >
     Every scope (the current subscription, -g, --subscriptions, --all-subscriptions or --management-groups) reads
     the same way: one Azure Resource Graph query for the clusters and one for their Azure Local VMs, 1,000 rows a
@@ -62,12 +74,12 @@ examples:
     text: az stack-hci vm-verification list -g local-rg --query "[?hostStatus!='On'].{name:name, hostStatus:hostStatus, lastSync:lastSync}"
   - name: Every cluster of every subscription you can read, with its VM counts.
     text: az stack-hci vm-verification list --all-subscriptions --query "[].{name:name, subscription:subscriptionId, host:hostStatus, inactiveVms:vmSummary.inactiveBenefits}" -o table
-  - name: The clusters of two subscriptions, and of a management group.
-    text: |
-        az stack-hci vm-verification list --subscriptions 00000000-0000-0000-0000-000000000001 Production -o table
-        az stack-hci vm-verification list --management-groups contoso-edge -o table
-  - name: Fail a pipeline when any cluster has an error finding.
-    text: test "$(az stack-hci vm-verification list --query "length([].findings[?severity=='error'][])")" = 0
+  - name: The clusters of two subscriptions (by ID or name).
+    text: az stack-hci vm-verification list --subscriptions 00000000-0000-0000-0000-000000000001 Production -o table
+  - name: The clusters of every subscription under a management group.
+    text: az stack-hci vm-verification list --management-groups contoso-edge -o table
+  - name: The number of error findings across the subscription.
+    text: az stack-hci vm-verification list --query "length([].findings[?severity=='error'][])"
 """
 
 helps['stack-hci vm-verification server'] = """
@@ -77,7 +89,7 @@ short-summary: Per-server Azure verification for VMs status.
 
 helps['stack-hci vm-verification server list'] = """
 type: command
-short-summary: List a cluster's servers with their Azure verification status and the fix for each.
+short-summary: List servers with their Azure verification status and the fix for each.
 long-summary: >
     From ARM alone: Inactive when imdsAttestation is Disabled, Expired when the cluster has not synced
     for more than 30 days, otherwise Active; Unknown (with the reason) when the cluster is not
@@ -87,14 +99,14 @@ examples:
   - name: Servers of a cluster.
     text: az stack-hci vm-verification server list -n LocalCluster -g local-rg -o table
   - name: Servers that are not Active, with the command to run on each.
-    text: az stack-hci vm-verification server list -n LocalCluster -g local-rg --query "[?status!='Active'].{server:name, status:status, run:command}"
+    text: az stack-hci vm-verification server list -n LocalCluster -g local-rg --query "[?status!='Active'].{server:name, status:status, run:command, runOn:runOn}"
   - name: Use the status a server reported about itself.
     text: az stack-hci vm-verification server list -n LocalCluster -g local-rg --host-facts node1.json
 """
 
 helps['stack-hci vm-verification attest'] = """
 type: command
-short-summary: Fetch an attested document from an IMDS endpoint (or read a saved one) and verify it cryptographically.
+short-summary: Fetch (or read) an IMDS attested document and verify it cryptographically.
 long-summary: >
     Checks, in order: the document parses; exactly one signer, resolved from the SignerInfo (never the first
     certificate of the bag); the PKCS#7 signature over the content; the signer's DNS name is allowed; the
@@ -124,15 +136,15 @@ examples:
     text: az stack-hci vm-verification attest --check-revocation
   - name: Offline, with the intermediate at hand and no fetching.
     text: az stack-hci vm-verification attest --document doc.json --intermediates issuing-ca.pem --no-fetch
-  - name: In a CI script, fail the job unless the document verifies (the result is still printed).
-    text: az stack-hci vm-verification attest -o json > attest.json || { echo "attestation not verified"; exit 1; }
+  - name: In a CI script, fail the job unless the document verifies (exit status 1; the result is still printed).
+    text: az stack-hci vm-verification attest -o json
   - name: Show only the checks that did not pass.
     text: az stack-hci vm-verification attest --trust-bundle local-root.pem --allowed-signer metadata.azure.com --query "checks[?status!='Passed'].{check:check, code:reasonCode, expected:expected, found:found}"
 """
 
 helps['stack-hci vm-verification check'] = """
 type: command
-short-summary: Check everything in a scope (clusters, servers, VMs, Trusted launch) and return one report; with --fail-on, a CI gate.
+short-summary: Check clusters, servers, VMs and Trusted launch in one report; a CI gate with --fail-on.
 long-summary: >
     Judges every cluster of the scope (one cluster with -n and -g, a resource group with -g alone, clusters by
     --ids, whole subscriptions with --subscriptions, --all-subscriptions or --management-groups, or with no scope
@@ -158,11 +170,11 @@ examples:
   - name: Report on one cluster; exit 0 whatever it finds.
     text: az stack-hci vm-verification check -n LocalCluster -g local-rg
   - name: Gate a pipeline on expired or inactive servers and VMs, with test results and a job summary.
-    text: az stack-hci vm-verification check -g local-rg --fail-on expired inactive --junit verification.xml --summary "$GITHUB_STEP_SUMMARY" -o json > verification.json
+    text: az stack-hci vm-verification check -g local-rg --fail-on expired inactive --junit verification.xml --summary "$GITHUB_STEP_SUMMARY" -o json
   - name: Fail on any error finding across every subscription you can read.
     text: az stack-hci vm-verification check --all-subscriptions --fail-on error -o table
-  - name: Only the commands that fix what makes the gate fail.
-    text: az stack-hci vm-verification check -g local-rg --fail-on warning --query "findings[?matched].command" -o tsv
+  - name: Only the commands that fix what makes the gate fail, with where each runs (server, vm or cloudshell).
+    text: az stack-hci vm-verification check -g local-rg --fail-on warning --query "findings[?matched && command].[runOn, command]" -o tsv
   - name: Counts only.
     text: az stack-hci vm-verification check --subscriptions Production Staging --query totals
   - name: Judge ARM data together with facts collected on the servers.
@@ -176,7 +188,7 @@ short-summary: Per-VM Azure verification benefits, as Windows Admin Center's VMs
 
 helps['stack-hci vm-verification vm list'] = """
 type: command
-short-summary: List a cluster's VMs with their eligible benefit, benefit status, the suggested action and the command that performs it.
+short-summary: List VMs with their eligible benefit, benefit status and suggested action.
 long-summary: >
     VMs are the cluster's Azure Local VMs in ARM (Arc machines of kind HCI whose parentClusterResourceId is the
     cluster, with their virtualMachineInstances) and the VMs that host-facts files report; they are paired by
@@ -195,48 +207,54 @@ examples:
   - name: Every VM of a cluster, as a table.
     text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg -o table
   - name: VMs that need an action, with facts collected on the servers.
-    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --status "Inactive benefits" --host-facts node1.json node2.json
-  - name: Only the commands to run, one per line.
-    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --host-facts node1.json --query "[?command].command" -o tsv
+    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --status inactive-benefits --host-facts node1.json node2.json
+  - name: Only the commands to run on the servers, one per line.
+    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --host-facts node1.json --query "[?runOn=='server'].command" -o tsv
   - name: Every VM of the fleet without active benefits, with its cluster.
-    text: az stack-hci vm-verification vm list --all-subscriptions --status "Inactive benefits" Unknown --query "[].{vm:name, cluster:cluster, status:benefitStatus, action:action}" -o table
+    text: az stack-hci vm-verification vm list --all-subscriptions --status inactive-benefits unknown --query "[].{vm:name, cluster:cluster, status:benefitStatus, action:action}" -o table
 """
 
 helps['stack-hci vm-verification vm show'] = """
 type: command
-short-summary: Show one VM's verdict together with the facts it was judged on and where each came from.
+short-summary: Show one VM's verdict with the facts it was judged on and where each came from.
 long-summary: >
     steps lists the result of each step of the verdict (guestOs, eligibleBenefit, host, osBuild,
     guestServiceInterface, legacyOsSupport, legacyNetworking); unknown lists the steps that could not be
-    told; conflicts lists facts ARM and the host disagree on. trustedLaunch holds the VM's security type,
-    secure boot and vTPM as ARM reports them, and under allChecks the trusted-launch show command.
+    told; conflicts lists facts ARM and the host disagree on. trustedLaunch holds the VM's row of
+    `trusted-launch list` (security type, secure boot, vTPM, status and findings); `trusted-launch show` with
+    the same -n, --cluster-name and -g gives every check.
 examples:
   - name: One VM with host facts.
-    text: az stack-hci vm-verification vm show -n LocalCluster -g local-rg --vm-name avd-w10-02 --host-facts node1.json
+    text: az stack-hci vm-verification vm show -n avd-w10-02 --cluster-name LocalCluster -g local-rg --host-facts node1.json
   - name: Which facts came from the host and which from ARM.
-    text: az stack-hci vm-verification vm show -n LocalCluster -g local-rg --vm-name avd-w10-02 --host-facts node1.json --query "sources"
+    text: az stack-hci vm-verification vm show -n avd-w10-02 --cluster-name LocalCluster -g local-rg --host-facts node1.json --query "sources"
   - name: Which step decided the verdict.
-    text: az stack-hci vm-verification vm show -n LocalCluster -g local-rg --vm-name avd-w10-02 --query "steps[?result!='Passed']"
+    text: az stack-hci vm-verification vm show -n avd-w10-02 --cluster-name LocalCluster -g local-rg --query "steps[?result!='Passed']"
+  - name: One VM by the resource ID of its Arc machine.
+    text: az stack-hci vm-verification vm show --ids /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local-rg/providers/Microsoft.HybridCompute/machines/avd-w10-02
 """
 
 helps['stack-hci vm-verification probe'] = """
 type: command
-short-summary: Probe the Azure Local server this runs on and print its host-facts document.
+short-summary: Probe the Azure Local server (or with --guest the VM) this runs on.
 long-summary: >
     Runs Get-AzureStackHCI, Get-AzureStackHCIAttestation, Get-VM, Get-VMIntegrationService,
     Get-VMNetworkAdapter (AZSHCI_GUEST-IMDS_DO_NOT_MODIFY), Get-VMSwitch (AZSHCI_HOST-IMDS_DO_NOT_MODIFY) and reads
     the guests' data-exchange items, all at once and each with a timeout; VM names are passed to PowerShell as data.
-    It also checks the attested-document endpoints (host http://127.0.0.1:42542, legacy VM http://169.254.169.253).
+    It also checks the attested-document endpoints (the host's on 127.0.0.1 port 42542, the legacy VM address
+    169.254.169.253 port 80).
     Save the JSON and give it back to show, server list and vm list with --host-facts (one file per server). Off
     an Azure Local host (Linux, Cloud Shell) it says there is no Hyper-V host to probe. PowerShell is found on
     PATH (pwsh, then powershell.exe); the setting STACK_HCI_VERIFY_POWERSHELL names another executable.
 examples:
-  - name: Collect this server's facts for later evaluation.
-    text: az stack-hci vm-verification probe -o json > node1.json
+  - name: Collect this server's facts for later evaluation (save the JSON it prints as node1.json).
+    text: az stack-hci vm-verification probe -o json
   - name: See which probes could not report, and why.
     text: az stack-hci vm-verification probe --query "probes[?status!='Succeeded']" -o table
-  - name: Inside a VM, collect what the guest sees of secure boot, its vTPM and VBS.
-    text: az stack-hci vm-verification probe --guest -o json > vm01.guest.json
+  - name: Inside a VM, collect what the guest sees of secure boot, its vTPM and VBS (save it as vm01.guest.json).
+    text: az stack-hci vm-verification probe --guest -o json
+  - name: Probe only two VMs, with 30 seconds for each probe.
+    text: az stack-hci vm-verification probe --vm-name vm01 vm02 --timeout 30
 """
 
 helps['stack-hci vm-verification trusted-launch'] = """
@@ -254,7 +272,7 @@ long-summary: >
 
 helps['stack-hci vm-verification trusted-launch list'] = """
 type: command
-short-summary: List a cluster's Azure Local VMs with their Trusted launch posture.
+short-summary: List Azure Local VMs with their Trusted launch posture.
 long-summary: >
     Reads each VM's virtualMachineInstances/default (securityType, enableTPM, secureBootEnabled, imageReference),
     its attestationStatus/default (a 404 means not reported: Unknown, not Failed) and its gallery image, and
@@ -271,12 +289,12 @@ examples:
   - name: With facts collected on the machines and inside one VM.
     text: az stack-hci vm-verification trusted-launch list -n LocalCluster -g local-rg --host-facts node1.json node2.json --guest-facts vm01.guest.json
   - name: Trusted launch VMs that are not Passed, with the first thing to do.
-    text: az stack-hci vm-verification trusted-launch list -n LocalCluster -g local-rg --query "[?securityType=='TrustedLaunch' && status!='Passed'].{vm:name, status:status, action:action, command:command}"
+    text: az stack-hci vm-verification trusted-launch list -n LocalCluster -g local-rg --query "[?securityType=='TrustedLaunch' && status!='Passed'].{vm:name, status:status, action:action, command:command, learnMore:learnMore}"
 """
 
 helps['stack-hci vm-verification trusted-launch show'] = """
 type: command
-short-summary: Show one VM's Trusted launch checks, and the system-level checks they depend on.
+short-summary: Show one VM's Trusted launch checks and the system checks they depend on.
 long-summary: >
     Every check with {check, status, reasonCode, reason, expected, found, action, command}: security-type,
     secure-boot, vtpm, vtpm-state-transfer, guest-attestation, guest-image, boot-integrity (NotAvailable),
@@ -284,7 +302,7 @@ long-summary: >
     attestation-configuration, igvm-agent, vm-state-files and live-migration-protection for the whole system.
 examples:
   - name: One VM.
-    text: az stack-hci vm-verification trusted-launch show -n LocalCluster -g local-rg --vm-name vm01
-  - name: Only the checks that are not Passed.
-    text: az stack-hci vm-verification trusted-launch show -n LocalCluster -g local-rg --vm-name vm01 --host-facts node1.json --query "checks[?status!='Passed'].{check:check, status:status, reason:reason, command:command}"
+    text: az stack-hci vm-verification trusted-launch show -n vm01 --cluster-name LocalCluster -g local-rg
+  - name: Only the checks that are not Passed, with the command or the page that fixes each.
+    text: az stack-hci vm-verification trusted-launch show -n vm01 --cluster-name LocalCluster -g local-rg --host-facts node1.json --query "checks[?status!='Passed'].{check:check, status:status, command:command, runOn:runOn, learnMore:learnMore}"
 """

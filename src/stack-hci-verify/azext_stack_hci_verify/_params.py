@@ -26,12 +26,35 @@ def load_arguments(self, _):
         c.argument('resource_group_name', resource_group_name_type, required=False)
         c.argument('ids', ids_type)
         c.argument('host_facts', host_facts_type)
+        # A list command takes clusters by ID with --cluster-ids (azdev: a list command has no --ids);
+        # --ids keeps working for one release, with az's deprecation warning.
+        c.argument('cluster_ids', options_list=[
+            '--cluster-ids', c.deprecate(target='--ids', redirect='--cluster-ids', hide=True)],
+            nargs='+', arg_group='Resource Id',
+            help='One or more cluster resource IDs (space-delimited). Use instead of --cluster-name and '
+                 '--resource-group.')
+
+    # In a show command about one VM, -n/--name names the VM and --cluster-name its cluster (as
+    # `az network vnet subnet show --vnet-name`). The spelling of 0.2 (-n CLUSTER --vm-name VM) keeps
+    # working for one release: --vm-name is a deprecated option that _validators.resolve_vm_name reads.
+    for command in ('vm show', 'trusted-launch show'):
+        with self.argument_context('stack-hci vm-verification ' + command) as c:
+            c.argument('vm_name', options_list=['--name', '-n'],
+                       help='Name of the VM (its Azure Local VM name, or its Hyper-V name for a VM not in Azure).')
+            c.argument('cluster_name', options_list=['--cluster-name'],
+                       help='Name of the Azure Local cluster (Microsoft.AzureStackHCI/clusters) the VM runs on.',
+                       completer=get_resource_name_completion_list('Microsoft.AzureStackHCI/clusters'))
+            c.extra('deprecated_vm_name', options_list=['--vm-name'],
+                    deprecate_info=c.deprecate(target='--vm-name', redirect='--name', hide=True),
+                    help='Name of the VM. Deprecated: use --name.')
 
     fleet_args = (
         ('subscriptions', CLIArgumentType(
             options_list=['--subscriptions'], nargs='+', arg_group='Fleet (Resource Graph)',
             help='Read the clusters of these subscriptions (IDs or names, space-delimited) with one Resource Graph '
-                 'query, 1,000 rows a request. A subscription you cannot read is reported in the result.')),
+                 'query, 1,000 rows a request. A subscription you cannot read is reported in the result. Unlike '
+                 'az\'s global --subscription, which picks the one subscription a command runs in (for -n, -g '
+                 'and --ids), this takes several and reads them all in one scope.')),
         ('all_subscriptions', CLIArgumentType(
             options_list=['--all-subscriptions'], action='store_true', arg_group='Fleet (Resource Graph)',
             help='Read every enabled subscription of the signed-in account\'s tenant (`az account list`) with '
@@ -51,10 +74,11 @@ def load_arguments(self, _):
     with self.argument_context('stack-hci vm-verification attest') as c:
         from azure.cli.core.commands.parameters import get_enum_type
         c.argument('target', arg_type=get_enum_type(['host', 'vm']),
-                   help='Which endpoint to ask: the host\'s (http://127.0.0.1:42542, run on an Azure Local server) or '
-                        'the legacy-OS VM address (http://169.254.169.253, run inside a VM). Settings '
-                        'STACK_HCI_VERIFY_HOST_IMDS_URL and STACK_HCI_VERIFY_VM_IMDS_URL override the addresses.')
-        c.argument('endpoint', help='Base URL of the attested-document endpoint, instead of the --target default.')
+                   help='Which endpoint to ask: the host\'s (127.0.0.1 port 42542, run on an Azure Local server) or '
+                        'the legacy-OS VM address (169.254.169.253 port 80, run inside a VM), both over plain HTTP. '
+                        'Settings STACK_HCI_VERIFY_HOST_IMDS_URL and STACK_HCI_VERIFY_VM_IMDS_URL override them.')
+        c.argument('endpoint', help='Base URL of the attested-document endpoint (http://<address>:<port>), instead '
+                                    'of the --target default.')
         c.argument('nonce', help='Nonce to send and expect echoed back. Default: 10 random digits. With --document, '
                                  'the nonce the document must carry.')
         c.argument('document', help='Verify a saved response ({"encoding":"pkcs7","signature":...}) instead of '
@@ -75,7 +99,7 @@ def load_arguments(self, _):
                    help='DNS names the signer certificate may carry (it may also be a subdomain of one). '
                         'Default: metadata.azure.com.')
         c.argument('at', help='Judge validity and expiry at this time (ISO 8601) instead of now.')
-        c.argument('timeout', type=float, help='Seconds the whole fetch may take, retries included. Default: 10.')
+        c.argument('timeout', type=float, help='Seconds the whole fetch may take, retries included.')
 
     for command in ('vm list', 'server list', 'trusted-launch list', 'check'):
         with self.argument_context('stack-hci vm-verification ' + command) as c:
@@ -85,17 +109,17 @@ def load_arguments(self, _):
             for name, arg_type in fleet_args:
                 c.argument(name, arg_type)
 
-    with self.argument_context('stack-hci vm-verification vm') as c:
-        c.argument('vm_name', options_list=['--vm-name'], help='Name of the VM (its Azure Local VM name, or its '
-                                                               'Hyper-V name for a VM not in Azure).')
+    with self.argument_context('stack-hci vm-verification vm list') as c:
+        from azext_stack_hci_verify._validators import STATUS_CHOICES
         c.argument('status', nargs='+',
-                   help='Only VMs with these benefit statuses: "Active benefits", "Inactive benefits", "Unknown", '
-                        '"No applicable benefits".')
+                   help='Only VMs with these benefit statuses (space-delimited, any case): ' +
+                        ', '.join(STATUS_CHOICES) + '. The output keeps Windows Admin Center\'s words '
+                        '("Inactive benefits").')
 
     with self.argument_context('stack-hci vm-verification probe') as c:
         c.argument('vm_names', options_list=['--vm-name'], nargs='+',
                    help='Probe only these VMs (names are matched exactly). Default: every VM on the host.')
-        c.argument('timeout', type=float, help='Seconds each probe may take; the probes run at once. Default: 60.')
+        c.argument('timeout', type=float, help='Seconds each probe may take; the probes run at once.')
         c.argument('guest', action='store_true',
                    help='Probe the VM this runs in instead of the host: secure boot, the vTPM, VBS (Windows) and the '
                         'Hyper-V VMBus devices (Linux). Prints a guest-facts document for --guest-facts. On Linux '
@@ -120,7 +144,6 @@ def load_arguments(self, _):
                         '"$GITHUB_STEP_SUMMARY".')
 
     with self.argument_context('stack-hci vm-verification trusted-launch') as c:
-        c.argument('vm_name', options_list=['--vm-name'], help='Name of the Azure Local VM.')
         c.argument('guest_facts', options_list=['--guest-facts'], nargs='+', action='append',
                    help='Guest-facts file written by `az stack-hci vm-verification probe --guest -o json` inside a '
                         'VM. Repeatable, one file per VM; matched to VMs by SMBIOS UUID, else by computer name.')

@@ -28,26 +28,69 @@ def parse_vm_ids(ids):
     return parse_vm_id(ids)
 
 
+def resolve_vm_name(namespace):
+    """vm show and trusted-launch show: -n/--name names the VM and --cluster-name its cluster. The 0.2
+    spelling, -n CLUSTER --vm-name VM (az warns that --vm-name is deprecated), is read as it was meant:
+    with --vm-name given and no --cluster-name, -n is the cluster's name."""
+    from knack.log import get_logger
+    legacy = getattr(namespace, "deprecated_vm_name", None)
+    if hasattr(namespace, "deprecated_vm_name"):
+        del namespace.deprecated_vm_name       # not an argument of the command function
+    if not legacy:
+        return
+    named = getattr(namespace, "vm_name", None)
+    if named and not getattr(namespace, "cluster_name", None):
+        namespace.cluster_name = named
+        get_logger(__name__).warning(
+            "-n now names the VM, not the cluster: '%s' was read as --cluster-name because the deprecated "
+            "--vm-name was given. Write -n %s --cluster-name %s.", named, legacy, named)
+    namespace.vm_name = legacy
+
+
 def validate_vm_reference(cmd, namespace):
-    """vm show: --vm-name with a cluster (--ids, or -n with -g), or --ids naming the VM's Arc machine."""
-    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError, RequiredArgumentMissingError
+    """vm show: -n/--name with a cluster (--ids, or --cluster-name with -g), or --ids naming the VM's Arc
+    machine."""
+    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError
+    del cmd
+    resolve_vm_name(namespace)
     ids = getattr(namespace, "ids", None)
     if ids and parse_vm_ids(ids):
         if getattr(namespace, "vm_name", None):
             raise MutuallyExclusiveArgumentError(
-                "--ids names the VM by its Arc machine ID; --vm-name names it again.",
-                recommendation="Drop --vm-name, or give the cluster's ID with --ids.")
+                "--ids names the VM by its Arc machine ID; --name names it again.",
+                recommendation="Drop --name, or give the cluster's ID with --ids.")
         return
-    validate_cluster_reference(cmd, namespace)
+    _validate_vm_cluster(namespace)
+    _require_vm_name(namespace, "Name it with --name/-n, or give its Arc machine ID with --ids.")
+
+
+def validate_trusted_launch_vm(cmd, namespace):
+    """trusted-launch show: -n/--name with its cluster (--cluster-name with -g, or the cluster's --ids)."""
+    del cmd
+    resolve_vm_name(namespace)
+    _validate_vm_cluster(namespace)
+    _require_vm_name(namespace, "Name it with --name/-n.")
+
+
+def _require_vm_name(namespace, recommendation):
+    from azure.cli.core.azclierror import RequiredArgumentMissingError
     if not getattr(namespace, "vm_name", None):
-        raise RequiredArgumentMissingError(
-            "No VM was named.", recommendation="Name it with --vm-name, or give its Arc machine ID with --ids.")
+        raise RequiredArgumentMissingError("No VM was named.", recommendation=recommendation)
+
+
+def _validate_vm_cluster(namespace):
+    """The cluster of a command about one VM: --ids, or --cluster-name with --resource-group."""
+    _validate_cluster(namespace, "--cluster-name")
 
 
 def validate_cluster_reference(cmd, namespace):
     """Either --ids, or --cluster-name with --resource-group."""
-    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError, RequiredArgumentMissingError
     del cmd
+    _validate_cluster(namespace, "--cluster-name/-n")
+
+
+def _validate_cluster(namespace, name_option):
+    from azure.cli.core.azclierror import MutuallyExclusiveArgumentError, RequiredArgumentMissingError
     ids = getattr(namespace, "ids", None)
     name = getattr(namespace, "cluster_name", None)
     group = getattr(namespace, "resource_group_name", None)
@@ -61,12 +104,12 @@ def validate_cluster_reference(cmd, namespace):
         return
     if name and not group:
         raise RequiredArgumentMissingError(
-            "--resource-group/-g is required with --cluster-name/-n.",
+            f"--resource-group/-g is required with {name_option}.",
             recommendation="Give both, or give the cluster's ID with --ids.")
     if not name:
         raise RequiredArgumentMissingError(
             "No cluster was named.",
-            recommendation="Name the cluster with --cluster-name/-n and --resource-group/-g, or give its ID with "
+            recommendation=f"Name the cluster with {name_option} and --resource-group/-g, or give its ID with "
                            "--ids.")
 
 
@@ -114,22 +157,34 @@ def validate_attest(cmd, namespace):
         raise InvalidArgumentValueError("--timeout must be between 0 and 300 seconds.")
 
 
+# --status values as they are typed: Windows Admin Center's benefit statuses without spaces. The output
+# keeps Windows Admin Center's words (core.vocabulary.BENEFIT_STATUSES).
+STATUS_CHOICES = ("active-benefits", "inactive-benefits", "unknown", "no-applicable-benefits")
+
+
+def _status_key(text):
+    """A benefit status as it may be typed, reduced to letters: 'inactive-benefits', 'InactiveBenefits',
+    'INACTIVE_BENEFITS' and 'Inactive benefits' are one key."""
+    return "".join(char for char in str(text).lower() if char.isalnum())
+
+
 def validate_vm_status(cmd, namespace):
-    """--status values are the benefit statuses Windows Admin Center shows; any case is accepted."""
+    """--status values are the benefit statuses Windows Admin Center shows, written without spaces
+    (inactive-benefits) or as they are shown ("Inactive benefits"), in any case."""
     from azure.cli.core.azclierror import InvalidArgumentValueError
     from azext_stack_hci_verify.core.vocabulary import BENEFIT_STATUSES
     del cmd
     values = getattr(namespace, "status", None)
     if not values:
         return
-    by_lower = {status.lower(): status for status in BENEFIT_STATUSES}
+    by_key = {_status_key(status): status for status in BENEFIT_STATUSES}
     chosen = []
     for value in values:
-        status = by_lower.get(" ".join(str(value).split()).lower())
+        status = by_key.get(_status_key(value))
         if status is None:
             raise InvalidArgumentValueError(
                 f"--status '{value}' is not a benefit status.",
-                recommendation=f"Use one or more of: {', '.join(repr(s) for s in BENEFIT_STATUSES)}.")
+                recommendation=f"Use one or more of: {' '.join(STATUS_CHOICES)}.")
         chosen.append(status)
     namespace.status = chosen
 
@@ -165,7 +220,8 @@ def validate_guest_probe(cmd, namespace):
             recommendation="Run `az stack-hci vm-verification probe --guest` inside each VM, without --vm-name.")
 
 
-_SCOPES = ("Use -n and -g for one cluster, -g for a resource group, --ids for clusters by ID, --subscriptions for "
+_SCOPES = ("Use -n and -g for one cluster, -g for a resource group, --cluster-ids (--ids in check) for clusters by "
+           "ID, --subscriptions for "
            "some subscriptions, --all-subscriptions for every one, --management-groups, or nothing for the current "
            "subscription.")
 
@@ -176,12 +232,13 @@ def validate_scope(cmd, namespace):
     or nothing (every cluster of the current subscription)."""
     from azure.cli.core.azclierror import MutuallyExclusiveArgumentError, RequiredArgumentMissingError
     del cmd
-    ids = getattr(namespace, "ids", None)
+    ids_option = "--cluster-ids" if hasattr(namespace, "cluster_ids") else "--ids"
+    ids = getattr(namespace, "cluster_ids", None) or getattr(namespace, "ids", None)
     name = getattr(namespace, "cluster_name", None)
     group = getattr(namespace, "resource_group_name", None)
     group_given = bool(group) and not getattr(group, "is_default", False)
     fleet = _fleet_options(namespace)
-    given = [option for option, value in (("--ids", ids), ("--cluster-name/--resource-group", name or group_given))
+    given = [option for option, value in ((ids_option, ids), ("--cluster-name/--resource-group", name or group_given))
              if value] + fleet
     if len(given) > 1:
         raise MutuallyExclusiveArgumentError(
@@ -195,7 +252,7 @@ def validate_scope(cmd, namespace):
     if name and not group:
         raise RequiredArgumentMissingError(
             "--resource-group/-g is required with --cluster-name/-n.",
-            recommendation="Give both -n and -g, or give the cluster's ID with --ids.")
+            recommendation=f"Give both -n and -g, or give the cluster's ID with {ids_option}.")
 
 
 def validate_check_outputs(cmd, namespace):

@@ -11,8 +11,8 @@ from azext_stack_hci_verify._format import transform_check
 from azext_stack_hci_verify._validators import validate_check_outputs, validate_scope
 from azext_stack_hci_verify._validators import validate_guest_facts, validate_guest_probe
 from azext_stack_hci_verify._validators import (
-    validate_attest, validate_cluster_reference, validate_host_facts, validate_probe, validate_vm_reference,
-    validate_vm_status)
+    validate_attest, validate_cluster_reference, validate_host_facts, validate_probe, validate_trusted_launch_vm,
+    validate_vm_reference, validate_vm_status)
 
 
 def load_command_table(self, _):
@@ -49,7 +49,7 @@ def load_command_table(self, _):
                          validator=_all(validate_scope, validate_host_facts, validate_guest_facts),
                          table_transformer=transform_trusted_launch_list)
         g.custom_show_command('show', 'show_trusted_launch',
-                              validator=_all(validate_cluster_reference, validate_host_facts, validate_guest_facts),
+                              validator=_all(validate_trusted_launch_vm, validate_host_facts, validate_guest_facts),
                               table_transformer=transform_trusted_launch_show)
 
 

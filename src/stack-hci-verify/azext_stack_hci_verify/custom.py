@@ -131,11 +131,11 @@ def list_cluster_verification(cmd, *, resource_group_name=None, subscriptions=No
 
 
 @_az_errors
-def list_server_verification(cmd, *, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
+def list_server_verification(cmd, *, cluster_name=None, resource_group_name=None, cluster_ids=None, host_facts=None,
                              subscriptions=None, all_subscriptions=False, management_groups=None):
     """Each server of the scope's clusters: status and the command that fixes it."""
     from azext_stack_hci_verify.pipeline import answers
-    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids,
+    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=cluster_ids,
                    subscriptions=subscriptions, all_subscriptions=all_subscriptions,
                    management_groups=management_groups)
     return answers.servers(scope=scope, host_facts=host_facts or (), progress=_Progress(cmd.cli_ctx),
@@ -145,11 +145,11 @@ def list_server_verification(cmd, *, cluster_name=None, resource_group_name=None
 # ----------------------------------------------------------------------------------- VMs
 
 @_az_errors
-def list_vm_verification(cmd, *, cluster_name=None, resource_group_name=None, ids=None, host_facts=None, status=None,
-                         subscriptions=None, all_subscriptions=False, management_groups=None):
+def list_vm_verification(cmd, *, cluster_name=None, resource_group_name=None, cluster_ids=None, host_facts=None,
+                         status=None, subscriptions=None, all_subscriptions=False, management_groups=None):
     """One row per VM of the scope's clusters: eligible benefit, benefit status, action and command."""
     from azext_stack_hci_verify.pipeline import answers
-    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids,
+    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=cluster_ids,
                    subscriptions=subscriptions, all_subscriptions=all_subscriptions,
                    management_groups=management_groups)
     return answers.vms(scope=scope, host_facts=host_facts or (), status=status, progress=_Progress(cmd.cli_ctx),
@@ -175,12 +175,12 @@ def show_vm_verification(cmd, *, vm_name=None, cluster_name=None, resource_group
 # ----------------------------------------------------------------------------------- Trusted launch
 
 @_az_errors
-def list_trusted_launch(cmd, *, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
+def list_trusted_launch(cmd, *, cluster_name=None, resource_group_name=None, cluster_ids=None, host_facts=None,
                         guest_facts=None, subscriptions=None, all_subscriptions=False, management_groups=None):
     """One row per Azure Local VM: security type, secure boot, vTPM, state transfer, attestation, image,
     the status made from its checks, its reasonCode, action and command, and its findings."""
     from azext_stack_hci_verify.pipeline import answers
-    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids,
+    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=cluster_ids,
                    subscriptions=subscriptions, all_subscriptions=all_subscriptions,
                    management_groups=management_groups)
     return answers.trusted_launch(scope=scope, host_facts=host_facts or (), guest_facts=guest_facts or (),
@@ -188,7 +188,7 @@ def list_trusted_launch(cmd, *, cluster_name=None, resource_group_name=None, ids
 
 
 @_az_errors
-def show_trusted_launch(cmd, vm_name, *, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
+def show_trusted_launch(cmd, *, vm_name=None, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                         guest_facts=None):
     """One VM with every check, and the cluster-level checks it depends on."""
     from azext_stack_hci_verify.pipeline import answers

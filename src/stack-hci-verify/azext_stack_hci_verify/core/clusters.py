@@ -270,7 +270,7 @@ def finding(scope, name, severity, code, reason, *fix):
     """A finding; `fix`: its (action, command), as fixes.* return them, or nothing."""
     action, command = fix or (None, None)
     return {"scope": scope, "name": name, "severity": severity, "reasonCode": code, "reason": reason,
-            "action": action, "command": command}
+            "action": action, **fixes.fix_fields(command)}
 
 
 def _host_finding(verdict):

@@ -205,6 +205,58 @@ def install_updates(machine_id=None, vm_id=None, vm_name=None):
     return f"Invoke-Command {target} -Credential (Get-Credential) -ScriptBlock {{ {_WINDOWS_UPDATE_IN_GUEST} }}"
 
 
+# Where a command runs (`runOn`): on an Azure Local machine, in PowerShell as an administrator (`server`);
+# inside the VM (`vm`); or in Cloud Shell or any shell where az or Azure PowerShell is signed in to Azure
+# (`cloudshell`). Every command of a finding or action starts with one of these programs; a
+# documentation page is not a command: it goes in `learnMore`.
+RUN_ON_SERVER = "server"
+RUN_ON_VM = "vm"
+RUN_ON_CLOUD_SHELL = "cloudshell"
+RUN_ON_VALUES = (RUN_ON_SERVER, RUN_ON_VM, RUN_ON_CLOUD_SHELL)
+
+_RUN_ON_BY_PROGRAM = {
+    "sync-azurestackhci": RUN_ON_SERVER,
+    "enable-azstackhciattestation": RUN_ON_SERVER,
+    "enable-vmintegrationservice": RUN_ON_SERVER,
+    "add-azstackhcivmattestation": RUN_ON_SERVER,
+    "stop-vm": RUN_ON_SERVER,
+    "invoke-command": RUN_ON_SERVER,
+    "new-netipsecrule": RUN_ON_SERVER,
+    "invoke-azstackhciarcinitialization": RUN_ON_SERVER,
+    "set-itemproperty": RUN_ON_VM,
+    "install-azconnectedmachinepatch": RUN_ON_CLOUD_SHELL,
+    "az": RUN_ON_CLOUD_SHELL,
+}
+_GUEST_PROBE = COMMAND_PROBE + " --guest"
+
+
+def is_documentation(text):
+    return str(text or "").startswith(("https://", "http://"))
+
+
+def run_on(command):
+    """Where `command` runs: RUN_ON_SERVER, RUN_ON_VM or RUN_ON_CLOUD_SHELL, by the program it starts
+    with (`probe` runs on a server, `probe --guest` in the VM); None for no command, a documentation
+    page or a program this table does not know."""
+    if not command or is_documentation(command):
+        return None
+    text = str(command)
+    if text.startswith(_GUEST_PROBE):
+        return RUN_ON_VM
+    if text.startswith(COMMAND_PROBE):
+        return RUN_ON_SERVER
+    return _RUN_ON_BY_PROGRAM.get(text.split(maxsplit=1)[0].lower())
+
+
+def fix_fields(command):
+    """The fields of a fix as every view shows them: `command` (only something to run), `runOn` (where
+    it runs) and `learnMore` (the documentation page to follow, when that is the fix). The one place
+    that splits a fix into them, so that `--query "findings[].command" -o tsv` is a script."""
+    if is_documentation(command):
+        return {"command": None, "runOn": None, "learnMore": command}
+    return {"command": command or None, "runOn": run_on(command), "learnMore": None}
+
+
 # (action, command) pairs for the fixes that verdicts at several levels share.
 
 def sync_fix():

@@ -23,6 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .fixes import fix_fields
 from .values import bool_value as _bool, get_path as _get, guid_value as _guid, int_value as _int
 from .values import short_name as _short, text_value as _text
 
@@ -156,4 +157,4 @@ def unmatched_guests(vms, guests):
     return [{"scope": "guestFacts", "name": guest.source, "severity": "warning", "reasonCode": "guest-facts-unmatched",
              "reason": f"Guest facts file '{guest.source}' (computer {guest.computer_name or 'unnamed'}) matches no "
                        "Azure Local VM of this cluster and was ignored.",
-             "action": None, "command": None} for guest in guests if id(guest) not in matched]
+             "action": None, **fix_fields(None)} for guest in guests if id(guest) not in matched]

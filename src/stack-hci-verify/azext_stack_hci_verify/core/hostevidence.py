@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from . import vocabulary as v
-from .fixes import probe_command, probe_where
+from .fixes import fix_fields, probe_command, probe_where
 from .timeutil import format_timestamp
 from .values import short_name as _short
 
@@ -99,7 +99,7 @@ def _unbound_reason(clusters, document, found):
 def _finding(severity, code, reason, *fix, name=None):
     action, command = fix or (None, None)
     return {"scope": "hostFacts", "name": name, "severity": severity, "reasonCode": code, "reason": reason,
-            "action": action, "command": command}
+            "action": action, **fix_fields(command)}
 
 
 def _age_finding(document, now, servers=()):

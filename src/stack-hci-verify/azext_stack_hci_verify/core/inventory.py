@@ -9,7 +9,7 @@ import dataclasses
 from typing import NamedTuple, Optional
 
 from . import vocabulary as v
-from .fixes import display_name
+from .fixes import display_name, fix_fields
 from .vmfacts import find_host_vm, merge_vm_facts, read_arm_vm
 from .vmverdict import evaluate_vm, host_context
 from .vmviews import summarize, vm_view
@@ -113,5 +113,5 @@ def vm_findings(judged):
                              "reasonCode": item.verdict.reason_code,
                              "reason": f"{display_name(item.facts.name)}: {item.verdict.benefit_status}. "
                                        f"{item.verdict.reason}",
-                             "action": item.verdict.action, "command": item.verdict.command})
+                             "action": item.verdict.action, **fix_fields(item.verdict.command)})
     return findings

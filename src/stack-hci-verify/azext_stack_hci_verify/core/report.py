@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import vocabulary as v
-from .fixes import display_name
+from .fixes import display_name, fix_fields
 from .inventory import vm_findings
 from .servers import NOT_ACTIVE
 from .timeutil import format_timestamp
@@ -120,7 +120,8 @@ def _augment(finding, item_scope, resource_id, cluster, status):
     return {"scope": scope, "resourceId": resource_id, "name": finding.get("name"), "cluster": cluster,
             "status": status if scope == item_scope else None, "severity": finding.get("severity"),
             "reasonCode": finding.get("reasonCode"), "reason": finding.get("reason"),
-            "action": finding.get("action"), "command": finding.get("command")}
+            "action": finding.get("action"), "command": finding.get("command"),
+            "runOn": finding.get("runOn"), "learnMore": finding.get("learnMore")}
 
 
 def _server_finding(server):
@@ -129,7 +130,7 @@ def _server_finding(server):
     severity = v.SEVERITY_ERROR if server.status in NOT_ACTIVE else v.SEVERITY_WARNING
     return {"scope": SCOPE_SERVER, "name": server.name, "severity": severity, "reasonCode": server.reason_code,
             "reason": f"{display_name(server.name)}: {server.status}. {server.reason}",
-            "action": server.action, "command": server.command}
+            "action": server.action, **fix_fields(server.command)}
 
 
 def _server_items(checked):
@@ -170,7 +171,7 @@ def _trusted_launch_findings(verdict):
                          "reasonCode": result.reason_code,
                          "reason": f"{display_name(verdict.vm.name)}: Trusted launch check {result.check} is "
                                    f"{result.status}. {result.reason}",
-                         "action": result.action, "command": result.command})
+                         "action": result.action, **fix_fields(result.command)})
     return findings
 
 

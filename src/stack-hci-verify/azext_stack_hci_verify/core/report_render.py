@@ -63,7 +63,8 @@ def _name(value):
 def _finding_lines(finding):
     lines = [f'[{visible(finding.get("severity"))}] {visible(finding.get("reasonCode"))}: '
              f'{visible(finding.get("reason"))}']
-    for label, key in (("Action", "action"), ("Command", "command"), ("Resource", "resourceId")):
+    for label, key in (("Action", "action"), ("Command", "command"), ("Run on", "runOn"),
+                       ("Learn more", "learnMore"), ("Resource", "resourceId")):
         if finding.get(key):
             lines.append(f"  {label}: {visible(finding[key])}")
     return lines
@@ -195,13 +196,21 @@ def render_markdown(report):
     if not rows:
         lines.append("Nothing: no error or warning finding.")
         return "\n".join(lines) + "\n"
-    lines += ["| Fails | Severity | Cluster | Scope | Name | Status | Reason | Action | Command |",
+    lines += ["| Fails | Severity | Cluster | Scope | Name | Status | Reason | Action | Command or page |",
               "|---|---|---|---|---|---|---|---|---|"]
     for finding in rows[:MAX_SUMMARY_ROWS]:
         cells = ["yes" if finding["matched"] else "", cell(finding.get("severity")), cell(finding.get("cluster")),
                  cell(finding.get("scope")), cell(finding.get("name")), cell(finding.get("status")),
-                 cell(finding.get("reason")), cell(finding.get("action")), code_cell(finding.get("command"))]
+                 cell(finding.get("reason")), cell(finding.get("action")), _fix_cell(finding)]
         lines.append(f'| {" | ".join(cells)} |')
     if len(rows) > MAX_SUMMARY_ROWS:
         lines += ["", f"{len(rows) - MAX_SUMMARY_ROWS} more findings are in the JSON report."]
     return "\n".join(lines) + "\n"
+
+
+def _fix_cell(finding):
+    """The command and where it runs, or the page to follow."""
+    if finding.get("command"):
+        where = f" (on the {finding['runOn']})" if finding.get("runOn") in ("server", "vm") else ""
+        return code_cell(finding["command"]) + where
+    return cell(finding.get("learnMore"))

@@ -165,7 +165,7 @@ def server_view(server):
         "lastSync": format_timestamp(server.last_sync),
         "expiresOn": format_timestamp(server.expires_on),
         "action": server.action,
-        "command": server.command,
+        **fixes.fix_fields(server.command),
         "reasonCode": server.reason_code,
         "reason": server.reason,
         "conflicts": [dict(conflict) for conflict in server.conflicts],

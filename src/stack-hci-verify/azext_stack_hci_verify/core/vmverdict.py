@@ -350,7 +350,7 @@ class VmVerdict:  # pylint: disable=too-many-instance-attributes
     def to_dict(self):
         return {
             "eligibleBenefit": self.eligible_benefit, "benefitStatus": self.benefit_status,
-            "action": self.action, "command": self.command, "accessMethod": self.access_method,
+            "action": self.action, **fixes.fix_fields(self.command), "accessMethod": self.access_method,
             "accessPaths": list(self.access_paths), "reasonCode": self.reason_code, "reason": self.reason,
             "notes": list(self.notes), "minimumBuild": self.minimum_build, "needs": self.needs,
             "unknown": list(self.unknown), "steps": [dict(step) for step in self.steps],

@@ -6,6 +6,7 @@
 
 from . import vocabulary as v
 from .builds import parse_build
+from .fixes import fix_fields
 from .vmfacts import sources_list
 
 
@@ -26,7 +27,7 @@ def vm_view(vm, verdict, detail=False, machine_id=None, read_errors=()):
         "eligibleBenefit": verdict.eligible_benefit,
         "benefitStatus": verdict.benefit_status,
         "action": verdict.action,
-        "command": verdict.command,
+        **fix_fields(verdict.command),
         "accessMethod": verdict.access_method,
         "accessPaths": list(verdict.access_paths),
         "guestServiceInterface": vm.guest_service_interface,

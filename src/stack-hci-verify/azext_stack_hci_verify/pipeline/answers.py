@@ -113,7 +113,8 @@ def parent_cluster(conn, machine_id):
     if not isinstance(parent, str) or not parent:
         raise InvalidInputError(
             f"'{machine_id}' is not an Azure Local VM: its Arc machine names no parent cluster.",
-            recommendation="Give the ID of an Azure Local VM's Arc machine, or use --vm-name with -n and -g.")
+            recommendation="Give the ID of an Azure Local VM's Arc machine, or name the VM with -n and its cluster "
+                           "with --cluster-name and -g.")
     return Scope.of_clusters(parse_cluster_ids([parent]))
 
 

@@ -15,6 +15,7 @@ from typing import Optional
 
 from azext_stack_hci_verify.core import vocabulary as v
 from azext_stack_hci_verify.core.clusters import ClusterVerdict, evaluate_cluster
+from azext_stack_hci_verify.core.fixes import fix_fields
 from azext_stack_hci_verify.core.guestfacts import unmatched_guests
 from azext_stack_hci_verify.core.hostevidence import bind_host_facts
 from azext_stack_hci_verify.core.inventory import judge_vms
@@ -130,7 +131,7 @@ def _read_findings(read):
 
 def _finding(name, severity, code, reason, *, action=None, command=None, scope="cluster"):
     return {"scope": scope, "name": name, "severity": severity, "reasonCode": code, "reason": reason,
-            "action": action, "command": command}
+            "action": action, **fix_fields(command)}
 
 
 def _backquoted(text):

@@ -71,7 +71,7 @@ class CheckResult:  # pylint: disable=too-many-instance-attributes
     def to_dict(self):
         return {"check": self.check, "status": self.status, "reasonCode": self.reason_code,
                 "reason": self.reason, "expected": self.expected, "found": self.found,
-                "action": self.action, "command": self.command}
+                "action": self.action, **fixes.fix_fields(self.command)}
 
 
 def derive_status(results):
@@ -191,7 +191,7 @@ class VmVerdict:
 
 def _finding(result):
     return {"check": result.check, "status": result.status, "reasonCode": result.reason_code,
-            "reason": result.reason, "action": result.action, "command": result.command}
+            "reason": result.reason, "action": result.action, **fixes.fix_fields(result.command)}
 
 
 def vm_row(verdict):
@@ -218,6 +218,8 @@ def vm_row(verdict):
         "reason": first.get("reason"),
         "action": first.get("action"),
         "command": first.get("command"),
+        "runOn": first.get("runOn"),
+        "learnMore": first.get("learnMore"),
         "findings": findings,
     }
 

@@ -279,7 +279,8 @@ def configuration_summary(machine, instance, cluster=None, resource_group=None):
     results = (check_security_type(vm), check_secure_boot(vm), check_vtpm(vm))
     vm_word, cluster_word, group_word = (_shell_word(part) for part in
                                          (vm.name or "<vm>", cluster or "<cluster>", resource_group or "<group>"))
-    command = f"az stack-hci vm-verification trusted-launch show --vm-name {vm_word} -n {cluster_word} -g {group_word}"
+    command = (f"az stack-hci vm-verification trusted-launch show -n {vm_word} --cluster-name {cluster_word} "
+               f"-g {group_word}")
     return {
         "securityType": vm.security_type,
         "secureBoot": vm.secure_boot,

@@ -108,7 +108,7 @@ def test_every_method_equals_the_command(api_python, tmp_path_factory, kind):
             "fleet": az.json(*base, "list", "--all-subscriptions"),
             "servers": az.json(*base, "server", "list", "-n", "hci-prod-01", "-g", GROUP),
             "vms": az.json(*base, "vm", "list", "-n", "hci-prod-01", "-g", GROUP, "--host-facts", facts),
-            "vm": az.json(*base, "vm", "show", "-n", "hci-prod-01", "-g", GROUP, "--vm-name", "ae-sql-01"),
+            "vm": az.json(*base, "vm", "show", "-n", "ae-sql-01", "--cluster-name", "hci-prod-01", "-g", GROUP),
             "trustedLaunch": az.json(*base, "trusted-launch", "list", "-g", "rg-hci-trusted"),
         }
         checked = az.run(*base, "check", "-g", GROUP, "--fail-on", "error", "-o", "json")

@@ -38,9 +38,9 @@ def test_show_table_has_fixed_columns(az):
     result = az.run("stack-hci", "vm-verification", "show", "-n", "disabled", "-g", GROUP, "-o", "table")
     assert result.returncode == 0, result.stderr
     header = result.stdout.splitlines()[0].split()
-    assert header == ["Name", "ResourceGroup", "HostStatus", "LegacyOsSupport", "Servers", "LastSync",
-                      "DaysUntilExpiry", "Findings", "Fix"]
-    assert "Off" in result.stdout and "Sync-AzureStackHCI" in result.stdout
+    assert header == ["Name", "ResourceGroup", "Host", "LegacyOs", "Servers", "DaysLeft", "Action"]
+    assert "Off" in result.stdout and "Sync with Azure" in result.stdout
+    assert "Sync-AzureStackHCI" not in result.stdout           # the command is in the JSON
 
 
 def test_unregistered_and_unknown_values(az):
@@ -81,13 +81,12 @@ def test_list_tsv(az):
 
 def test_server_list(az):
     rows = az.json("stack-hci", "vm-verification", "server", "list", "-n", "disabled", "-g", GROUP)
-    assert [(r["name"], r["status"], r["action"], r["command"]) for r in rows] == [
-        ("NODE1", "Inactive", "Sync with Azure", "Sync-AzureStackHCI"),
-        ("NODE2", "Inactive", "Sync with Azure", "Sync-AzureStackHCI")]
+    assert [(r["name"], r["status"], r["action"], r["command"], r["runOn"]) for r in rows] == [
+        ("NODE1", "Inactive", "Sync with Azure", "Sync-AzureStackHCI", "server"),
+        ("NODE2", "Inactive", "Sync with Azure", "Sync-AzureStackHCI", "server")]
     table = az.run("stack-hci", "vm-verification", "server", "list", "-n", "healthy", "-g", GROUP, "-o", "table")
     assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines()[0].split() == ["Name", "Status", "Source", "LegacyOsSupport", "LastSync",
-                                                    "ExpiresOn", "Action", "Command"]
+    assert table.stdout.splitlines()[0].split() == ["Name", "Status", "Source", "LegacyOs", "ExpiresOn", "Action"]
 
 
 def test_server_list_with_host_facts(az, tmp_path, now):
@@ -207,7 +206,8 @@ def test_one_unreadable_cluster_among_several_is_reported_and_the_rest_come_back
     assert (gone["hostStatus"], gone["reasonCode"], gone["id"]) == ("Unknown", "cluster-not-readable", missing)
     assert [(f["severity"], f["reasonCode"]) for f in gone["findings"]] == [("error", "cluster-not-readable")]
     assert gone["findings"][0]["action"] and "not found" in result.stderr
-    rows = az.json("stack-hci", "vm-verification", "server", "list", "--ids", cluster_id(GROUP, "healthy"), missing)
+    rows = az.json("stack-hci", "vm-verification", "server", "list", "--cluster-ids", cluster_id(GROUP, "healthy"),
+                   missing)
     assert {row["cluster"] for row in rows} == {"healthy"}
     alone = az.run("stack-hci", "vm-verification", "show", "--ids", missing)
     assert alone.returncode == 3 and "Traceback" not in alone.stderr

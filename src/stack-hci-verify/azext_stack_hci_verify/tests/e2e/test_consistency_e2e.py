@@ -151,6 +151,10 @@ class Cluster:
         args = ["-n", self.name, "-g", self.group]
         return args + (["--subscription", self.subscription] if self.subscription != SUBSCRIPTION else [])
 
+    def vm_args(self, vm_name):
+        """A VM of this cluster, as vm show and trusted-launch show name it: -n VM --cluster-name C -g G."""
+        return ["-n", vm_name, "--cluster-name"] + self.scope_args()[1:]
+
     def document(self, now):
         properties = {"provisioningState": "Succeeded"}
         if not self.registered:
@@ -410,13 +414,21 @@ def run_all(az, jobs, paths, workers=WORKERS):
 LEVELS = ("off", "expired", "inactive", "unknown", "error", "warning")
 
 
+def has_fix(item):
+    """A fix is a command with where it runs, or (where no command performs it) the page to follow."""
+    return bool((item.get("command") and item.get("runOn")) or (item.get("learnMore") and not item.get("command")))
+
+
 def fleet_jobs(fleet, scopes, singles):
     """Every read command in every scope; show and the VM commands of every cluster and VM."""
     jobs = []
     for scope in scopes:
         first = ["show"] if scope.label == "ids" else ["list"]
         for command in (first, ["server", "list"], ["vm", "list"], ["trusted-launch", "list"], ["check"]):
-            jobs.append(((" ".join(command), scope.label), command + scope.args))
+            args = scope.args
+            if command[-1] == "list":       # a list command takes clusters by ID with --cluster-ids
+                args = ["--cluster-ids" if arg == "--ids" else arg for arg in args]
+            jobs.append(((" ".join(command), scope.label), command + args))
     for scope in singles:
         jobs.append((("show", scope.label), ["show"] + scope.args))
     rng = random.Random(len(fleet.clusters))
@@ -426,12 +438,12 @@ def fleet_jobs(fleet, scopes, singles):
         if index % 2:
             jobs.append((("vm show", vm.id.lower()), ["vm", "show", "--ids", vm.id]))
         else:
-            jobs.append((("vm show", vm.id.lower()), ["vm", "show", "--vm-name", vm.name] + vm.cluster.scope_args()))
+            jobs.append((("vm show", vm.id.lower()), ["vm", "show"] + vm.cluster.vm_args(vm.name)))
     isolated = [vm for vm in fleet.vms() if vm.security != "Standard"]
     standard = [vm for vm in fleet.vms() if vm.security == "Standard"]
     for vm in rng.sample(isolated, min(3, len(isolated))) + standard[:1]:
         jobs.append((("trusted-launch show", vm.id.lower()),
-                     ["trusted-launch", "show", "--vm-name", vm.name] + vm.cluster.scope_args()))
+                     ["trusted-launch", "show"] + vm.cluster.vm_args(vm.name)))
     return jobs
 
 
@@ -675,7 +687,7 @@ def test_vms_read_the_same_in_vm_list_vm_show_and_the_summary(seen):
                             for vm in vms.values() if vm["benefitStatus"] not in GREEN)
             problems.equal(benefit, wanted, scope.label, cluster.key, "VM findings of show vs vm list")
             for vm in vms.values():
-                problems.expect(vm["benefitStatus"] in GREEN or (vm["action"] and vm["command"]), scope.label,
+                problems.expect(vm["benefitStatus"] in GREEN or (vm["action"] and has_fix(vm)), scope.label,
                                 cluster.key, vm["name"], "no action", vm)
     for vm in seen.fleet.vms():
         shown = seen.data("vm show", vm.id.lower())
@@ -701,11 +713,11 @@ def test_trusted_launch_reads_the_same_in_its_list_its_show_vm_show_and_every_sc
                        scope.label, "Trusted launch rows")
         for key, row in rows.items():
             vm = by_id.get(key)
-            for field_name in ("status", "reasonCode", "action", "command"):       # every row says what to do
+            for field_name in ("status", "reasonCode", "action", "command", "runOn", "learnMore"):  # what to do
                 problems.expect(field_name in row, scope.label, key, "no top-level", field_name)
             problems.expect(row.get("status") and row.get("reasonCode"), scope.label, key, "status/reasonCode", row)
-            problems.expect(row.get("status") == "Passed" or (row.get("action") and row.get("command")),
-                            scope.label, key, "a row that is not Passed has an action and a command", row)
+            problems.expect(row.get("status") == "Passed" or (row.get("action") and has_fix(row)),
+                            scope.label, key, "a row that is not Passed has an action and a fix", row)
             if vm is not None and vm.security == "Standard":
                 problems.equal((row["status"], row["reasonCode"],
                                 [(f["status"], f["reasonCode"]) for f in row["findings"]]),
@@ -1144,7 +1156,7 @@ def test_a_vm_whose_only_server_is_expired_has_inactive_benefits_to_sync(regress
     problems = Problems()
     for label, facts in (("with its 33-day-old host facts", regression.facts), ("from ARM alone", [])):
         rows = regression.json("vm", "list", *lone.scope_args(), *facts)
-        shown = regression.json("vm", "show", "--vm-name", vm.name, *lone.scope_args(), *facts)
+        shown = regression.json("vm", "show", *lone.vm_args(vm.name), *facts)
         report = regression.json("check", *lone.scope_args(), *facts)
         servers = regression.json("show", *lone.scope_args(), *facts)["servers"]
         assert [s["status"] for s in servers] == ["Expired"], (label, servers)
@@ -1159,7 +1171,7 @@ def test_a_vm_whose_only_server_is_expired_has_inactive_benefits_to_sync(regress
 
 def test_vm_show_of_a_name_two_vms_share_asks_for_the_id(regression):
     dup = regression.dup
-    answer = regression.run("vm", "show", "--vm-name", "app01", *dup.scope_args())
+    answer = regression.run("vm", "show", *dup.vm_args("app01"))
     assert answer.code != 0 and answer.data is None
     for vm in dup.vms:
         assert vm.id in answer.stderr
@@ -1188,13 +1200,13 @@ def test_every_trusted_launch_row_says_status_reason_action_and_command(regressi
     rows = regression.json("trusted-launch", "list", *scope, *regression.facts)
     assert rows
     for row in rows:
-        assert {"status", "reasonCode", "action", "command"} <= set(row), row
+        assert {"status", "reasonCode", "action", "command", "runOn", "learnMore"} <= set(row), row
         assert row["status"] and row["reasonCode"], row
-        assert row["status"] == "Passed" or (row["action"] and row["command"]), row
+        assert row["status"] == "Passed" or (row["action"] and has_fix(row)), row
     vm = next(vm for vm in regression.branch.vms if vm.security == "TrustedLaunch")
-    detail = regression.json("trusted-launch", "show", "--vm-name", vm.name, *regression.branch.scope_args(),
+    detail = regression.json("trusted-launch", "show", *regression.branch.vm_args(vm.name),
                              *regression.facts)
     assert {"status", "reasonCode", "action", "command"} <= set(detail) and detail["reasonCode"]
     shown = regression.json("vm", "show", "--ids", vm.id, *regression.facts)["trustedLaunch"]
-    assert {key: detail[key] for key in ("status", "reasonCode", "action", "command")} == {
-        key: shown[key] for key in ("status", "reasonCode", "action", "command")}
+    assert {key: detail[key] for key in ("status", "reasonCode", "action", "command", "runOn", "learnMore")} == {
+        key: shown[key] for key in ("status", "reasonCode", "action", "command", "runOn", "learnMore")}

@@ -76,7 +76,8 @@ def test_vm_list_and_vm_show_cost_the_same(fleet, graph):
     assert len(rows) == VMS and {row["readFrom"] for row in rows} == {"resourceGraph"}
     assert counted(graph) == (1, 1, 1)
     graph.clear_requests()
-    view = run_json(fleet, "stack-hci", "vm-verification", "vm", "show", *BIG, "--vm-name", "hci-fleet-0000-vm0004")
+    view = run_json(fleet, "stack-hci", "vm-verification", "vm", "show", "-n", "hci-fleet-0000-vm0004",
+                    "--cluster-name", BIG[1], *BIG[2:])
     assert view["name"] == "hci-fleet-0000-vm0004"
     assert view["eligibleBenefit"] == "Windows Server Datacenter: Azure Edition"
     # the cluster's GET, and the Trusted launch reads (attestation status, image) of this one VM only

@@ -18,6 +18,7 @@ HOST_FACTS = os.path.join(REPO_ROOT, "emulator", "fixtures", "host-facts")
 FAKE_POWERSHELL = os.path.join(REPO_ROOT, "emulator", "fake_powershell")
 TL = ("stack-hci", "vm-verification", "trusted-launch")
 CLUSTER = ("-n", "hci-tl-01", "-g", "rg-hci-trusted")
+OF_CLUSTER = ("--cluster-name", "hci-tl-01", "-g", "rg-hci-trusted")
 FILES = ("AZL-TL-01-N1.json", "AZL-TL-01-N2.json", "AZL-TL-01-N2-degraded.json")
 
 # The verdict of every VM with the host facts of both machines (hand-written, from the fixtures).
@@ -65,7 +66,9 @@ def test_every_verdict_with_the_facts_of_both_machines(fleet, facts):
         if check is None:
             assert row["findings"] == [] and row["action"] is None
         else:
-            assert row["findings"][0]["check"] == check and row["action"] and row["command"], (name, row)
+            assert row["findings"][0]["check"] == check and row["action"], (name, row)
+            # the fix: a command with where it runs, or the page to follow
+            assert (row["command"] and row["runOn"]) or (row["learnMore"] and not row["command"]), (name, row)
     assert rows["tl-w11-01"]["vtpmStateTransfer"] == "Passed"
     assert rows["tl-w11-01"]["guestAttestation"]["healthStatus"] == "Healthy"
     assert rows["tl-custom-image"]["imageSource"] == "Custom" and "w11-golden-2026-10" in \
@@ -86,7 +89,7 @@ def test_arm_alone_never_passes_what_only_hosts_can_tell(fleet):
 
 def test_a_degraded_machine(fleet, facts):
     n1, n2, n2_degraded = facts
-    view = fleet.json(*TL, "show", *CLUSTER, "--vm-name", "tl-w11-02", "--host-facts", n1, n2_degraded)
+    view = fleet.json(*TL, "show", "-n", "tl-w11-02", *OF_CLUSTER, "--host-facts", n1, n2_degraded)
     checks = {check["check"]: check for check in view["checks"]}
     assert view["status"] == "Failed"
     assert checks["vtpm-state-transfer"]["reasonCode"] == "igvm-agent-not-running"
@@ -101,16 +104,16 @@ def test_a_degraded_machine(fleet, facts):
 
 
 def test_show_table_query_and_missing_vm(fleet):
-    table = fleet.run(*TL, "show", *CLUSTER, "--vm-name", "tl-sb-off", "-o", "table")
+    table = fleet.run(*TL, "show", "-n", "tl-sb-off", *OF_CLUSTER, "-o", "table")
     assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines()[0].split() == ["Check", "Status", "ReasonCode", "Action", "Command"]
+    assert table.stdout.splitlines()[0].split() == ["Check", "Status", "ReasonCode", "Action"]
     assert "cluster:igvm-agent" in table.stdout
-    failed = fleet.json(*TL, "show", *CLUSTER, "--vm-name", "TL-SB-OFF", "--query", "checks[?status=='Failed'].check")
+    failed = fleet.json(*TL, "show", "-n", "TL-SB-OFF", *OF_CLUSTER, "--query", "checks[?status=='Failed'].check")
     assert failed == ["secure-boot"]
     listed = fleet.run(*TL, "list", *CLUSTER, "-o", "table")
     assert listed.returncode == 0 and listed.stdout.splitlines()[0].split()[:3] == ["Name", "SecurityType",
                                                                                     "SecureBoot"]
-    missing = fleet.run(*TL, "show", *CLUSTER, "--vm-name", "nope")
+    missing = fleet.run(*TL, "show", "-n", "nope", *OF_CLUSTER)
     assert missing.returncode == 3 and "trusted-launch list" in missing.stderr and "Traceback" not in missing.stderr
 
 
@@ -149,7 +152,7 @@ def test_guest_probe_on_a_fake_tree_then_guest_facts(fleet, tmp_path, facts):
     assert document["tpm"]["version"] == "2.0"
     path = tmp_path / "guest.json"
     path.write_text(result.stdout, encoding="utf-8")
-    view = fleet.json(*TL, "show", *CLUSTER, "--vm-name", "tl-w11-01", "--host-facts", n1, n2,
+    view = fleet.json(*TL, "show", "-n", "tl-w11-01", *OF_CLUSTER, "--host-facts", n1, n2,
                       "--guest-facts", str(path))
     checks = {check["check"]: check for check in view["checks"]}
     assert view["status"] == "Failed" and view["guestFacts"] == "guest.json"
@@ -157,7 +160,7 @@ def test_guest_probe_on_a_fake_tree_then_guest_facts(fleet, tmp_path, facts):
     # A guest-facts file of a VM that is not on this cluster is said, on stderr and in the view, and ignored.
     stray = dict(document, computerName="NOT-HERE-01", smbiosUuid=None)
     (tmp_path / "stray.json").write_text(json.dumps(stray), encoding="utf-8")
-    result = fleet.run(*TL, "show", *CLUSTER, "--vm-name", "tl-w11-01", "--guest-facts", str(tmp_path / "stray.json"),
+    result = fleet.run(*TL, "show", "-n", "tl-w11-01", *OF_CLUSTER, "--guest-facts", str(tmp_path / "stray.json"),
                        "-o", "json")
     assert result.returncode == 0 and "matches no Azure Local VM" in result.stderr
     view = json.loads(result.stdout)
@@ -176,16 +179,18 @@ def test_bad_guest_facts_and_guest_with_vm_names(fleet, tmp_path, facts):
 def test_vm_show_carries_the_vms_trusted_launch_row_and_check_its_findings(fleet):
     """A Trusted launch VM with secure boot off: `vm show`'s trustedLaunch is its `trusted-launch list`
     row, and `check` reports the failed check once, as an error."""
-    vm = fleet.json("stack-hci", "vm-verification", "vm", "show", *CLUSTER, "--vm-name", "tl-sb-off")
+    vm = fleet.json("stack-hci", "vm-verification", "vm", "show", "-n", "tl-sb-off", *OF_CLUSTER)
     rows = {row["name"]: row for row in fleet.json(*TL, "list", *CLUSTER)}
     summary = vm["trustedLaunch"]
     assert (summary["securityType"], summary["secureBoot"], summary["status"]) == ("TrustedLaunch", False, "Failed")
-    assert {key: summary[key] for key in ("status", "reasonCode", "action", "command")} == \
-        {key: rows["tl-sb-off"][key] for key in ("status", "reasonCode", "action", "command")}
+    keys = ("status", "reasonCode", "action", "command", "runOn", "learnMore")
+    assert {key: summary[key] for key in keys} == {key: rows["tl-sb-off"][key] for key in keys}
+    assert summary["command"] is None and summary["learnMore"].startswith("https://learn.microsoft.com/")
     report = fleet.json("stack-hci", "vm-verification", "check", *CLUSTER)
     trusted = [f for f in report["findings"] if f["scope"] == "trustedLaunch" and f["name"] == "tl-sb-off"
                and f["reasonCode"] == summary["reasonCode"]]
-    assert len(trusted) == 1 and trusted[0]["severity"] == "error" and trusted[0]["command"]
+    assert len(trusted) == 1 and trusted[0]["severity"] == "error"
+    assert trusted[0]["learnMore"] == summary["learnMore"] and trusted[0]["command"] is None
 
 
 def test_list_reads_the_vms_in_one_query_with_one_token(fleet):

@@ -95,7 +95,7 @@ def test_expired_host_row_beside_old_sync_is_expired_and_vm_inactive(verdicts, n
                             "--host-facts", facts)
     assert [(s["name"], s["status"], s["action"]) for s in servers] == [("NODE1", "Expired", "Sync with Azure")]
     assert "in -" not in json.dumps(servers)
-    vm = verdicts.json(*VM, "show", "-n", "stale", "-g", GROUP, "--vm-name", "ae-stale", "--host-facts", facts)
+    vm = verdicts.json(*VM, "show", "-n", "ae-stale", "--cluster-name", "stale", "-g", GROUP, "--host-facts", facts)
     assert (vm["benefitStatus"], vm["action"], vm["command"]) == (
         "Inactive benefits", "Sync with Azure", "Sync-AzureStackHCI")
 
@@ -107,7 +107,7 @@ def test_a_file_collected_60_days_ago_makes_nothing_green(verdicts, now, tmp_pat
     view = verdicts.json(*SHOW, "-n", "stale", "-g", GROUP, "--host-facts", facts)
     assert "host-facts-stale" in codes(view)
     assert all(server["status"] != "Active" for server in view["servers"])
-    vm = verdicts.json(*VM, "show", "-n", "stale", "-g", GROUP, "--vm-name", "ae-stale", "--host-facts", facts)
+    vm = verdicts.json(*VM, "show", "-n", "ae-stale", "--cluster-name", "stale", "-g", GROUP, "--host-facts", facts)
     assert vm["benefitStatus"] != "Active benefits" and vm["action"] and vm["command"]
 
 
@@ -171,10 +171,11 @@ def test_every_non_green_verdict_has_an_action_and_a_command(verdicts):
         assert view["servers"] or cluster == "noreport", "cluster {} reports its servers".format(cluster)
         non_active_servers += [server for server in view["servers"] if server["status"] != "Active"]
     assert non_green_vms and non_active_servers  # the fleet has something to act on
-    for row in non_green_vms:
-        assert row["action"] and row["command"] and row["reasonCode"], row
+    for row in non_green_vms:      # the fix: a command with where it runs, or the page to follow
+        assert row["action"] and row["reasonCode"], row
+        assert (row["command"] and row["runOn"]) or (row["learnMore"] and not row["command"]), row
     for server in non_active_servers:
-        assert server["action"] and server["command"], server
+        assert server["action"] and server["command"] and server["runOn"] in ("server", "cloudshell"), server
 
 
 def test_without_host_files_unknown_vms_are_told_to_collect_host_facts(verdicts):
@@ -188,7 +189,8 @@ def test_unreadable_and_future_last_sync_raise_warnings(verdicts):
     unreadable = verdicts.json(*SHOW, "-n", "unreadable", "-g", GROUP)
     assert any(f["severity"] == "warning" and f["reasonCode"] == "last-sync-unknown" for f in unreadable["findings"])
     table = verdicts.run(*SHOW, "-n", "unreadable", "-g", GROUP, "-o", "table")
-    assert "warning" in table.stdout
+    first_action = next(f["action"] for f in unreadable["findings"] if f["action"])
+    assert first_action in table.stdout
     future = verdicts.json(*SHOW, "-n", "future", "-g", GROUP)
     assert {server["status"] for server in future["servers"]} == {"Unknown"}
     assert any(f["severity"] == "warning" and f["reasonCode"] == "clock-skew" for f in future["findings"])

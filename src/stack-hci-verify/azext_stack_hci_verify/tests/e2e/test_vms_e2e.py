@@ -17,6 +17,7 @@ SAMPLE_FLEET = os.path.join(REPO_ROOT, "emulator", "fixtures", "sample-fleet")
 HOST_FACTS = os.path.join(REPO_ROOT, "emulator", "fixtures", "host-facts")
 FAKE_POWERSHELL = os.path.join(REPO_ROOT, "emulator", "fake_powershell")
 PROD = ("-n", "hci-prod-01", "-g", "rg-hci-prod-eastus")
+CLUSTER = ("--cluster-name", "hci-prod-01", "-g", "rg-hci-prod-eastus")
 N1 = os.path.join(HOST_FACTS, "AZL-PROD-01-N1.json")
 VM = ("stack-hci", "vm-verification", "vm")
 
@@ -73,23 +74,24 @@ def test_vm_list_from_arm_alone(fleet):
 
 
 def test_status_filter_and_table(fleet, n1):
-    rows = fleet.json(*VM, "list", *PROD, "--host-facts", n1, "--status", "inactive benefits")
+    rows = fleet.json(*VM, "list", *PROD, "--host-facts", n1, "--status", "inactive-benefits")
     assert rows and {row["benefitStatus"] for row in rows} == {"Inactive benefits"}
+    assert fleet.json(*VM, "list", *PROD, "--host-facts", n1, "--status", "Inactive benefits") == rows
     table = fleet.run(*VM, "list", *PROD, "--host-facts", n1, "-o", "table")
     assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines()[0].split() == ["Name", "Server", "GuestOs", "OsBuild", "EligibleBenefit",
-                                                    "BenefitStatus", "Action", "Access", "Command"]
+    assert table.stdout.splitlines()[0].split() == ["Name", "Server", "EligibleBenefit", "BenefitStatus", "Action"]
     bad = fleet.run(*VM, "list", *PROD, "--status", "Broken")
     assert bad.returncode == 1 and "is not a benefit status" in bad.stderr and "Traceback" not in bad.stderr
+    assert "active-benefits inactive-benefits unknown no-applicable-benefits" in bad.stderr
 
 
 def test_vm_show_with_facts_and_sources(fleet, n1):
-    view = fleet.json(*VM, "show", *PROD, "--vm-name", "avd-w11-01", "--host-facts", n1)
+    view = fleet.json(*VM, "show", "-n", "avd-w11-01", *CLUSTER, "--host-facts", n1)
     assert view["benefitStatus"] == "Active benefits" and view["accessMethod"] == "v2"
     assert view["vmId"] and view["securityType"] == "TrustedLaunch"
     assert view["armResourceId"].endswith("/machines/avd-w11-01")
     assert any(conflict["fact"] == "guestOsName" for conflict in view["conflicts"])
-    missing = fleet.run(*VM, "show", *PROD, "--vm-name", "nope")
+    missing = fleet.run(*VM, "show", "-n", "nope", *CLUSTER)
     assert missing.returncode == 3 and "vm list" in missing.stderr
 
 

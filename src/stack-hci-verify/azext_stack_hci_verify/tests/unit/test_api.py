@@ -129,6 +129,7 @@ def test_the_automation_runbook_example_fails_the_job_on_what_needs_a_fix(pair, 
     assert runbook.run(pair, [SUB]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "failed" and any("Sync-AzureStackHCI" in line or "Install" in line for line in lines[:-1])
+    assert any(line.endswith("\tserver\tSync-AzureStackHCI") for line in lines[:-1]), lines
 
 
 def test_a_credential_with_get_token_only_is_asked_once_for_token_info_too():

@@ -231,3 +231,40 @@ def test_unwritable_output_paths_fail_before_anything_is_read(tmp_path, where):
     with pytest.raises(azclierror.FileOperationError) as raised:
         _validators.validate_check_outputs(None, namespace(junit=path))
     assert raised.value.error_msg.startswith("JUnit file") and raised.value.recommendations
+
+
+# ----------------------------------------------------------------------------- fixes: command, runOn, learnMore
+
+def _fix_holders(value):
+    """Every object in `value` that carries a fix (an `action` key), at any depth."""
+    if isinstance(value, dict):
+        if "action" in value:
+            yield value
+        for item in value.values():
+            yield from _fix_holders(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _fix_holders(item)
+
+
+def test_every_fix_of_the_sample_fleet_is_a_runnable_command_with_its_place_or_a_page(fake):
+    """Across every command's answer for the whole sample fleet: `command` is never a documentation page,
+    every command says where it runs, and a page is in `learnMore`."""
+    from azext_stack_hci_verify.core.fixes import RUN_ON_VALUES
+    answers = [custom.check_verification(CMD, subscriptions=[SUB]),
+               custom.list_vm_verification(CMD, subscriptions=[SUB]),
+               custom.list_server_verification(CMD, subscriptions=[SUB]),
+               custom.list_trusted_launch(CMD, subscriptions=[SUB]),
+               custom.list_cluster_verification(CMD, subscriptions=[SUB])]
+    holders = [holder for answer in answers for holder in _fix_holders(answer)]
+    commands = [holder for holder in holders if holder.get("command")]
+    pages = [holder for holder in holders if holder.get("learnMore")]
+    assert len(commands) > 20 and pages
+    for holder in holders:
+        assert {"command", "runOn", "learnMore"} <= set(holder), holder
+    for holder in commands:
+        assert not holder["command"].startswith(("http://", "https://")), holder
+        assert holder["runOn"] in RUN_ON_VALUES, holder
+    for holder in pages:
+        assert holder["learnMore"].startswith("https://learn.microsoft.com/") and holder["command"] is None
+    assert {holder["runOn"] for holder in commands} >= {"server", "cloudshell"}

@@ -134,7 +134,7 @@ def test_findings_are_most_severe_first_and_do_not_depend_on_cluster_order():
     assert [ranks.index(f["severity"]) for f in one["findings"]] == sorted(
         ranks.index(f["severity"]) for f in one["findings"])
     assert list(one["findings"][0]) == ["scope", "resourceId", "name", "cluster", "status", "severity", "reasonCode",
-                                        "reason", "action", "command", "matched"]
+                                        "reason", "action", "command", "runOn", "learnMore", "matched"]
 
 
 def test_a_cluster_that_could_not_be_read_is_unknown_with_an_error():
@@ -283,8 +283,8 @@ def test_markdown_table_is_capped():
 def test_table_has_one_row_per_finding_or_one_row_of_counts():
     from azext_stack_hci_verify._format import transform_check
     rows = transform_check(build([checked(OFF)], ["off"]).to_dict())
-    assert list(rows[0]) == ["Fails", "Severity", "Cluster", "Scope", "Name", "Status", "ReasonCode", "Action",
-                             "Command"]
-    assert rows[0]["Fails"] == "yes" and rows[0]["Status"] == "Off"
+    assert list(rows[0]) == ["Fails", "Severity", "Cluster", "Name", "ReasonCode", "Action"]
+    assert rows[0]["Fails"] == "yes" and rows[0]["Action"] == "Sync with Azure"
+    assert "Fails" not in transform_check(build([checked(OFF)]).to_dict())[0]
     (row,) = transform_check(build([checked(HEALTHY)]).to_dict())
     assert row == {"Findings": 0, "Clusters": 1, "Servers": 2, "Vms": 0, "TrustedLaunch": 0}

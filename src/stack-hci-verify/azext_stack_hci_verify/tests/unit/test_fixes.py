@@ -191,3 +191,36 @@ def test_display_name_keeps_prose_on_one_line(name, expected):
 @given(st.text())
 def test_display_name_never_emits_a_control_character(text):
     assert not has_control(fixes.display_name(text))
+
+
+# ----------------------------------------------------------------------------- where a fix runs
+
+@pytest.mark.parametrize("command, run_on", [
+    (fixes.sync_with_azure(), "server"),
+    (fixes.enable_legacy_os_support("NODE1"), "server"),
+    (fixes.enable_guest_service_interface("vm01"), "server"),
+    (fixes.set_up_legacy_networking("vm01", generation=1, state="Running"), "server"),
+    (fixes.install_updates(vm_name="vm01"), "server"),
+    (fixes.register_with_azure("s", "g", "eastus"), "server"),
+    (fixes.probe_command("NODE1"), "server"),
+    (fixes.probe_command(servers=("NODE1", "NODE2")), "server"),
+    (fixes.COMMAND_PROBE + " --guest -o json", "vm"),
+    (fixes.install_updates(machine_id=node_arc_id("vm01")), "cloudshell"),
+    (fixes.update_extension(), "cloudshell"),
+    ("az role assignment create --assignee x --role Reader --scope /subscriptions/s", "cloudshell"),
+])
+def test_every_fix_names_where_it_runs(command, run_on):
+    fields = fixes.fix_fields(command)
+    assert fields == {"command": command, "runOn": run_on, "learnMore": None}
+    assert run_on in fixes.RUN_ON_VALUES
+
+
+def test_a_documentation_page_is_learn_more_never_a_command():
+    page = fixes.feature_update_documentation()
+    assert fixes.fix_fields(page) == {"command": None, "runOn": None, "learnMore": page}
+
+
+def test_no_fix_and_an_unknown_program():
+    assert fixes.fix_fields(None) == {"command": None, "runOn": None, "learnMore": None}
+    assert fixes.fix_fields("Frobnicate-Thing -Now") == {"command": "Frobnicate-Thing -Now", "runOn": None,
+                                                         "learnMore": None}

@@ -371,12 +371,13 @@ def test_row_and_detail_views():
     row = tl.vm_row(result)
     assert list(row) == ["name", "resourceGroup", "cluster", "securityType", "secureBoot", "vtpm",
                          "vtpmStateTransfer", "guestAttestation", "image", "imageSource", "status", "reasonCode",
-                         "reason", "action", "command", "findings"]
+                         "reason", "action", "command", "runOn", "learnMore", "findings"]
     assert row["status"] == tl.FAILED and row["vtpmStateTransfer"] == tl.FAILED
     assert row["findings"][0]["status"] == tl.FAILED and row["command"] == row["findings"][0]["command"]
     assert row["reasonCode"] == row["findings"][0]["reasonCode"] and row["reason"]
     assert row["guestAttestation"]["healthStatus"] == "Healthy" and row["imageSource"] == "Azure Marketplace"
     detail = tl.vm_detail(result, {"checks": []})
     assert len(detail["checks"]) == 9 and detail["hyperVVmId"] == VM_ID and detail["server"] == "N1"
-    assert all(set(check) == {"check", "status", "reasonCode", "reason", "expected", "found", "action", "command"}
+    assert all(set(check) == {"check", "status", "reasonCode", "reason", "expected", "found", "action", "command",
+                              "runOn", "learnMore"}
                for check in detail["checks"])

@@ -12,6 +12,7 @@ from azure.cli.core import azclierror
 
 from azext_stack_hci_verify import _validators as val
 from azext_stack_hci_verify._client_factory import DEFAULT_ARM_TIMEOUT, arm_timeout
+from azext_stack_hci_verify.core.vocabulary import BENEFIT_STATUSES
 
 SUB = "11111111-1111-1111-1111-111111111111"
 CLUSTER = "/subscriptions/{}/resourceGroups/rg/providers/Microsoft.AzureStackHCI/clusters/c1".format(SUB)
@@ -96,11 +97,72 @@ def test_status_values_are_matched_in_any_case_and_spacing():
     assert namespace.status == ["Inactive benefits", "Unknown"]
 
 
+@pytest.mark.parametrize("typed, status", [
+    ("inactive-benefits", "Inactive benefits"), ("InactiveBenefits", "Inactive benefits"),
+    ("ACTIVE_BENEFITS", "Active benefits"), ("no-applicable-benefits", "No applicable benefits"),
+    ("unknown", "Unknown"), ("Active benefits", "Active benefits"),
+])
+def test_status_values_without_spaces_give_windows_admin_centers_words(typed, status):
+    namespace = SimpleNamespace(status=[typed])
+    val.validate_vm_status(None, namespace)
+    assert namespace.status == [status]
+
+
+def test_every_documented_status_choice_is_accepted():
+    namespace = SimpleNamespace(status=list(val.STATUS_CHOICES))
+    val.validate_vm_status(None, namespace)
+    assert sorted(namespace.status) == sorted(BENEFIT_STATUSES)
+
+
 def test_unknown_status_lists_the_choices():
     with pytest.raises(azclierror.InvalidArgumentValueError) as raised:
-        val.validate_vm_status(None, SimpleNamespace(status=["Broken"]))
-    assert "is not a benefit status" in raised.value.error_msg
-    assert "'Active benefits'" in raised.value.recommendations[0]
+        val.validate_vm_status(None, SimpleNamespace(status=["inactive"]))
+    assert "'inactive' is not a benefit status" in raised.value.error_msg
+    assert raised.value.recommendations[0] == \
+        "Use one or more of: active-benefits inactive-benefits unknown no-applicable-benefits."
+
+
+def _vm_namespace(**values):
+    fields = {"ids": None, "cluster_name": None, "resource_group_name": None, "vm_name": None,
+              "deprecated_vm_name": None}
+    fields.update(values)
+    return SimpleNamespace(**fields)
+
+
+def test_vm_show_names_the_vm_with_n_and_the_cluster_with_cluster_name():
+    namespace = _vm_namespace(vm_name="vm01", cluster_name="c1", resource_group_name="rg")
+    val.validate_vm_reference(None, namespace)
+    assert (namespace.vm_name, namespace.cluster_name) == ("vm01", "c1")
+    assert not hasattr(namespace, "deprecated_vm_name")
+
+
+def test_the_old_spelling_reads_n_as_the_cluster_when_the_deprecated_vm_name_is_given():
+    namespace = _vm_namespace(vm_name="c1", resource_group_name="rg", deprecated_vm_name="vm01")
+    val.validate_trusted_launch_vm(None, namespace)
+    assert (namespace.vm_name, namespace.cluster_name) == ("vm01", "c1")
+    both = _vm_namespace(vm_name="ignored", cluster_name="c1", resource_group_name="rg", deprecated_vm_name="vm01")
+    val.validate_vm_reference(None, both)
+    assert (both.vm_name, both.cluster_name) == ("vm01", "c1")
+
+
+@pytest.mark.parametrize("validate", [val.validate_vm_reference, val.validate_trusted_launch_vm])
+def test_a_vm_command_without_a_vm_or_a_cluster_says_which_option_to_use(validate):
+    with pytest.raises(azclierror.RequiredArgumentMissingError) as raised:
+        validate(None, _vm_namespace(cluster_name="c1", resource_group_name="rg"))
+    assert raised.value.error_msg == "No VM was named." and "--name/-n" in raised.value.recommendations[0]
+    with pytest.raises(azclierror.RequiredArgumentMissingError) as raised:
+        validate(None, _vm_namespace(vm_name="vm01", cluster_name="c1"))
+    assert raised.value.error_msg == "--resource-group/-g is required with --cluster-name."
+
+
+def test_a_list_scope_names_cluster_ids_in_its_errors():
+    namespace = SimpleNamespace(cluster_ids=["/subscriptions/s/resourceGroups/g/providers/"
+                                             "Microsoft.AzureStackHCI/clusters/c"],
+                                cluster_name="c", resource_group_name="g", subscriptions=None,
+                                all_subscriptions=False, management_groups=None)
+    with pytest.raises(azclierror.MutuallyExclusiveArgumentError) as raised:
+        val.validate_scope(None, namespace)
+    assert "--cluster-ids" in raised.value.error_msg
 
 
 def attest(**values):
