@@ -188,7 +188,7 @@ def list_trusted_launch(cmd, *, cluster_name=None, resource_group_name=None, clu
 
 
 @_az_errors
-def show_trusted_launch(cmd, *, vm_name=None, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
+def show_trusted_launch(cmd, vm_name=None, *, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
                         guest_facts=None):
     """One VM with every check, and the cluster-level checks it depends on."""
     from azext_stack_hci_verify.pipeline import answers
