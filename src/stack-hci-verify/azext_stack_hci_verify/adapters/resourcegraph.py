@@ -144,7 +144,6 @@ def _text(value):
     return value if isinstance(value, str) else None
 
 
-
 def parent_cluster_key(machine):
     properties = machine.get("properties") if isinstance(machine, dict) else None
     parent = properties.get("parentClusterResourceId") if isinstance(properties, dict) else None

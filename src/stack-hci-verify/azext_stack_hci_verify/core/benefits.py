@@ -7,13 +7,14 @@
 Source: "Azure verification for VMs on Azure Local" (seed 000), "Benefits available on Azure Local".
 Its six rows, as offers:
 
-| offer | benefit | how it is had |
-|---|---|---|
-| azure-edition, azure-virtual-desktop, windows-server-esu | the VM's WAC benefit | Azure verification (the VM verdict) |
-| sql-server-esu | Extended Security Updates for SQL Server | an end-of-support SQL Server in its ESU years; Azure verification on the path its OS needs |
-| update-manager | Azure Update Manager | an Azure Local VM (Arc resource bridge), or Software Assurance attested on an Arc-enabled server |
-| machine-configuration | Azure Machine Configuration | Connected Machine agent 1.39 or later |
-| machine-configuration-imds | Azure Machine Configuration | IMDS, which needs legacy OS support (v1) |
+- azure-edition, azure-virtual-desktop, windows-server-esu: the VM's WAC benefit, through Azure
+  verification (the VM verdict, core.vmverdict);
+- sql-server-esu (Extended Security Updates for SQL Server): an end-of-support SQL Server in its ESU
+  years, through Azure verification on the path its OS needs;
+- update-manager (Azure Update Manager): an Azure Local VM (Arc resource bridge), or Software Assurance
+  attested on an Arc-enabled server;
+- machine-configuration (Azure Machine Configuration): Connected Machine agent 1.39 or later;
+- machine-configuration-imds (Azure Machine Configuration): IMDS, which needs legacy OS support (v1).
 
 Where the document leaves a rule open, the choices are written beside the rule (and in the README).
 """
@@ -49,7 +50,8 @@ _WAC_OFFERS = {v.BENEFIT_AZURE_EDITION: OFFER_AZURE_EDITION, v.BENEFIT_AVD: OFFE
                v.BENEFIT_ESU: OFFER_WINDOWS_ESU}
 OFFER_BENEFITS = {OFFER_AZURE_EDITION: v.BENEFIT_AZURE_EDITION, OFFER_AVD: v.BENEFIT_AVD,
                   OFFER_WINDOWS_ESU: v.BENEFIT_ESU, OFFER_SQL_ESU: BENEFIT_SQL_ESU,
-                  OFFER_UPDATE_MANAGER: BENEFIT_UPDATE_MANAGER, OFFER_MACHINE_CONFIGURATION: BENEFIT_MACHINE_CONFIGURATION,
+                  OFFER_UPDATE_MANAGER: BENEFIT_UPDATE_MANAGER,
+                  OFFER_MACHINE_CONFIGURATION: BENEFIT_MACHINE_CONFIGURATION,
                   OFFER_MACHINE_CONFIGURATION_IMDS: BENEFIT_MACHINE_CONFIGURATION}
 
 # How a benefit is had (`through`).
@@ -187,8 +189,8 @@ def arc_facts(machine=None, instance=None, sql_instances=()):
     if not isinstance(machine, dict):
         return ArcFacts()
     properties = machine.get("properties") if isinstance(machine.get("properties"), dict) else {}
-    version = _text(properties.get("agentVersion")) or _text(_get(instance, "properties", "guestAgentInstallStatus",
-                                                                   "agentVersion"))
+    reported = _get(instance, "properties", "guestAgentInstallStatus", "agentVersion")
+    version = _text(properties.get("agentVersion")) or _text(reported)
     assurance = _flag(_get(properties, "licenseProfile", "softwareAssurance", "softwareAssuranceCustomer"))
     return ArcFacts(
         machine_id=_text(machine.get("id")),
@@ -285,8 +287,8 @@ def sql_esu_item(vm, arc, wac_verdict, host, now):
             return _item(OFFER_SQL_ESU, status=UNKNOWN, eligible=None, reason_code=REASON_SQL_NOT_ARC_ENABLED,
                          reason="The Connected Machine agent found SQL Server on the VM, but no SQL Server enabled by "
                                 "Azure Arc reports its version; connect it to Azure Arc to tell whether it is out of "
-                                "support.", action=ACTION_CONNECT_SQL, command=fixes.connect_sql_server(
-                                    arc.machine_id, arc.location), facts=facts)
+                                "support.", action=ACTION_CONNECT_SQL,
+                         command=fixes.connect_sql_server(arc.machine_id, arc.location), facts=facts)
         return None
     releases = [(item, sql_release(item.version, item.current_version)) for item in arc.sql_instances]
     unknown = [item for item, release in releases if release is None]
@@ -297,7 +299,12 @@ def sql_esu_item(vm, arc, wac_verdict, host, now):
                      reason=f"SQL Server {_names(unknown)} reports no version that can be read.",
                      action=ACTION_CONNECT_SQL, command=fixes.connect_sql_server(arc.machine_id, arc.location),
                      facts=facts)
-    release, instance = known[0]
+    return _sql_release_item(vm, arc, wac_verdict, host, now, known[0], facts)
+
+
+def _sql_release_item(vm, arc, wac_verdict, host, now, oldest, facts):
+    """The SQL Server ESU item decided by the instance whose support ended first."""
+    release, instance = oldest
     label = f"{release.name} ({instance.instance_name or 'default instance'})"
     if now < release.end_of_support:
         return _item(OFFER_SQL_ESU, status=NOT_APPLICABLE, eligible=False, reason_code=REASON_SQL_IN_SUPPORT,

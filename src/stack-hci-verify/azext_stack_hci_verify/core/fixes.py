@@ -234,7 +234,8 @@ def attest_software_assurance(machine_id=None, location=None):
     Software Assurance (Az.ConnectedMachine New-AzConnectedLicenseProfile -SoftwareAssuranceCustomer)."""
     subscription, group, name = _machine_parts(machine_id)
     return (f"New-AzConnectedLicenseProfile -ResourceGroupName {powershell_literal(group or '<resource-group>')} "
-            f"-MachineName {powershell_literal(name or '<machine>')} -Location {powershell_literal(location or '<region>')} "
+            f"-MachineName {powershell_literal(name or '<machine>')} "
+            f"-Location {powershell_literal(location or '<region>')} "
             f"-SubscriptionId {powershell_literal(subscription or '<subscription>')} -SoftwareAssuranceCustomer")
 
 
