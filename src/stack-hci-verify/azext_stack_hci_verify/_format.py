@@ -97,6 +97,15 @@ def _first_fix(result):
     return next((finding["command"] for finding in result.get("findings") or [] if finding.get("command")), None)
 
 
+def _benefits_cell(vm):
+    """Every benefit row of the VM in one cell: active of those that apply (details in JSON: `benefits`)."""
+    items = [item for item in vm.get("benefits") or [] if isinstance(item, dict)]
+    applicable = [item for item in items if item.get("status") != "Not applicable"]
+    if not items:
+        return None
+    return "{}/{} active".format(sum(1 for item in applicable if item.get("status") == "Active"), len(applicable))
+
+
 _CLUSTER_COLUMNS = (
     ("Name", "name"), ("ResourceGroup", "resourceGroup"), ("HostStatus", "hostStatus"),
     ("LegacyOsSupport", "legacyOsSupport"), ("Servers", _servers_cell), ("LastSync", "lastSync"),
@@ -108,8 +117,8 @@ _SERVER_COLUMNS = (
 )
 _VM_COLUMNS = (
     ("Name", "name"), ("Server", "server"), ("GuestOs", "guestOs"), ("OsBuild", "osBuild"),
-    ("EligibleBenefit", "eligibleBenefit"), ("BenefitStatus", "benefitStatus"), ("Action", "action"),
-    ("Access", "accessMethod"), ("Command", "command"),
+    ("EligibleBenefit", "eligibleBenefit"), ("BenefitStatus", "benefitStatus"), ("Benefits", _benefits_cell),
+    ("Action", "action"), ("Access", "accessMethod"), ("Command", "command"),
 )
 _CHECK_COLUMNS = (
     ("Check", "check"), ("Status", "status"), ("ReasonCode", "reasonCode"), ("Expected", "expected"),

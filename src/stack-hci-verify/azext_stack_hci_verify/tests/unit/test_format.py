@@ -49,8 +49,12 @@ def test_vm_attestation_and_probe_rows():
     vm = {"name": "vm1", "server": None, "guestOs": "Ubuntu", "osBuild": None, "eligibleBenefit": None,
           "benefitStatus": "No applicable benefits", "action": None, "accessMethod": "v2", "command": None}
     assert list(_format.transform_vm_list([vm])[0].values()) == [
-        "vm1", "", "Ubuntu", "", "", "No applicable benefits", "", "v2", ""]
+        "vm1", "", "Ubuntu", "", "", "No applicable benefits", "", "", "v2", ""]
     assert _format.transform_vm_show(vm)["BenefitStatus"] == "No applicable benefits"
+    vm["benefits"] = [{"offer": "update-manager", "status": "Active"}, {"offer": "sql-server-esu",
+                                                                        "status": "Not applicable"},
+                      {"offer": "machine-configuration", "status": "Inactive"}]
+    assert _format.transform_vm_show(vm)["Benefits"] == "1/2 active"
     rows = _format.transform_attestation({"status": "Failed", "reasonCode": "nonce-mismatch", "reason": "r",
                                           "checks": [{"check": "nonceEchoed", "status": "Failed",
                                                       "reasonCode": "nonce-mismatch", "expected": "1",
