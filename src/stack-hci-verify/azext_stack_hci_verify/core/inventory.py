@@ -11,6 +11,7 @@ from typing import NamedTuple, Optional
 from . import vocabulary as v
 from .benefits import INACTIVE, UNKNOWN, arc_facts, evaluate_benefits, summarize_benefits
 from .fixes import bulk_command, display_name
+from .hostprereqs import COMMAND_RESET_LEGACY
 from .vmfacts import find_host_vm, merge_vm_facts, read_arm_vm
 from .vmverdict import evaluate_vm, host_context
 from .vmviews import summarize, vm_view
@@ -136,17 +137,18 @@ def bulk_fixes(judged):
     `Add-AzStackHCIVMAttestation -AddAll`, `Enable-AzStackHCIAttestation -AddVM`)."""
     needs = {}
     for item in judged:
-        actions = {item.verdict.action} | {benefit["action"] for benefit in item.benefits
-                                           if benefit["status"] in (INACTIVE, UNKNOWN)}
-        for action in actions:
-            if bulk_command(action) is not None:
+        fixes = {(item.verdict.action, item.verdict.command)} | {
+            (benefit["action"], benefit["command"]) for benefit in item.benefits
+            if benefit["status"] in (INACTIVE, UNKNOWN)}
+        for action, command in fixes:
+            if bulk_command(action) is not None and command != COMMAND_RESET_LEGACY:
                 needs.setdefault((item.facts.server or "", action), set()).add(id(item))
     return {key: bulk_command(key[1], key[0] or None) for key, vms in needs.items() if len(vms) > 1}
 
 
 def _with_bulk(finding, server, bulk):
     command = bulk.get((server or "", finding["action"]))
-    if command:
+    if command and finding["command"] != COMMAND_RESET_LEGACY:
         finding["bulkCommand"] = command
         finding["reason"] += " Several VMs of {} need this; `{}` fixes them all at once.".format(
             display_name(server) if server else "this cluster", command)
