@@ -83,6 +83,7 @@ class Vm:
     security_profile: str = "full"      # Standard only: "absent" (no securityProfile) or "full" (securityType)
     attestation: str = None     # None (no attestationStatus), Healthy, Unhealthy
     cluster: object = None
+    agent: str = "by-id"        # the Connected Machine agent version; by-id: one of AGENTS chosen by the id
 
     @property
     def id(self):
@@ -101,7 +102,8 @@ class Vm:
                    "location": "eastus",
                    "properties": {"osName": os_name, "osVersion": os_version, "osType": os_type,
                                   "parentClusterResourceId": self.cluster.id,
-                                  "agentVersion": AGENTS[pick % len(AGENTS)]}}
+                                  "agentVersion": AGENTS[pick % len(AGENTS)] if self.agent == "by-id"
+                                  else self.agent}}
         properties = {"hyperVVmId": self.vm_id, "hostNodeName": self.server,
                       "status": {"powerState": "Running"}, "osProfile": {"computerName": self.name}}
         if self.security != "Standard":
@@ -1082,8 +1084,9 @@ def test_standard_vm_in_vm_show_and_a_fleet_of_standard_vms_passes_check(regress
     for subscription in (SUBSCRIPTION, OTHER_SUBSCRIPTION):
         cluster = Cluster(subscription, "rg-clean", "hci-clean", ("CL-N1",), "healthy")
         cluster.vms = [Vm("clean-linux", subscription, "rg-clean", "linux", "Standard", "CL-N1", cluster=cluster,
-                          security_profile="absent"),
-                       Vm("clean-ae", subscription, "rg-clean", "azure-edition", "Standard", "CL-N1", cluster=cluster)]
+                          security_profile="absent", agent="1.58.03228.2572"),
+                       Vm("clean-ae", subscription, "rg-clean", "azure-edition", "Standard", "CL-N1", cluster=cluster,
+                          agent="1.58.03228.2572")]
         clusters.append(cluster)
         ae = dict(host_vm(cluster.vms[1], random.Random(1)), guestServiceInterface=True)
         files.append(HostFile("clean-{}.json".format(subscription[-1]), "hci-clean", "CL-N1", resource_id=cluster.id,
@@ -1101,8 +1104,12 @@ def test_standard_vm_in_vm_show_and_a_fleet_of_standard_vms_passes_check(regress
             assert report["totals"]["trustedLaunch"] == {"total": 4, "passed": 0, "failed": 0, "warning": 0,
                                                          "unknown": 0, "notApplicable": 4}
             assert report["totals"]["vms"]["activeBenefits"] == 2
-            assert {(f["scope"], f["severity"], f["reasonCode"]) for f in report["findings"]} == {
-                ("trustedLaunch", "info", "not-trusted-launch")}
+            # Beside the Standard VMs' one finding, only Machine Configuration through IMDS (an optional path,
+            # info) where legacy OS networking is not set up or not known.
+            assert {(f["scope"], f["severity"], f["reasonCode"]) for f in report["findings"]
+                    if f["scope"] != "benefit"} == {("trustedLaunch", "info", "not-trusted-launch")}
+            assert {(f["severity"], f["offer"]) for f in report["findings"] if f["scope"] == "benefit"} <= {
+                ("info", "machine-configuration-imds")}
 
 
 def test_a_host_facts_file_never_applies_to_a_same_named_cluster_elsewhere(regression):
