@@ -28,6 +28,14 @@ machine of kind HCI whose ``parentClusterResourceId`` names the cluster, and its
 ``virtualMachineInstances/default`` (guest OS cycling through ``GUESTS``), e.g. for a
 500-VM cluster: ``--clusters 1 --nodes 3 --vms 500 --vm-clusters 1``. The fleet of the
 benchmark is ``--clusters 5000 --nodes 3 --subscriptions 10``.
+
+Every VM's machine reports a Connected Machine agent version (every seventh is 1.38, below the 1.39
+that Azure Machine Configuration at no cost needs; the others 1.39 or later, cycling). Every fifth VM
+runs one Arc-enabled SQL Server instance (``Microsoft.AzureArcData/sqlServerInstances`` whose
+``containerResourceId`` is its machine), its release cycling through ``SQL_RELEASES``.
+``--arc-servers N`` adds N Arc-enabled servers (Arc machines of no kind, with ``parentClusterResourceId``)
+to each cluster of ``--vm-clusters``: Windows Server 2016 / 2019, Software Assurance attested on every
+other one.
 """
 
 import argparse
@@ -221,6 +229,50 @@ GUESTS = (
 )
 
 
+AGENT_VERSIONS = ("1.39.02628.1404", "1.56.03167.2452", "1.58.03228.2572")
+AGENT_BELOW_MINIMUM = "1.38.02627.1329"
+SQL_RELEASES = (("SQL Server 2012", "11.0.7507.2"), ("SQL Server 2014", "12.0.6449.1"),
+                ("SQL Server 2016", "13.0.7050.2"), ("SQL Server 2022", "16.0.4155.4"))
+ARC_SERVER_GUESTS = (("Windows Server 2016 Datacenter", "10.0.14393.7515"),
+                     ("Windows Server 2019 Datacenter", "10.0.17763.6532"))
+
+
+def agent_version(index):
+    """The Connected Machine agent of VM ``index``: every seventh is below 1.39."""
+    return AGENT_BELOW_MINIMUM if index % 7 == 3 else AGENT_VERSIONS[index % len(AGENT_VERSIONS)]
+
+
+def sql_document(machine, location, index):
+    """The Arc-enabled SQL Server instance on the machine of VM ``index`` (every fifth VM), or None."""
+    if index % 5 != 1:
+        return None
+    version, current = SQL_RELEASES[(index // 5) % len(SQL_RELEASES)]
+    group_path, name = machine.split("/providers/")[0], machine.rsplit("/", 1)[1] + "_MSSQLSERVER"
+    return {"id": f"{group_path}/providers/Microsoft.AzureArcData/SqlServerInstances/{name}", "name": name,
+            "type": "Microsoft.AzureArcData/SqlServerInstances", "location": location,
+            "properties": {"version": version, "currentVersion": current, "edition": "Standard",
+                           "instanceName": "MSSQLSERVER", "containerResourceId": machine, "status": "Connected",
+                           "licenseType": "Paid", "provisioningState": "Succeeded"}}
+
+
+def arc_server_document(cluster, index):
+    """Arc-enabled server ``index`` on the cluster (not an Azure Local VM): an Arc machine of no kind whose
+    parentClusterResourceId names the cluster; Software Assurance attested on the even ones."""
+    subscription_id, resource_group = cluster["id"].split("/")[2], cluster["id"].split("/")[4]
+    name = f"{cluster['name']}-arc{index:03d}"
+    os_name, os_version = ARC_SERVER_GUESTS[index % len(ARC_SERVER_GUESTS)]
+    return {
+        "id": machine_id(subscription_id, resource_group, name), "name": name,
+        "type": "Microsoft.HybridCompute/machines", "location": cluster.get("location"),
+        "properties": {
+            "provisioningState": "Succeeded", "status": "Connected", "displayName": name, "osName": os_name,
+            "osSku": os_name, "osVersion": os_version, "osType": "windows", "parentClusterResourceId": cluster["id"],
+            "agentVersion": agent_version(index), "mssqlDiscovered": "false", "osProfile": {"computerName": name},
+            "licenseProfile": {"softwareAssurance": {"softwareAssuranceCustomer": index % 2 == 0}},
+        },
+    }
+
+
 def vm_documents(cluster, index, *, reference_time, rng, fraction_digits=7):
     """The Arc machine (kind HCI) and its virtualMachineInstances/default of the cluster's VM
     ``index``: two GET bodies."""
@@ -237,7 +289,8 @@ def vm_documents(cluster, index, *, reference_time, rng, fraction_digits=7):
             "provisioningState": "Succeeded", "status": "Connected", "lastStatusChange": changed,
             "vmId": vm_id, "displayName": name, "osName": os_sku, "osSku": os_sku,
             "osVersion": os_version, "osType": os_type, "parentClusterResourceId": cluster["id"],
-            "osProfile": {"computerName": name},
+            "osProfile": {"computerName": name}, "agentVersion": agent_version(index),
+            "mssqlDiscovered": "true" if index % 5 == 1 else "false",
         },
     }
     custom_location = (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
@@ -272,7 +325,7 @@ def write_document(directory, relative_path, document):
 
 def generate_fleet(out, clusters, nodes, subscriptions, *, seed=0,
                    reference_time=DEFAULT_REFERENCE_TIME, resource_groups=3,
-                   tenant_id=DEFAULT_TENANT_ID, vms=0, vm_clusters=0):
+                   tenant_id=DEFAULT_TENANT_ID, vms=0, vm_clusters=0, arc_servers=0):
     """Write the fleet into ``out``; return the manifest (also written to ``_emulator.json``):
     ``{"referenceTime", "tenantId", "subscriptions": [...], "clusters": [{"id", "state", "vms"}]}``.
     The first ``vm_clusters`` clusters get ``vms`` Azure Local VMs each.
@@ -313,7 +366,14 @@ def generate_fleet(out, clusters, nodes, subscriptions, *, seed=0,
             base = os.path.join(group, "machines", machine["name"])
             write_document(out, base + ".json", machine)
             write_document(out, base + ".instance.json", instance)
-        manifest["clusters"].append({"id": document["id"], "state": state, "vms": count})
+            sql = sql_document(machine["id"], document.get("location"), vm_index)
+            if sql is not None:
+                write_document(out, os.path.join(group, "sql", sql["name"] + ".json"), sql)
+        servers = arc_servers if index < vm_clusters else 0
+        for server_index in range(servers):
+            server = arc_server_document(document, server_index)
+            write_document(out, os.path.join(group, "machines", server["name"] + ".json"), server)
+        manifest["clusters"].append({"id": document["id"], "state": state, "vms": count, "arcServers": servers})
     write_document(out, "_emulator.json", manifest)
     return manifest
 
@@ -333,13 +393,15 @@ def main(argv=None):
                         help="Azure Local VMs (machine + instance) per cluster of --vm-clusters")
     parser.add_argument("--vm-clusters", type=int, default=0,
                         help="how many clusters (the first ones) get --vms VMs (default 0)")
+    parser.add_argument("--arc-servers", type=int, default=0,
+                        help="Arc-enabled servers (not Azure Local VMs) per cluster of --vm-clusters (default 0)")
     parser.add_argument("--reference-time", default=DEFAULT_REFERENCE_TIME,
                         help=f"ISO 8601 time or 'now' (default {DEFAULT_REFERENCE_TIME})")
     args = parser.parse_args(argv)
     manifest = generate_fleet(args.out, args.clusters, args.nodes, args.subscriptions,
                               seed=args.seed, reference_time=args.reference_time,
                               resource_groups=args.resource_groups, vms=args.vms,
-                              vm_clusters=args.vm_clusters)
+                              vm_clusters=args.vm_clusters, arc_servers=args.arc_servers)
     print(json.dumps({"out": os.path.abspath(args.out), "clusters": len(manifest["clusters"]),
                       "subscriptions": [s["subscriptionId"] for s in manifest["subscriptions"]],
                       "referenceTime": manifest["referenceTime"]}))

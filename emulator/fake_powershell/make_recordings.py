@@ -77,6 +77,7 @@ NONE = "No applicable benefits"
 PROD = {
     "description": "AZL-PROD-01-N1 of hci-prod-01: verification on, legacy OS support on, one VM per verdict",
     "computerName": "AZL-PROD-01-N1",
+    "prerequisites": {"HyperV": True, "RsatHyperVTools": True, "ClusterManagerExtension": "2.319.2"},
     "cluster": {"ClusterName": "AZL-PROD-01", "AzureResourceName": "hci-prod-01",
                 "AzureResourceUri": "/Subscriptions/3f2b8c1e-6d4a-4e7b-9c15-2a8d0e6f7b31/resourceGroups/"
                                     "rg-hci-prod-eastus/providers/Microsoft.AzureStackHCI/clusters/hci-prod-01",
@@ -116,6 +117,7 @@ PROD = {
 STORE = {
     "description": "AZL-STORE-0017-N1 of hci-store-0017: legacy OS support off",
     "computerName": "AZL-STORE-0017-N1",
+    "prerequisites": {"HyperV": True, "RsatHyperVTools": False, "ClusterManagerExtension": "2.318.0"},
     "cluster": {"ClusterName": "AZL-STORE-0017", "AzureResourceName": "hci-store-0017",
                 "AzureResourceUri": "/Subscriptions/8c9e4d27-1a3b-4f6c-b2d8-5e7f9a0c1d42/resourceGroups/"
                                     "rg-branch-retail/providers/Microsoft.AzureStackHCI/clusters/hci-store-0017",
@@ -270,8 +272,8 @@ def outputs(host, dialect):
             services.append({"VMName": item["name"], "VMId": item["id"], "Name": display,
                              "Id": "Microsoft:{}\\{}".format(item["id"].upper(), service), "Enabled": enabled})
     return {
-        "host-info": to_json([{"ComputerName": host["computerName"], "PSVersion": ps_version[0],
-                               "PSEdition": ps_version[1]}], dialect),
+        "host-info": to_json([dict({"ComputerName": host["computerName"], "PSVersion": ps_version[0],
+                                    "PSEdition": ps_version[1]}, **host.get("prerequisites", {}))], dialect),
         "get-azurestackhci": to_json([cluster], dialect),
         "get-azurestackhciattestation": to_json(nodes, dialect),
         "get-vm": to_json([{"Name": item["name"], "Id": item["id"], "Generation": item["generation"],

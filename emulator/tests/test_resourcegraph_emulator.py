@@ -115,3 +115,23 @@ def test_truncated_answers_and_paging(api):
 def test_the_parser_keeps_the_columns_each_stage_makes():
     stages = resourcegraph.parse_query(JOIN)
     assert [kind for kind, _ in stages] == ["where", "extend", "join", "project", "order"]
+
+
+SQL_JOIN = ("resources | where type =~ 'microsoft.hybridcompute/machines' and kind !~ 'AzureStackHCI' "
+            "| extend sqlKey = tolower(id) "
+            "| join kind=leftouter (resources | where type =~ 'microsoft.azurearcdata/sqlserverinstances' "
+            "| project sqlKey = tolower(tostring(properties.containerResourceId)), sqlVersion = properties.version) "
+            "on sqlKey | project id, name, kind, sqlVersion | order by id asc")
+
+
+def test_sql_server_instances_join_their_machines_and_can_be_unindexed(tmp_path):
+    generate_fleet(str(tmp_path), 1, 2, 1, vms=12, vm_clusters=1, arc_servers=2)
+    api = ArmApi(ResourceStore.from_directory(str(tmp_path)), "https://127.0.0.1:1", page_size=5)
+    rows = query(api, SQL_JOIN).body["data"]
+    # 12 VMs (every fifth runs SQL Server) and 2 Arc-enabled servers of no kind; the servers of kind
+    # AzureStackHCI are left out.
+    assert len(rows) == 14 and sum(1 for row in rows if not row["kind"]) == 2
+    assert sorted(row["sqlVersion"] for row in rows if row["sqlVersion"]) == [
+        "SQL Server 2012", "SQL Server 2014", "SQL Server 2016"]
+    api.set_graph({"unindexedTypes": ["microsoft.azurearcdata/sqlserverinstances"]})
+    assert not any(row["sqlVersion"] for row in query(api, SQL_JOIN).body["data"])

@@ -98,6 +98,7 @@ def _clipped(key, width):
 
 # The longest action Windows Admin Center names ("Turn on Guest Service Interface") fits whole.
 _ACTION_WIDTH = 31
+_VM_ACTION_WIDTH = 23       # the VM table also carries the Benefits column
 
 # The eligible benefit as the table shows it: the Azure Edition's full name does not fit beside the
 # others (the JSON keeps Windows Admin Center's words).
@@ -123,6 +124,16 @@ def _first_action(result):
     return clip(action, _ACTION_WIDTH)
 
 
+def _benefits_cell(vm):
+    """Every benefit row of the VM in one cell: active of those that apply (details in JSON: `benefits`)."""
+    items = [item for item in vm.get("benefits") or [] if isinstance(item, dict)]
+    applicable = [item for item in items if item.get("status") != "Not applicable"]
+    if not items:
+        return None
+    active = sum(1 for item in applicable if item.get("status") == "Active")
+    return f"{active}/{len(applicable)} active"
+
+
 _CLUSTER_COLUMNS = (
     ("Name", "name"), ("ResourceGroup", "resourceGroup"), ("Host", "hostStatus"),
     ("LegacyOs", "legacyOsSupport"), ("Servers", _servers_cell), ("DaysLeft", "daysUntilExpiry"),
@@ -134,7 +145,7 @@ _SERVER_COLUMNS = (
 )
 _VM_COLUMNS = (
     ("Name", "name"), ("Server", "server"), ("EligibleBenefit", _benefit_cell), ("BenefitStatus", "benefitStatus"),
-    ("Action", _clipped("action", _ACTION_WIDTH)),
+    ("Benefits", _benefits_cell), ("Action", _clipped("action", _VM_ACTION_WIDTH)),
 )
 _CHECK_COLUMNS = (
     ("Check", "check"), ("Status", "status"), ("ReasonCode", "reasonCode"), ("Found", _clipped("found", 48)),

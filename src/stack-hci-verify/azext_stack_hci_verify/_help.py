@@ -42,7 +42,8 @@ long-summary: >
     exact command. With several --ids, a cluster that cannot be read is a row of its own.
     vmSummary comes from one Azure Resource Graph query for the cluster's VMs, whatever their number
     (vmsReadFrom resourceGraph); where Resource Graph cannot serve them they are read from ARM, vmsReadFrom says
-    arm or resourceGraph+arm, and a resource-graph-fallback finding says why.
+    arm or resourceGraph+arm, and a resource-graph-fallback finding says why. vmSummary.benefits counts, for each
+    row of the benefits table of "Azure verification for VMs on Azure Local" (offer), its VMs by status.
 examples:
   - name: Show the status of a cluster.
     text: az stack-hci vm-verification show -n LocalCluster -g local-rg
@@ -52,6 +53,8 @@ examples:
     text: az stack-hci vm-verification show --ids /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local-rg/providers/Microsoft.AzureStackHCI/clusters/LocalCluster --query "findings[?command].[runOn, command]" -o tsv
   - name: Judge ARM data together with facts collected on two servers.
     text: az stack-hci vm-verification show -n LocalCluster -g local-rg --host-facts node1.json --host-facts node2.json
+  - name: How many VMs get each benefit of the benefits table.
+    text: az stack-hci vm-verification show -n LocalCluster -g local-rg --query "vmSummary.benefits[].{benefit:benefit, offer:offer, active:active, inactive:inactive, unknown:unknown}" -o table
 """
 
 helps['stack-hci vm-verification list'] = """
@@ -154,9 +157,17 @@ long-summary: >
     findings by severity) and every finding with its scope, resourceId, name, cluster, the status of its resource,
     severity, reasonCode, reason, action and command. A cluster that cannot be read is an error finding
     (cluster-not-readable) while the others still come back; a Standard VM's Trusted launch finding is info.
+    Each row of the benefits table beyond a VM's Windows Admin Center benefit (Extended Security Updates for SQL
+    Server, Azure Update Manager, Azure Machine Configuration) that is not Active is a finding of scope benefit
+    (Inactive a warning, Unknown info; Machine Configuration through IMDS always info), with its benefit, offer
+    and status; host-side fixes that several VMs of one server need carry bulkCommand, the one command that
+    fixes them all (Add-AzStackHCIVMAttestation -AddAll, Enable-AzStackHCIAttestation -AddVM). The host
+    prerequisites (Hyper-V and RSAT-Hyper-V-Tools installed, Cluster Manager extension 2.319.0 or later, the
+    AZSHCI_HOST-IMDS_DO_NOT_MODIFY switch where legacy OS support is on) are server findings where host facts
+    tell them.
     --fail-on levels by status: off (a cluster whose hostStatus is Off), expired (a server Expired), inactive (a
     server Inactive or a VM with Inactive benefits), unknown (a cluster, server, VM or Trusted launch status
-    Unknown); by severity: error (an error finding; every server in status Error, Expired or Inactive has one),
+    Unknown), benefit-inactive and benefit-unknown (a benefit row Inactive or Unknown); by severity: error (an error finding; every server in status Error, Expired or Inactive has one),
     warning (a warning or error finding), any (any finding, info included). Give several to fail on any of them.
     Exit status: 0 when the report is printed and, with --fail-on, no finding matches (without --fail-on, always
     0 once the report is printed); 1 when a finding matches --fail-on, with the full report still printed on
@@ -179,6 +190,8 @@ examples:
     text: az stack-hci vm-verification check --subscriptions Production Staging --query totals
   - name: Judge ARM data together with facts collected on the servers.
     text: az stack-hci vm-verification check -n LocalCluster -g local-rg --host-facts node1.json node2.json --fail-on unknown
+  - name: Gate on benefits that are not active (SQL Server ESU, Update Manager, Machine Configuration), listing each.
+    text: az stack-hci vm-verification check -g local-rg --fail-on benefit-inactive --query "findings[?scope=='benefit'].{vm:name, benefit:benefit, action:action, command:command}" -o table
 """
 
 helps['stack-hci vm-verification vm'] = """
@@ -188,10 +201,11 @@ short-summary: Per-VM Azure verification benefits, as Windows Admin Center's VMs
 
 helps['stack-hci vm-verification vm list'] = """
 type: command
-short-summary: List VMs with their eligible benefit, benefit status and suggested action.
+short-summary: List VMs with their eligible benefit, benefit status, benefits of the benefits table and action.
 long-summary: >
     VMs are the cluster's Azure Local VMs in ARM (Arc machines of kind HCI whose parentClusterResourceId is the
-    cluster, with their virtualMachineInstances) and the VMs that host-facts files report; they are paired by
+    cluster, with their virtualMachineInstances), Arc-enabled servers whose parentClusterResourceId is the
+    cluster (not Azure Local VMs) and the VMs that host-facts files report; they are paired by
     Hyper-V VM id, else by name, and where both report a fact and disagree the host wins. A VM is judged in this
     order, first match wins: guest OS unknown (Unknown, Turn on Hyper-V data exchange); no eligible benefit (No
     applicable benefits); host attestation not On or its server not Active (Inactive benefits, Sync with Azure);
@@ -203,6 +217,15 @@ long-summary: >
     cannot serve (no access, or a type it does not index) they are read from ARM (readFrom arm) with one token
     and at most 8 reads at once. With --subscriptions, --all-subscriptions or --management-groups (and no -n),
     every Azure Local VM of the fleet comes back, each with its cluster, at one request per 1,000 rows.
+    eligibleBenefit and benefitStatus are Windows Admin Center's one benefit per VM. benefits lists every row of
+    the benefits table of "Azure verification for VMs on Azure Local" that can apply to the VM (benefit, offer,
+    eligible, status Active / Inactive / Unknown / Not applicable, through, accessMethod, reasonCode, reason,
+    action, command, and the facts with their source): its Windows Admin Center benefit; Extended Security
+    Updates for SQL Server (an Arc-enabled SQL Server out of support and in its ESU years, verified on the path
+    its OS needs); Azure Update Manager at no cost (an Azure Local VM, or Software Assurance attested on an
+    Arc-enabled server); Azure Machine Configuration at no cost (Connected Machine agent 1.39 or later) and
+    through IMDS (legacy OS support). The SQL Server instances, agent versions and license profiles come from
+    the same Resource Graph query. In tables one column, Benefits, counts the active rows of those that apply.
 examples:
   - name: Every VM of a cluster, as a table.
     text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg -o table
@@ -210,6 +233,10 @@ examples:
     text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --status inactive-benefits --host-facts node1.json node2.json
   - name: Only the commands to run on the servers, one per line.
     text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --host-facts node1.json --query "[?runOn=='server'].command" -o tsv
+  - name: Each VM's benefits that are not active, with the action and command.
+    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --query "[].{vm:name, missing:benefits[?status!='Active' && status!='Not applicable'].[benefit, status, action]}"
+  - name: VMs whose SQL Server needs Extended Security Updates.
+    text: az stack-hci vm-verification vm list -g local-rg --query "[?benefits[?offer=='sql-server-esu' && eligible]].{vm:name, status:benefits[?offer=='sql-server-esu'] | [0].status}" -o table
   - name: Every VM of the fleet without active benefits, with its cluster.
     text: az stack-hci vm-verification vm list --all-subscriptions --status inactive-benefits unknown --query "[].{vm:name, cluster:cluster, status:benefitStatus, action:action}" -o table
 """
@@ -222,7 +249,8 @@ long-summary: >
     guestServiceInterface, legacyOsSupport, legacyNetworking); unknown lists the steps that could not be
     told; conflicts lists facts ARM and the host disagree on. trustedLaunch holds the VM's row of
     `trusted-launch list` (security type, secure boot, vTPM, status and findings); `trusted-launch show` with
-    the same -n, --cluster-name and -g gives every check.
+    the same -n, --cluster-name and -g gives every check. benefits lists every row of the benefits table
+    that can apply to the VM, as vm list does.
 examples:
   - name: One VM with host facts.
     text: az stack-hci vm-verification vm show -n avd-w10-02 --cluster-name LocalCluster -g local-rg --host-facts node1.json
@@ -232,6 +260,8 @@ examples:
     text: az stack-hci vm-verification vm show -n avd-w10-02 --cluster-name LocalCluster -g local-rg --query "steps[?result!='Passed']"
   - name: One VM by the resource ID of its Arc machine.
     text: az stack-hci vm-verification vm show --ids /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local-rg/providers/Microsoft.HybridCompute/machines/avd-w10-02
+  - name: Every benefit of the VM with its status and the facts it was decided from.
+    text: az stack-hci vm-verification vm show -n app-2019-01 --cluster-name LocalCluster -g local-rg --query "benefits[].{benefit:benefit, offer:offer, status:status, facts:facts}"
 """
 
 helps['stack-hci vm-verification probe'] = """

@@ -133,7 +133,9 @@ def load_arguments(self, _):
                    help='Exit 1 (after printing the report) when a finding matches one of these levels. By status: '
                         'off (a cluster whose host status is Off), expired (a server Expired), inactive (a server '
                         'Inactive or a VM with Inactive benefits), unknown (a cluster, server, VM or Trusted launch '
-                        'status Unknown). By severity: error (an error finding), warning (a warning or error '
+                        'status Unknown), benefit-inactive and benefit-unknown (a benefit row of a VM beyond its '
+                        'Windows Admin Center benefit Inactive or Unknown). By severity: error (an error finding), '
+                        'warning (a warning or error '
                         'finding), any (any finding, info included). Without it the exit status is 0.')
         c.argument('junit', options_list=['--junit'], arg_group='CI',
                    help='Write JUnit XML to this file: one test case per cluster, server, VM and Trusted launch VM. '

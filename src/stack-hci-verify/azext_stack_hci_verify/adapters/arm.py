@@ -20,7 +20,7 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from azext_stack_hci_verify import errors
 from azext_stack_hci_verify._client_factory import (
     ARM_TIMEOUT_ENV, ARM_TIMEOUT_OPTION, ARM_TIMEOUT_SECTION, LIST_TIMEOUT_FACTOR)
-from azext_stack_hci_verify.core.inventory import ArmVm, is_cluster_vm
+from azext_stack_hci_verify.core.inventory import ArmVm, is_arc_server, is_cluster_vm
 
 CLUSTER_TYPE = "Microsoft.AzureStackHCI/clusters"
 # Instance reads run concurrently, at most this many at once.
@@ -247,8 +247,10 @@ def read_cluster_vms(conn, cluster, machines=None):
         machines = list_machines(conn, cluster.subscription_id)
     if isinstance(machines, ReadFailure):
         return ClusterVms([], machines_failure=machines)
+    servers = [ArmVm(machine, None, None) for machine in machines if is_arc_server(machine, cluster)]
     machines = [machine for machine in machines if is_cluster_vm(machine, cluster)]
-    return read_instances(conn, cluster.subscription_id, machines)
+    read = read_instances(conn, cluster.subscription_id, machines)
+    return read._replace(vms=list(read.vms) + servers) if servers else read
 
 
 def list_machines(conn, subscription_id):

@@ -58,11 +58,24 @@ class Probe:
         return f"# probe: {self.name}\n{_PREAMBLE.strip()}\n{self.body.strip()}"
 
 
-PROBE_HOST_INFO = Probe(hp.HOST_INFO, "this computer and its PowerShell", r"""
+PROBE_HOST_INFO = Probe(hp.HOST_INFO, "this computer, its PowerShell and the host prerequisites", r"""
+$features = @{}
+try { Get-WindowsFeature -Name Hyper-V, RSAT-Hyper-V-Tools -ErrorAction Stop |
+    ForEach-Object { $features[$_.Name] = [bool]$_.Installed } } catch { }
+$clusterManager = $null
+try {
+    $wac = Join-Path $env:ProgramData 'Server Management Experience'
+    $clusterManager = Get-ChildItem -Path $wac -Recurse -Directory -Filter 'msft.sme.failover-cluster*' `
+        -ErrorAction Stop | ForEach-Object { ($_.Name -replace '^msft\.sme\.failover-cluster\.?', '') } |
+        Where-Object { $_ -match '^\d+(\.\d+)+$' } | Sort-Object { [version]$_ } | Select-Object -Last 1
+} catch { }
 [pscustomobject]@{
     ComputerName = $env:COMPUTERNAME
     PSVersion = [string]$PSVersionTable.PSVersion
     PSEdition = [string]$PSVersionTable.PSEdition
+    HyperV = $features['Hyper-V']
+    RsatHyperVTools = $features['RSAT-Hyper-V-Tools']
+    ClusterManagerExtension = $clusterManager
 } | ConvertTo-Json @jsonOptions
 """)
 

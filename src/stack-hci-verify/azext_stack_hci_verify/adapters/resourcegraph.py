@@ -17,6 +17,7 @@ from typing import List, NamedTuple, Optional
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from azext_stack_hci_verify.adapters import arm
+from azext_stack_hci_verify.core.benefits import SqlInstance
 from azext_stack_hci_verify.core.inventory import ArmVm
 
 PAGE_ROWS = 1000
@@ -29,6 +30,9 @@ MAX_SUBSCRIPTIONS = 1000
 CLUSTERS = "microsoft.azurestackhci/clusters"
 MACHINES = "microsoft.hybridcompute/machines"
 INSTANCES = "microsoft.azurestackhci/virtualmachineinstances"
+SQL_INSTANCES = "microsoft.azurearcdata/sqlserverinstances"
+# Kinds of Arc machine that are not VMs: the cluster's own servers.
+SERVER_KIND = "AzureStackHCI"
 INSTANCE_SUFFIX = "/providers/Microsoft.AzureStackHCI/virtualMachineInstances/default"
 PERMISSION_GRAPH = "Microsoft.ResourceGraph/resources/read"
 SOURCE_GRAPH, SOURCE_ARM = "resourceGraph", "arm"
@@ -42,7 +46,10 @@ _CLUSTER_COLUMNS = "id, name, type, kind, location, resourceGroup, subscriptionI
 _MACHINE_COLUMNS = "id, name, type, kind, location, resourceGroup, subscriptionId, tags, identity, properties"
 _INSTANCE_COLUMNS = (("instanceId", "id"), ("instanceName", "name"), ("instanceType", "type"),
                      ("instanceProperties", "properties"), ("instanceExtendedLocation", "extendedLocation"))
-_INSTANCE_ALIASES = frozenset(alias for alias, _ in _INSTANCE_COLUMNS)
+# The Arc-enabled SQL Server instances on a machine (its containerResourceId): one row per instance.
+_SQL_COLUMNS = (("sqlId", "id"), ("sqlInstanceName", "properties.instanceName"), ("sqlVersion", "properties.version"),
+                ("sqlCurrentVersion", "properties.currentVersion"))
+_INSTANCE_ALIASES = frozenset(alias for alias, _ in _INSTANCE_COLUMNS) | frozenset(alias for alias, _ in _SQL_COLUMNS)
 
 
 class ScopeFailure(NamedTuple):
@@ -82,10 +89,14 @@ def clusters_query(resource_group=None):
 
 
 def vms_query(cluster_id=None, cluster_ids=None, cluster_prefix=None):
-    """The Azure Local VMs (Arc machines of kind HCI) of one cluster, of the clusters named, of the
-    clusters whose ids start with a prefix (a resource group's), or of every cluster in scope, each
-    joined with its virtualMachineInstances/default (null columns when Resource Graph has none)."""
-    where = f"type =~ {kql_string(MACHINES)} and kind =~ 'hci'"
+    """The VMs of one cluster, of the clusters named, of the clusters whose ids start with a prefix (a
+    resource group's), or of every cluster in scope: the Arc machines whose parentClusterResourceId
+    names a cluster, other than its servers (kind AzureStackHCI; a server of another kind is told by its
+    id later): Azure Local VMs (kind HCI) and Arc-enabled servers on the cluster. Each is joined with its
+    virtualMachineInstances/default (null columns when there is none) and with the Arc-enabled SQL
+    Server instances on it (Microsoft.AzureArcData/sqlServerInstances by containerResourceId: one row
+    per instance, null columns when none)."""
+    where = f"type =~ {kql_string(MACHINES)} and kind !~ {kql_string(SERVER_KIND)}"
     parent = "tostring(properties.parentClusterResourceId)"
     if cluster_id:
         where += f" and {parent} =~ {kql_string(cluster_id)}"
@@ -96,11 +107,16 @@ def vms_query(cluster_id=None, cluster_ids=None, cluster_prefix=None):
     else:
         where += " and isnotempty(tostring(properties.parentClusterResourceId))"
     instance_columns = ", ".join(f"{alias} = {column}" for alias, column in _INSTANCE_COLUMNS)
+    sql_columns = ", ".join(f"{alias} = {column}" for alias, column in _SQL_COLUMNS)
+    aliases = ", ".join(alias for alias, _ in _INSTANCE_COLUMNS + _SQL_COLUMNS)
     return (
-        f"resources | where {where} | extend instanceKey = tolower(strcat(id, {kql_string(INSTANCE_SUFFIX)}))"
+        f"resources | where {where}"
+        f" | extend instanceKey = tolower(strcat(id, {kql_string(INSTANCE_SUFFIX)})), sqlKey = tolower(id)"
         f" | join kind=leftouter (resources | where type =~ {kql_string(INSTANCES)}"
         f" | project instanceKey = tolower(id), {instance_columns}) on instanceKey"
-        f' | project {_MACHINE_COLUMNS}, {", ".join(alias for alias, _ in _INSTANCE_COLUMNS)} | order by id asc')
+        f" | join kind=leftouter (resources | where type =~ {kql_string(SQL_INSTANCES)}"
+        f" | project sqlKey = tolower(tostring(properties.containerResourceId)), {sql_columns}) on sqlKey"
+        f" | project {_MACHINE_COLUMNS}, {aliases} | order by id asc")
 
 
 # ----------------------------------------------------------------------------------- rows
@@ -114,7 +130,15 @@ def vm_from_row(row):
     instance = None
     if isinstance(row.get("instanceId"), str) and row["instanceId"]:
         instance = {column: row.get(alias) for alias, column in _INSTANCE_COLUMNS}
-    return ArmVm(machine, instance, None)
+    sql = ()
+    if isinstance(row.get("sqlId"), str) and row["sqlId"]:
+        sql = (SqlInstance(row["sqlId"], _text(row.get("sqlInstanceName")), _text(row.get("sqlVersion")),
+                           _text(row.get("sqlCurrentVersion"))),)
+    return ArmVm(machine, instance, None, sql)
+
+
+def _text(value):
+    return value if isinstance(value, str) else None
 
 
 def parent_cluster_key(machine):

@@ -17,6 +17,7 @@ from . import servers as srv
 from . import vocabulary as v
 from .clusterfacts import ClusterFacts, NodeFacts, cluster_facts_from_arm
 from .hostevidence import NO_EVIDENCE, select_host_facts
+from .hostprereqs import server_findings as host_prerequisite_findings
 from .timeutil import format_timestamp, whole_days
 from .values import short_name as _short
 
@@ -304,6 +305,7 @@ def _findings(verdict, now):
     if host:
         yield host
     yield from _server_findings(verdict, now)
+    yield from host_prerequisite_findings(verdict.evidence, verdict.servers)
     if is_registered(facts) and not facts.problems and not verdict.servers:
         yield finding("cluster", facts.name, v.SEVERITY_WARNING, "no-servers-reported",
                       "The cluster reports no servers; they are listed after a sync with Azure.", *fixes.sync_fix())

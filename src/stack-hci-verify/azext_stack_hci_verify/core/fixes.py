@@ -224,7 +224,13 @@ _RUN_ON_BY_PROGRAM = {
     "new-netipsecrule": RUN_ON_SERVER,
     "invoke-azstackhciarcinitialization": RUN_ON_SERVER,
     "set-itemproperty": RUN_ON_VM,
+    "install-windowsfeature": RUN_ON_SERVER,
+    "disable-azstackhciattestation": RUN_ON_SERVER,
+    "invoke-webrequest": RUN_ON_VM,
+    "sudo": RUN_ON_VM,
+    "azcmagent": RUN_ON_VM,
     "install-azconnectedmachinepatch": RUN_ON_CLOUD_SHELL,
+    "new-azconnectedlicenseprofile": RUN_ON_CLOUD_SHELL,
     "az": RUN_ON_CLOUD_SHELL,
 }
 _GUEST_PROBE = COMMAND_PROBE + " --guest"
@@ -269,3 +275,70 @@ def collect_fix(server=None, servers=()):
 
 def update_fix():
     return v.ACTION_UPDATE_EXTENSION, update_extension()
+
+
+# Benefits beyond the VM verdict (core.benefits).
+
+def _machine_parts(machine_id):
+    """(subscription, resource group, machine name) of an Arc machine's resource ID, or Nones."""
+    parts = (machine_id or "").split("/")
+    if len(parts) >= 9:
+        return parts[2], parts[4], parts[8]
+    return None, None, None
+
+
+def attest_software_assurance(machine_id=None, location=None):
+    """The Windows Server Azure benefits attestation of an Arc-enabled server: a license profile with
+    Software Assurance (Az.ConnectedMachine New-AzConnectedLicenseProfile -SoftwareAssuranceCustomer)."""
+    subscription, group, name = _machine_parts(machine_id)
+    return (f"New-AzConnectedLicenseProfile -ResourceGroupName {powershell_literal(group or '<resource-group>')} "
+            f"-MachineName {powershell_literal(name or '<machine>')} "
+            f"-Location {powershell_literal(location or '<region>')} "
+            f"-SubscriptionId {powershell_literal(subscription or '<subscription>')} -SoftwareAssuranceCustomer")
+
+
+def connect_sql_server(machine_id=None, location=None):
+    """The Azure extension for SQL Server on an Arc machine, which makes its SQL Server instances Arc-enabled
+    (each with its version)."""
+    subscription, group, name = _machine_parts(machine_id)
+    return (f"az connectedmachine extension create --machine-name {powershell_literal(name or '<machine>')} "
+            f"--resource-group {powershell_literal(group or '<resource-group>')} "
+            f"--subscription {powershell_literal(subscription or '<subscription>')} "
+            f"--location {powershell_literal(location or '<region>')} --name WindowsAgent.SqlServer "
+            "--publisher Microsoft.AzureData --type WindowsAgent.SqlServer")
+
+
+# The Connected Machine agent's own update, run in the guest: the Windows installer from its download
+# address, or the package manager's azcmagent package on Linux (Azure Arc documentation, "Upgrade the agent").
+COMMAND_UPDATE_AGENT_WINDOWS = ("Invoke-WebRequest -Uri https://aka.ms/AzureConnectedMachineAgent "
+                                "-OutFile AzureConnectedMachineAgent.msi; msiexec.exe /i "
+                                "AzureConnectedMachineAgent.msi /qn")
+COMMAND_UPDATE_AGENT_LINUX = "sudo apt-get install --only-upgrade -y azcmagent || sudo yum update -y azcmagent"
+
+
+def update_arc_agent(windows=True):
+    return COMMAND_UPDATE_AGENT_WINDOWS if windows else COMMAND_UPDATE_AGENT_LINUX
+
+
+def connect_arc_agent(vm_name=None):
+    """Connecting a guest to Azure Arc, run in the guest (azcmagent connect)."""
+    del vm_name         # the command runs inside the VM; its name is not an argument
+    return ("azcmagent connect --resource-group <resource-group> --subscription-id <subscription> "
+            "--location <region> --tenant-id <tenant>")
+
+
+# Bulk fixes (seed 000): one command on a server fixes every VM of it that needs the same host-side fix.
+BULK_COMMANDS = {
+    v.ACTION_SET_UP_LEGACY_NETWORKING: "Add-AzStackHCIVMAttestation -AddAll",
+    v.ACTION_TURN_ON_LEGACY_OS_SUPPORT: "Enable-AzStackHCIAttestation -AddVM",
+}
+
+
+def bulk_command(action, server=None):
+    """The one command that fixes every VM of `server` needing `action`, or None."""
+    command = BULK_COMMANDS.get(action)
+    if command is None:
+        return None
+    if server:
+        return f"Invoke-Command -ComputerName {powershell_literal(server)} -ScriptBlock {{ {command} }}"
+    return command

@@ -283,10 +283,20 @@ def build_host_facts(runs, now, vm_names=None):
         document["vmNames"] = list(vm_names)
     document["powerShell"] = ({"version": _text(_field(host_row, "PSVersion")),
                                "edition": _text(_field(host_row, "PSEdition"))} if host_row else None)
+    document["hostPrerequisites"] = host_prerequisites(host_row) if host_row else None
     ordered = [runs[name] for name in PROBE_NAMES if name in runs]
     document.update(probe_summary(ordered))
     document["probes"] = [run.to_dict() for run in ordered]
     return document
+
+
+def host_prerequisites(host_row):
+    """The host prerequisites (seed 000) the host-info probe saw: Hyper-V and RSAT-Hyper-V-Tools installed
+    (null where Get-WindowsFeature is not available), and the version of Windows Admin Center's Cluster
+    Manager extension where Windows Admin Center is installed on this computer (else null)."""
+    return {"hyperVInstalled": _bool(_field(host_row, "HyperV")),
+            "rsatHyperVToolsInstalled": _bool(_field(host_row, "RsatHyperVTools")),
+            "clusterManagerExtensionVersion": _text(_field(host_row, "ClusterManagerExtension"))}
 
 
 def _unless_failed(read, rows):

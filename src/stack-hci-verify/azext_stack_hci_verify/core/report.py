@@ -17,7 +17,8 @@ from typing import Optional
 
 from . import vocabulary as v
 from .fixes import display_name, fix_fields
-from .inventory import vm_findings
+from .benefits import INACTIVE as BENEFIT_INACTIVE, UNKNOWN as BENEFIT_UNKNOWN
+from .inventory import bulk_fixes, vm_findings
 from .servers import NOT_ACTIVE
 from .timeutil import format_timestamp
 from .values import short_name as _short
@@ -26,12 +27,13 @@ from .values import short_name as _short
 SCOPE_CLUSTER = "cluster"
 SCOPE_SERVER = "server"
 SCOPE_VM = "vm"
+SCOPE_BENEFIT = "benefit"                    # a benefit row of a VM beyond its WAC benefit (core.benefits)
 SCOPE_TRUSTED_LAUNCH = "trustedLaunch"
 SCOPE_HOST_FACTS = "hostFacts"
 SCOPE_SUBSCRIPTION = "subscription"          # a subscription or management group that could not be read
 SCOPE_MANAGEMENT_GROUP = "managementGroup"
 _SCOPE_ORDER = (SCOPE_SUBSCRIPTION, SCOPE_MANAGEMENT_GROUP, SCOPE_CLUSTER, SCOPE_HOST_FACTS, SCOPE_SERVER, SCOPE_VM,
-                SCOPE_TRUSTED_LAUNCH)
+                SCOPE_BENEFIT, SCOPE_TRUSTED_LAUNCH)
 _SEVERITY_ORDER = (v.SEVERITY_ERROR, v.SEVERITY_WARNING, v.SEVERITY_INFO)
 
 # Trusted launch statuses (core/trusted_launch.py) as finding severities.
@@ -45,6 +47,10 @@ _STATUS_LEVELS = {
     "inactive": ((SCOPE_SERVER, v.SERVER_INACTIVE), (SCOPE_VM, v.BENEFITS_INACTIVE)),
     "unknown": ((SCOPE_CLUSTER, v.UNKNOWN), (SCOPE_SERVER, v.UNKNOWN), (SCOPE_VM, v.BENEFITS_UNKNOWN),
                 (SCOPE_TRUSTED_LAUNCH, "Unknown")),
+    # The benefit rows beyond a VM's WAC benefit (core.benefits) have levels of their own, so that gates
+    # on `inactive` and `unknown` keep their meaning; `warning` and `any` match them by severity.
+    "benefit-inactive": ((SCOPE_BENEFIT, BENEFIT_INACTIVE),),
+    "benefit-unknown": ((SCOPE_BENEFIT, BENEFIT_UNKNOWN),),
 }
 # Severity levels match a finding of that severity or a more severe one; `any` matches every finding.
 _SEVERITY_LEVELS = {
@@ -117,11 +123,15 @@ class Item:
 
 def _augment(finding, item_scope, resource_id, cluster, status):
     scope = finding.get("scope") or item_scope
-    return {"scope": scope, "resourceId": resource_id, "name": finding.get("name"), "cluster": cluster,
-            "status": status if scope == item_scope else None, "severity": finding.get("severity"),
-            "reasonCode": finding.get("reasonCode"), "reason": finding.get("reason"),
-            "action": finding.get("action"), "command": finding.get("command"),
-            "runOn": finding.get("runOn"), "learnMore": finding.get("learnMore")}
+    augmented = {"scope": scope, "resourceId": resource_id, "name": finding.get("name"), "cluster": cluster,
+                 "status": status if scope == item_scope else finding.get("status"),
+                 "severity": finding.get("severity"), "reasonCode": finding.get("reasonCode"),
+                 "reason": finding.get("reason"), "action": finding.get("action"), "command": finding.get("command"),
+                 "runOn": finding.get("runOn"), "learnMore": finding.get("learnMore")}
+    for key in ("benefit", "offer", "bulkCommand", "server"):
+        if finding.get(key) is not None:
+            augmented[key] = finding[key]
+    return augmented
 
 
 def _server_finding(server):
@@ -151,9 +161,10 @@ def _server_items(checked):
 def _vm_items(checked):
     """The VMs and their benefit findings."""
     items = []
+    bulk = bulk_fixes(checked.vms)
     for judged in checked.vms:
         status = judged.verdict.benefit_status
-        findings = vm_findings([judged])
+        findings = vm_findings([judged], bulk)
         items.append(Item(SCOPE_VM, judged.machine_id, judged.facts.name, checked.name, status, tuple(
             _augment(f, SCOPE_VM, judged.machine_id, checked.name, status) for f in findings)))
     return items

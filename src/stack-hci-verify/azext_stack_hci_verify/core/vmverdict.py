@@ -28,6 +28,7 @@ from typing import Callable, Optional, Tuple
 from . import fixes
 from . import vocabulary as v
 from .builds import BELOW, REVISION_UNKNOWN, compare_to_minimum, parse_build
+from .hostprereqs import COMMAND_RESET_LEGACY, HOST_SWITCH, REASON_HOST_SWITCH_MISSING, switch_missing
 from .servers import NOT_ACTIVE
 from .eligibility import (MINIMUM_BUILD_UNKNOWN, MINIMUM_FEATURE_UPDATE, MINIMUM_INCLUDED, MINIMUM_RELEASE_NOT_LISTED,
                           MINIMUM_SERVICING_STACK, NEEDS_V1, NEEDS_V2, eligibility)
@@ -60,6 +61,7 @@ class HostContext:  # pylint: disable=too-many-instance-attributes
     legacy_command: Optional[str] = None
     server_name: Optional[str] = None
     servers: tuple = ()               # servers.ServerVerdict of every server the cluster reports
+    host_switch_missing: bool = False  # the server's host facts say its AZSHCI_HOST-IMDS_DO_NOT_MODIFY is absent
 
 
 def host_context(cluster_verdict, server_name):
@@ -74,8 +76,9 @@ def host_context(cluster_verdict, server_name):
         whole = all(item.legacy_os_support == v.OFF for item in servers)
         command = fixes.enable_legacy_os_support(server.name if server is not None and not whole else None)
     all_active = bool(servers) and all(item.status == v.SERVER_ACTIVE for item in servers)
-    return HostContext(cluster_verdict.host, server, all_active, bool(servers), legacy, command,
-                       server.name if server is not None else server_name, servers)
+    name = server.name if server is not None else server_name
+    return HostContext(cluster_verdict.host, server, all_active, bool(servers), legacy, command, name, servers,
+                       switch_missing(cluster_verdict.evidence, name))
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,11 @@ def step_legacy_os_support(case):
                        case.host.legacy_command or fixes.enable_legacy_os_support())
     if case.host.legacy_os_support != v.ON:
         return case.collect(v.REASON_HOST_FACTS_NEEDED, f"Whether legacy OS support is on {where} is not known.")
+    if case.host.host_switch_missing:
+        return Outcome(FAILED, REASON_HOST_SWITCH_MISSING,
+                       f"Legacy OS support is on {where}, but its host vSwitch {HOST_SWITCH} is missing, so legacy OS "
+                       f"networking (v1) cannot reach Azure verification; reset legacy OS support there.",
+                       v.ACTION_TURN_ON_LEGACY_OS_SUPPORT, COMMAND_RESET_LEGACY)
     return _pass()
 
 

@@ -104,7 +104,7 @@ def judge(snapshot, host_facts=(), guest_facts=(), now=None):
 
 def _judge_cluster(read, evidence, snapshot, guest_facts, now):
     verdict = evaluate_cluster(read.facts, None, now, evidence=evidence)
-    judged = tuple(judge_vms(verdict, list(read.vms)))
+    judged = tuple(judge_vms(verdict, list(read.vms), now))
     context, trusted = None, ()
     if snapshot.trusted_launch_read:
         context = evaluate_trusted_launch_cluster(read.facts, evidence.fresh())

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from azext_stack_hci_verify.core.clusterfacts import cluster_facts_from_arm
-from azext_stack_hci_verify.core.inventory import ArmVm, is_cluster_vm
+from azext_stack_hci_verify.core.inventory import ArmVm, is_arc_server, is_cluster_vm
 
 from .scope import CLUSTERS, RESOURCE_GROUP, cluster_resource_id
 
@@ -189,32 +189,44 @@ def _with_vms(conn, facts, rows, fallback):
                                      read.instances_failure, fallback))
         return tuple(reads)
     by_cluster = _rows_by_cluster(rows)
-    return tuple(_cluster_read(conn, cluster, [vm for vm in by_cluster.pop((cluster.id or "").lower(), [])
-                                               if is_cluster_vm(vm.machine, cluster)])
-                 for cluster in facts)
+    reads = []
+    for cluster in facts:
+        vms = list(by_cluster.pop((cluster.id or "").lower(), {}).values())
+        reads.append(_cluster_read(conn, cluster, [vm for vm in vms if is_cluster_vm(vm.machine, cluster)],
+                                   [vm for vm in vms if is_arc_server(vm.machine, cluster)]))
+    return tuple(reads)
 
 
 def _rows_by_cluster(rows):
-    """{lower parent cluster id: [ArmVm]}. The rows are used up (each let go once read), so that a fleet's
-    rows and its VMs are not all held at once."""
+    """{lower parent cluster id: {lower machine id: ArmVm}}. The rows are used up (each let go once read), so
+    that a fleet's rows and its VMs are not all held at once; a machine's rows (one per SQL Server instance
+    on it) are made one ArmVm."""
     from azext_stack_hci_verify.adapters.resourcegraph import parent_cluster_key, vm_from_row
     by_cluster = {}
     for index, row in enumerate(rows):
         rows[index] = None
         vm = vm_from_row(row)
         if vm is not None:
-            by_cluster.setdefault(parent_cluster_key(vm.machine), []).append(vm)
+            machines = by_cluster.setdefault(parent_cluster_key(vm.machine), {})
+            key = vm.machine["id"].lower()
+            seen = machines.get(key)
+            machines[key] = vm if seen is None else seen._replace(sql=seen.sql + vm.sql)
     return by_cluster
 
 
-def _cluster_read(conn, cluster, vms):
-    """The cluster's VMs as Resource Graph gave them; instances it lacks are read from ARM."""
+def _cluster_read(conn, cluster, vms, arc_servers=()):
+    """The cluster's VMs as Resource Graph gave them; instances it lacks are read from ARM. Arc-enabled
+    servers on the cluster (not Azure Local VMs) have no instance to read."""
     from azext_stack_hci_verify.adapters import arm
     known = {vm.machine["id"].lower(): vm.instance for vm in vms if vm.instance is not None}
+    servers = {vm.machine["id"].lower() for vm in arc_servers}
     if len(known) == len(vms):
-        return ClusterRead(cluster, tuple(vms), SOURCE_GRAPH, from_graph=frozenset(known))
+        return ClusterRead(cluster, tuple(vms) + tuple(arc_servers), SOURCE_GRAPH,
+                           from_graph=frozenset(known) | servers)
+    sql = {vm.machine["id"].lower(): vm.sql for vm in vms}
     read = arm.read_instances(conn, cluster.subscription_id, [vm.machine for vm in vms], known)
     reason = (f"Resource Graph has no virtualMachineInstances for {len(vms) - len(known)} of {len(vms)} VMs; those "
               "were read from ARM.")
-    return ClusterRead(cluster, tuple(ArmVm(*vm) for vm in read.vms), SOURCE_GRAPH + "+" + SOURCE_ARM, None,
-                       read.instances_failure, reason, frozenset(known))
+    read_vms = tuple(ArmVm(*vm[:3], sql.get(vm[0]["id"].lower(), ())) for vm in read.vms)
+    return ClusterRead(cluster, read_vms + tuple(arc_servers), SOURCE_GRAPH + "+" + SOURCE_ARM, None,
+                       read.instances_failure, reason, frozenset(known) | servers)

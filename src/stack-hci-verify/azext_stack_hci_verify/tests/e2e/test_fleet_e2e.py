@@ -4,7 +4,8 @@
 # --------------------------------------------------------------------------------------------
 """Resource Graph through the real az: what a cluster view and a fleet cost in requests and tokens,
 the fallback to ARM, a subscription that refuses, a truncated answer and management groups, on a
-generated fleet (1,500 clusters in 3 subscriptions; the first cluster has 500 VMs)."""
+generated fleet (1,500 clusters in 3 subscriptions; the first cluster has 500 VMs, 20 Arc-enabled servers, a
+SQL Server on every fifth VM and agents below 1.39 on every seventh)."""
 
 import json
 import math
@@ -15,7 +16,8 @@ import pytest
 from .conftest import AzRunner, REPO_ROOT
 
 pytestmark = pytest.mark.e2e
-CLUSTERS, SUBSCRIPTIONS, VMS = 1500, 3, 500
+CLUSTERS, SUBSCRIPTIONS, AZURE_LOCAL_VMS, ARC_SERVERS = 1500, 3, 500, 20
+VMS = AZURE_LOCAL_VMS + ARC_SERVERS
 BIG = ("-n", "hci-fleet-0000", "-g", "rg-fleet-s01-g01")
 GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
 TOKEN_PATH = "/msi/token"
@@ -28,7 +30,8 @@ def fixture_fleet(tmp_path_factory):
     from emulator.client import start_emulator
     from emulator.generate_fleet import generate_fleet
     fixtures = str(tmp_path_factory.mktemp("graph-fleet"))
-    manifest = generate_fleet(fixtures, CLUSTERS, 3, SUBSCRIPTIONS, vms=VMS, vm_clusters=1, reference_time="now")
+    manifest = generate_fleet(fixtures, CLUSTERS, 3, SUBSCRIPTIONS, vms=AZURE_LOCAL_VMS, vm_clusters=1,
+                              arc_servers=ARC_SERVERS, reference_time="now")
     handle = start_emulator(fixtures, str(tmp_path_factory.mktemp("graph-emulator")))
     az_path = azenv.find_az(REPO_ROOT)
     env = azenv.prepare_az_home(handle, str(tmp_path_factory.mktemp("graph-home")), az_path, login="profile")
@@ -69,6 +72,17 @@ def test_show_of_a_500_vm_cluster_costs_two_requests_and_one_token(fleet, graph)
     assert view["vmSummary"]["total"] == VMS and view["vmsReadFrom"] == "resourceGraph"
     assert not [item for item in view["findings"] if item["reasonCode"] == "resource-graph-fallback"]
     assert counted(graph) == (1, 1, 1)          # one token, one query, the cluster's GET
+    # The agent versions, license profiles and SQL Server instances came with that one query.
+    from emulator.generate_fleet import AGENT_BELOW_MINIMUM, agent_version, sql_document
+    benefits = {row["offer"]: row for row in view["vmSummary"]["benefits"]}
+    below = sum(1 for count in (AZURE_LOCAL_VMS, ARC_SERVERS) for index in range(count)
+                if agent_version(index) == AGENT_BELOW_MINIMUM)
+    assert benefits["machine-configuration"]["inactive"] == below
+    assert benefits["machine-configuration"]["active"] == VMS - below
+    assert benefits["update-manager"]["active"] == AZURE_LOCAL_VMS + ARC_SERVERS // 2
+    assert benefits["update-manager"]["inactive"] == ARC_SERVERS // 2
+    with_sql = sum(1 for index in range(AZURE_LOCAL_VMS) if sql_document("x/providers/y/m", None, index))
+    assert benefits["sql-server-esu"]["total"] == with_sql > 0
 
 
 def test_vm_list_and_vm_show_cost_the_same(fleet, graph):
@@ -162,7 +176,7 @@ def test_a_cluster_view_falls_back_to_arm_when_resource_graph_refuses(fleet, gra
     rows = run_json(fleet, "stack-hci", "vm-verification", "vm", "list", *BIG)
     assert len(rows) == VMS and {row["readFrom"] for row in rows} == {"arm"}
     tokens, queries, others = counted(graph)
-    assert (tokens, queries) == (1, 1) and others > VMS      # one token however many threads read instances
+    assert (tokens, queries) == (1, 1) and others > AZURE_LOCAL_VMS     # one token however many threads read instances
 
 
 def fleet_cluster(fleet, name):

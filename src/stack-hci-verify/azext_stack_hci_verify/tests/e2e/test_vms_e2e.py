@@ -79,7 +79,8 @@ def test_status_filter_and_table(fleet, n1):
     assert fleet.json(*VM, "list", *PROD, "--host-facts", n1, "--status", "Inactive benefits") == rows
     table = fleet.run(*VM, "list", *PROD, "--host-facts", n1, "-o", "table")
     assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines()[0].split() == ["Name", "Server", "EligibleBenefit", "BenefitStatus", "Action"]
+    assert table.stdout.splitlines()[0].split() == ["Name", "Server", "EligibleBenefit", "BenefitStatus", "Benefits",
+                                                    "Action"]
     bad = fleet.run(*VM, "list", *PROD, "--status", "Broken")
     assert bad.returncode == 1 and "is not a benefit status" in bad.stderr and "Traceback" not in bad.stderr
     assert "active-benefits inactive-benefits unknown no-applicable-benefits" in bad.stderr
@@ -97,6 +98,7 @@ def test_vm_show_with_facts_and_sources(fleet, n1):
 
 def test_show_vm_summary(fleet, n1):
     summary = fleet.json("stack-hci", "vm-verification", "show", *PROD, "--host-facts", n1)["vmSummary"]
+    assert {row["offer"] for row in summary.pop("benefits")} >= {"update-manager", "machine-configuration"}
     rows = fleet.json(*VM, "list", *PROD, "--host-facts", n1)
     counts = {status: sum(1 for row in rows if row["benefitStatus"] == status)
               for status in ("Active benefits", "Inactive benefits", "Unknown", "No applicable benefits")}

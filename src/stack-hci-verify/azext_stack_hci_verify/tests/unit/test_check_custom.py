@@ -222,7 +222,8 @@ def test_fail_on_levels_are_checked_and_normalized():
     with pytest.raises(azclierror.InvalidArgumentValueError) as raised:
         _validators.validate_check_outputs(None, namespace(fail_on=["critical"]))
     assert raised.value.error_msg == "--fail-on 'critical' is not a level."
-    assert "expired, inactive, unknown, error, warning, any" in raised.value.recommendations[0]
+    assert ("expired, inactive, unknown, benefit-inactive, benefit-unknown, error, warning, any"
+            in raised.value.recommendations[0])
 
 
 @pytest.mark.parametrize("where", ["missing-folder", "directory", "empty"])

@@ -77,18 +77,22 @@ def test_vm_rows():
           "benefitStatus": "No applicable benefits", "action": None, "accessMethod": "v2", "command": None}
     assert list(_format.transform_vm_list([vm])[0].items()) == [
         ("Name", "vm1"), ("Server", ""), ("EligibleBenefit", ""), ("BenefitStatus", "No applicable benefits"),
-        ("Action", "")]
+        ("Benefits", ""), ("Action", "")]
     assert _format.transform_vm_show(vm)["BenefitStatus"] == "No applicable benefits"
     edition = dict(vm, eligibleBenefit="Windows Server Datacenter: Azure Edition")
     assert _format.transform_vm_show(edition)["EligibleBenefit"] == "Azure Edition"
     avd = dict(vm, eligibleBenefit="Azure Virtual Desktop")
     assert _format.transform_vm_show(avd)["EligibleBenefit"] == "Azure Virtual Desktop"
+    vm["benefits"] = [{"offer": "update-manager", "status": "Active"}, {"offer": "sql-server-esu",
+                                                                        "status": "Not applicable"},
+                      {"offer": "machine-configuration", "status": "Inactive"}]
+    assert _format.transform_vm_show(vm)["Benefits"] == "1/2 active"
 
 
 def test_vm_rows_of_several_clusters_name_the_cluster():
     rows = _format.transform_vm_list([{"name": "a", "cluster": "c1", "server": "N1"},
                                       {"name": "b", "cluster": "c2", "server": "N1"}])
-    assert list(rows[0]) == ["Cluster", "Name", "EligibleBenefit", "BenefitStatus", "Action"]
+    assert list(rows[0]) == ["Cluster", "Name", "EligibleBenefit", "BenefitStatus", "Benefits", "Action"]
 
 
 def test_attestation_and_probe_rows():

@@ -201,8 +201,8 @@ def test_build_host_facts_from_rows():
     ]
     document = build_host_facts([(run.probe, run) for run in runs], NOW, vm_names=["a"])
     assert list(document) == ["schemaVersion", "collectedAt", "computerName", "cluster", "attestation",
-                              "hostImdsSwitchPresent", "vms", "vmNames", "powerShell", "probeStatus", "reasonCode",
-                              "reason", "probes"]
+                              "hostImdsSwitchPresent", "vms", "vmNames", "powerShell", "hostPrerequisites",
+                              "probeStatus", "reasonCode", "reason", "probes"]
     assert document["collectedAt"] == "2026-11-22T12:00:00Z" and document["computerName"] == "N1"
     assert document["cluster"]["name"] == "c1" and document["cluster"]["lastConnected"] == "2026-12-22T08:15:42Z"
     assert document["attestation"] == [] and document["hostImdsSwitchPresent"] is True

@@ -292,8 +292,11 @@ def test_summarize():
     _, judged = judge(arm_cluster(), [host_document("NODE1", vms=[
         host_vm("a"), host_vm("b", vm_id=HV2, gsi=False), host_vm("c", vm_id="c", os_name="Ubuntu", version="22"),
         host_vm("d", vm_id="d", os_name=None, exchange=False)])], [])
-    assert inventory.vm_summary(list(judged.values())) == {
-        "activeBenefits": 1, "inactiveBenefits": 1, "unknown": 1, "noApplicableBenefits": 1, "total": 4}
+    summary = inventory.vm_summary(list(judged.values()))
+    benefits = {row["offer"]: row for row in summary.pop("benefits")}
+    assert summary == {"activeBenefits": 1, "inactiveBenefits": 1, "unknown": 1, "noApplicableBenefits": 1, "total": 4}
+    # Host-only VMs: no Arc machine is known, so Update Manager cannot be told for any of them.
+    assert benefits["update-manager"]["unknown"] == 4 and benefits["update-manager"]["total"] == 4
     assert summarize([{"benefitStatus": "Active benefits"}, {"benefitStatus": "something new"}]) == {
         "activeBenefits": 1, "inactiveBenefits": 0, "unknown": 1, "noApplicableBenefits": 0, "total": 2}
 
@@ -340,9 +343,9 @@ def test_the_answer_is_the_same_for_every_order_of_the_host_facts_files(specs, a
 def test_vm_findings_are_the_benefit_findings_only():
     """Trusted launch findings are the Trusted launch verdicts' (core.report), not the VMs' benefit
     findings: a VM whose instance contradicts its security type has no extra finding here."""
-    machine_doc, instance_doc, _ = arm_vm("tl01")
+    machine_doc, instance_doc = arm_vm("tl01")[:2]
     instance_doc["properties"]["securityProfile"] = {
         "securityType": "TrustedLaunch", "enableTPM": False, "uefiSettings": {"secureBootEnabled": False}}
     _, by_name = judge(arm_cluster(), arm_vms=[inventory.ArmVm(machine_doc, instance_doc, None)])
     assert "trustedLaunch" not in by_name["tl01"].view(detail=True)
-    assert {f["scope"] for f in inventory.vm_findings(list(by_name.values()))} <= {"vm"}
+    assert {f["scope"] for f in inventory.vm_findings(list(by_name.values()))} <= {"vm", "benefit"}
