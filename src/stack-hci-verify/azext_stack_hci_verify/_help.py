@@ -40,6 +40,8 @@ examples:
     text: az stack-hci vm-verification show --ids /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local-rg/providers/Microsoft.AzureStackHCI/clusters/LocalCluster --query "findings[?command].command" -o tsv
   - name: Judge ARM data together with facts collected on two servers.
     text: az stack-hci vm-verification show -n LocalCluster -g local-rg --host-facts node1.json --host-facts node2.json
+  - name: Collect host facts from every server through Run Command first, then show the cluster.
+    text: az stack-hci vm-verification show -n LocalCluster -g local-rg --collect
 """
 
 helps['stack-hci vm-verification list'] = """
@@ -167,6 +169,8 @@ examples:
     text: az stack-hci vm-verification check --subscriptions Production Staging --query totals
   - name: Judge ARM data together with facts collected on the servers.
     text: az stack-hci vm-verification check -n LocalCluster -g local-rg --host-facts node1.json node2.json --fail-on unknown
+  - name: Check every cluster of a group with host facts collected through Run Command first.
+    text: az stack-hci vm-verification check -g local-rg --collect --fail-on inactive
 """
 
 helps['stack-hci vm-verification vm'] = """
@@ -200,6 +204,8 @@ examples:
     text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --host-facts node1.json --query "[?command].command" -o tsv
   - name: Every VM of the fleet without active benefits, with its cluster.
     text: az stack-hci vm-verification vm list --all-subscriptions --status "Inactive benefits" Unknown --query "[].{vm:name, cluster:cluster, status:benefitStatus, action:action}" -o table
+  - name: The VMs with host facts collected from every server first (Guest Service Interface, legacy NIC, guest OS).
+    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --collect -o table
 """
 
 helps['stack-hci vm-verification vm show'] = """
@@ -287,4 +293,31 @@ examples:
     text: az stack-hci vm-verification trusted-launch show -n LocalCluster -g local-rg --vm-name vm01
   - name: Only the checks that are not Passed.
     text: az stack-hci vm-verification trusted-launch show -n LocalCluster -g local-rg --vm-name vm01 --host-facts node1.json --query "checks[?status!='Passed'].{check:check, status:status, reason:reason, command:command}"
+"""
+
+helps['stack-hci vm-verification collect'] = """
+type: command
+short-summary: Collect the host facts of every server of a cluster through Arc Run Command, from anywhere.
+long-summary: >
+    Runs the same PowerShell probe that `probe` runs on a server, on every server of the cluster (or of
+    every cluster of a resource group) through Azure Arc Run Command (Microsoft.HybridCompute/machines/runCommands,
+    Connected Machine agent 1.33 or later), several servers at once, and returns one row per server with its
+    host-facts document (hostFacts, the schema `probe` writes, with source runCommand and collectedAt). Each
+    run command gets a unique name and is deleted afterwards, also on failure, timeout or Ctrl+C. The script is
+    fixed by this extension and carries nothing secret. Run Command returns only the last 4,096 bytes of a
+    script's output: the probe's output is compressed, the largest parts come first, and parts that come back
+    cut are run again on their own; what still does not fit is Unknown, never judged. A server that cannot be
+    collected (disconnected, agent too old, no runCommands/write permission, script error, timeout,
+    throttling) is a row of its own saying why and what to do; the others still count. Writes are paced per
+    subscription to stay under ARM's write limit. Needs Microsoft.HybridCompute/machines/runCommands/write
+    (the built-in role Azure Connected Machine Resource Administrator grants it).
+examples:
+  - name: Collect the host facts of every server of a cluster.
+    text: az stack-hci vm-verification collect -n LocalCluster -g local-rg -o table
+  - name: A nightly collection, written as one file per server for later --host-facts.
+    text: az stack-hci vm-verification collect -g local-rg --output-dir ./host-facts --timeout 900
+  - name: Only the servers that could not be collected, with why.
+    text: az stack-hci vm-verification collect -n LocalCluster -g local-rg --query "[?status!='Collected'].{server:server, reason:reason, command:command}"
+  - name: Judge with the collected files later.
+    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --host-facts ./host-facts/LocalCluster-*.json
 """
