@@ -20,8 +20,12 @@ from azure.core.exceptions import HttpResponseError
 
 from azext_stack_hci_verify.core.runcommand import LINE_PREFIX
 
-from .host_probe import PROBES, PROBE_TIMEOUT_SECONDS
+from . import host_trusted_launch
+from .host_probe import PROBES as HOST_PROBES, PROBE_TIMEOUT_SECONDS
 from .powershell import encode_command
+
+# Every probe `probe` runs on a host: the host-facts probes, then the Trusted launch ones.
+PROBES = tuple(HOST_PROBES) + tuple(host_trusted_launch.PROBES)
 
 # The api-version azure-mgmt-hybridcompute (the version pinned in requirements-dev.txt) uses for
 # machines/runCommands; a unit test keeps them equal.
@@ -80,6 +84,14 @@ def bundle_script(probe_timeout=PROBE_TIMEOUT_SECONDS, names=None):
 def probe_descriptions():
     """{probe name: what it runs}, for the reasons of probes that did not come back."""
     return {probe.name: probe.description for probe in PROBES}
+
+
+def add_trusted_launch(document, bundle, descriptions):
+    """The `trustedLaunch` object of a collected document, from the Trusted launch probes' lines, as the
+    local `probe` adds it (a probe whose line did not come back whole is Unknown, output-truncated)."""
+    from azext_stack_hci_verify.core.runcommand import probe_run
+    runs = {probe.name: probe_run(bundle, probe.name, descriptions) for probe in host_trusted_launch.PROBES}
+    return host_trusted_launch.add_to_document(document, runs)
 
 
 # ----------------------------------------------------------------------------- the requests

@@ -163,14 +163,7 @@ def collected_document(bundle, *, now, descriptions, cluster_id, machine_id, run
     outputBytes, outputCut}, and `cluster.azureResourceUri` set to the cluster it was collected for when
     the host did not report one. A probe whose line did not come back whole is Unknown with reasonCode
     output-truncated. `descriptions`: {probe name: what it runs}, for the reasons."""
-    runs = []
-    for name in PROBE_NAMES:
-        label = _Described(name, descriptions.get(name, name))
-        output = bundle.outputs.get(name)
-        if output is None:
-            runs.append((name, ProbeRun(name, PROBE_UNKNOWN, (), REASON_OUTPUT_TRUNCATED, _truncated_reason(label))))
-        else:
-            runs.append((name, interpret(label, output)))
+    runs = [(name, probe_run(bundle, name, descriptions)) for name in PROBE_NAMES]
     document = build_host_facts(runs, now, vm_names)
     cluster = document.get("cluster")
     if isinstance(cluster, dict) and not cluster.get("azureResourceUri"):
@@ -183,6 +176,16 @@ def collected_document(bundle, *, now, descriptions, cluster_id, machine_id, run
                               "runCommandName": run_command_name, "outputBytes": bundle.bytes,
                               "outputCut": bundle.cut}
     return document
+
+
+def probe_run(bundle, name, descriptions):
+    """The ProbeRun of one probe of a bundle: its output read as the local probe reads it, or Unknown with
+    reasonCode output-truncated when its line did not come back whole."""
+    label = _Described(name, descriptions.get(name, name))
+    output = bundle.outputs.get(name)
+    if output is None:
+        return ProbeRun(name, PROBE_UNKNOWN, (), REASON_OUTPUT_TRUNCATED, _truncated_reason(label))
+    return interpret(label, output)
 
 
 def _truncated_reason(label):

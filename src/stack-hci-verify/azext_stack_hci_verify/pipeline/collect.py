@@ -165,6 +165,8 @@ class _Collector:   # pylint: disable=too-many-instance-attributes
         document = rc.collected_document(merged, now=self.now, descriptions=self.descriptions, cluster_id=facts.id,
                                          machine_id=machine_id, run_command_name=names[-1])
         document["collection"]["runCommandNames"] = names
+        from azext_stack_hci_verify.adapters.runcommand import add_trusted_launch
+        add_trusted_launch(document, merged, self.descriptions)
         return self._named(rc.from_document(server, machine_id, document), names[-1], names)
 
     def _run(self, facts, server, machine, machine_id, name, probes):  # pylint: disable=too-many-arguments
