@@ -125,7 +125,11 @@ def load_arguments(self, _):
                    help='Guest-facts file written by `az stack-hci vm-verification probe --guest -o json` inside a '
                         'VM. Repeatable, one file per VM; matched to VMs by SMBIOS UUID, else by computer name.')
 
-    collect_timeout_type = CLIArgumentType(
+    _load_collect_arguments(self, CLIArgumentType, resource_group_name_type)
+
+
+def _load_collect_arguments(self, argument_type, resource_group_name_type):
+    collect_timeout_type = argument_type(
         options_list=['--timeout'], type=float, arg_group='Collect (Run Command)',
         help='Seconds one server\'s run command may take, its polls included; then it is deleted (which stops it) '
              'and that server is reported as timed out. Default: 600.')

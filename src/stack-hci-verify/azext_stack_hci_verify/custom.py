@@ -266,9 +266,9 @@ def check_verification(cmd, cluster_name=None, resource_group_name=None, ids=Non
     return one report. Exits 1 after printing it when a finding matches --fail-on; else 0."""
     from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name, resource_group_name, ids, subscriptions, all_subscriptions, management_groups)
-    report = answers.check(scope=scope, host_facts=host_facts or (), guest_facts=guest_facts or (),
-                           fail_on=fail_on or (), progress=_Progress(cmd.cli_ctx),
-                           collect=_collect(cmd, collect, timeout), **_context(cmd, scope))
+    facts = {"host_facts": host_facts or (), "guest_facts": guest_facts or ()}
+    report = answers.check(scope=scope, fail_on=fail_on or (), progress=_Progress(cmd.cli_ctx),
+                           collect=_collect(cmd, collect, timeout), **facts, **_context(cmd, scope))
     return _finish_check(cmd, report, junit, summary)
 
 

@@ -26,7 +26,7 @@ import json
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from . import vocabulary as v
 from .hostprobe import (
@@ -79,15 +79,14 @@ _END = re.compile(r"^SHV1\|end\|(?P<count>\d+)$")
 _MAX_INFLATED = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class ProbeOutput:
-    """One probe's run as the bundle reported it; the fields of the local runner's result, so that
-    hostprobe.interpret reads both the same way."""
-    status: str
-    returncode: Optional[int]
+class ProbeOutput(NamedTuple):
+    """One probe's run as the bundle reported it, with the attributes of the local runner's result
+    (status, returncode, stdout, stderr, duration_ms, error), so hostprobe.interpret reads both alike."""
     stdout: str
     stderr: str
-    duration_ms: int
+    status: str = COMPLETED
+    returncode: Optional[int] = None
+    duration_ms: int = 0
     error: Optional[str] = None
 
 
@@ -139,8 +138,9 @@ def _read_line(line):
     err = err if isinstance(err, str) else ""
     duration = int(match.group("ms"))
     if match.group("exit") == "T":
-        return match.group("name"), ProbeOutput(TIMED_OUT, None, out, err, duration, "did not finish in time")
-    return match.group("name"), ProbeOutput(COMPLETED, int(match.group("exit")), out, err, duration)
+        return match.group("name"), ProbeOutput(out, err, status=TIMED_OUT, duration_ms=duration,
+                                                error="did not finish in time")
+    return match.group("name"), ProbeOutput(out, err, returncode=int(match.group("exit")), duration_ms=duration)
 
 
 def _inflate(raw):

@@ -103,6 +103,34 @@ def machine_id_of(facts, node):
             f"Microsoft.HybridCompute/machines/{node.name}")
 
 
+class _Runs:
+    """The run commands of one server. Run Command keeps only the end of the output: the probes whose
+    lines did not come back whole are run again on their own, while each run brings back more (MAX_RUNS
+    at most)."""
+
+    def __init__(self, pending):
+        self.pending = pending
+        self.outputs, self.names, self.size, self.stalled = {}, [], 0, False
+
+    @property
+    def last(self):
+        return self.names[-1] if self.names else None
+
+    def more(self):
+        return bool(self.pending) and not self.stalled and len(self.names) < MAX_RUNS
+
+    def next_name(self):
+        self.names.append(f"stack-hci-verify-{uuid.uuid4().hex[:12]}")
+        return self.names[-1]
+
+    def add(self, bundle):
+        self.size = max(self.size, bundle.bytes)
+        new = {key: value for key, value in bundle.outputs.items() if key in self.pending}
+        self.outputs.update(new)
+        self.pending = [key for key in self.pending if key not in self.outputs]
+        self.stalled = not new
+
+
 class _Collector:   # pylint: disable=too-many-instance-attributes
     def __init__(self, client, settings, now, pacer, cancel, counter):
         from azext_stack_hci_verify.adapters import runcommand
@@ -138,36 +166,27 @@ class _Collector:   # pylint: disable=too-many-instance-attributes
         problem = rc.machine_problem(machine, server)
         if problem is not None:
             return problem
-        # Run Command keeps only the end of the output: probes whose lines did not come back whole are
-        # run again on their own, while each run brings back more (MAX_RUNS at most).
-        pending, outputs, names, size = list(self.descriptions), {}, [], 0
-        for _ in range(MAX_RUNS):
+        runs = _Runs(list(self.descriptions))
+        while runs.more():
             if self.cancel.is_set():
-                return self._interrupted(server, machine_id, names[-1] if names else None)
-            name = f"stack-hci-verify-{uuid.uuid4().hex[:12]}"
-            names.append(name)
+                return self._interrupted(server, machine_id, runs.last)
+            name = runs.next_name()
             try:
-                output = self._run(facts, server, machine, machine_id, name, pending)
+                output = self._run(facts, server, machine, machine_id, name, runs.pending)
             finally:
                 self._delete(facts, machine_id, name, server)
             if not isinstance(output, str):
-                if outputs:
+                if runs.outputs:
                     break           # what earlier runs brought back still counts
                 return output
-            bundle = rc.read_bundle_output(output)
-            size = max(size, bundle.bytes)
-            new = {key: value for key, value in bundle.outputs.items() if key in pending}
-            outputs.update(new)
-            pending = [key for key in pending if key not in outputs]
-            if not pending or not new:
-                break
-        merged = rc.BundleOutput(outputs, bool(pending), True, size)
+            runs.add(rc.read_bundle_output(output))
+        merged = rc.BundleOutput(runs.outputs, bool(runs.pending), True, runs.size)
         document = rc.collected_document(merged, now=self.now, descriptions=self.descriptions, cluster_id=facts.id,
-                                         machine_id=machine_id, run_command_name=names[-1])
-        document["collection"]["runCommandNames"] = names
+                                         machine_id=machine_id, run_command_name=runs.last)
+        document["collection"]["runCommandNames"] = list(runs.names)
         from azext_stack_hci_verify.adapters.runcommand import add_trusted_launch
         add_trusted_launch(document, merged, self.descriptions)
-        return self._named(rc.from_document(server, machine_id, document), names[-1], names)
+        return self._named(rc.from_document(server, machine_id, document), runs.last, runs.names)
 
     def _run(self, facts, server, machine, machine_id, name, probes):  # pylint: disable=too-many-arguments
         """The output of one run command of `probes` (a str), or the ServerCollection of its failure."""
@@ -296,27 +315,33 @@ def collect(conn, clusters, *, now, settings=None, progress=None):
     cancel = threading.Event()
     collector = _Collector(RunCommandClient(conn.resourcegraph()), settings, now,
                            WritePacer(settings.writes_per_second), cancel, result.requests)
-    pool = ThreadPoolExecutor(max_workers=max(1, min(settings.parallel, len(work))))
-    futures = {pool.submit(collector.server, facts, node): key for key, facts, node in work}
-    pending, done_count = set(futures), 0
+    outcomes = _run_all(collector, work, settings.parallel, progress)
+    for (key, _, _), outcome in zip(work, outcomes):
+        _mark_deleted(outcome, collector)
+        result.outcomes[key].append(outcome)
+    for outcomes_of_cluster in result.outcomes.values():
+        outcomes_of_cluster.sort(key=lambda outcome: outcome.server.lower())
+    return result
+
+
+def _run_all(collector, work, parallel, progress):
+    """Each server's outcome, in the order of `work`, at most `parallel` at once. Ctrl+C tells every worker
+    to stop polling, waits for them to delete what they created, and is raised again."""
+    pool = ThreadPoolExecutor(max_workers=max(1, min(parallel, len(work))))
+    futures = [pool.submit(collector.server, facts, node) for _, facts, node in work]
+    pending, done = set(futures), 0
     try:
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            done_count += len(finished)
+            done += len(finished)
             if finished and progress is not None:
-                progress(done_count, len(work))
+                progress(done, len(work))
     except KeyboardInterrupt:
-        cancel.set()
+        collector.cancel.set()
         pool.shutdown(wait=True)
         raise
     pool.shutdown(wait=True)
-    for future, key in futures.items():
-        outcome = future.result()
-        _mark_deleted(outcome, collector)
-        result.outcomes[key].append(outcome)
-    for key in result.outcomes:
-        result.outcomes[key].sort(key=lambda outcome: outcome.server.lower())
-    return result
+    return [future.result() for future in futures]
 
 
 def _mark_deleted(outcome, collector):
