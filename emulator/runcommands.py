@@ -22,7 +22,8 @@ Faults on demand (settings `modes`, by machine name or `*`): `fail` (exit code 1
 stderr), `hang` (never finishes), `cut` (the output is cut to its last `outputLimit` bytes, the
 limit Run Command documents; 4,096 by default and always applied), `old-agent` and `disconnected`
 (the machine document is changed to say so). `writesPerSecond`/`writeBurst`: a token bucket per
-subscription for PUT and DELETE on runCommands; beyond it, 429 with Retry-After.
+subscription for PUT and DELETE on runCommands (ARM's: 10 a second, 200 at most; null turns it off);
+beyond it, 429 with Retry-After. `throttled` in the settings counts the writes it refused.
 """
 
 import base64
@@ -37,8 +38,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE_POWERSHELL = os.path.join(HERE, "fake_powershell", "fake-powershell")
 RECORDINGS = os.path.join(HERE, "fake_powershell", "recordings")
 OUTPUT_LIMIT = 4096
+# The write throttle is ARM's: a bucket of 200 writes per subscription, refilled at 10 a second.
 _DEFAULTS = {"delayMs": 200, "outputLimit": OUTPUT_LIMIT, "modes": {}, "machines": {},
-             "writesPerSecond": None, "writeBurst": 10}
+             "writesPerSecond": 10, "writeBurst": 200}
 
 
 def _now_text():
@@ -55,6 +57,7 @@ class RunCommands:
         self.settings.update(settings or {})
         self._buckets = {}              # lower subscription -> (tokens, at)
         self.created = 0
+        self.throttled_writes = 0
 
     # ---- settings
 
@@ -65,11 +68,11 @@ class RunCommands:
             raise ValueError(f"unknown run command settings: {sorted(unknown)}")
         with self._lock:
             self.settings.update(body)
-            return dict(self.settings)
+        return self.get_settings()
 
     def get_settings(self):
         with self._lock:
-            return dict(self.settings)
+            return dict(self.settings, throttled=self.throttled_writes, created=self.created)
 
     def _mode(self, machine_name):
         modes = self.settings.get("modes") or {}
@@ -104,6 +107,7 @@ class RunCommands:
             tokens = min(burst, tokens + (now - at) * rate)
             if tokens < 1:
                 self._buckets[subscription.lower()] = (tokens, now)
+                self.throttled_writes += 1
                 return (1 - tokens) / rate
             self._buckets[subscription.lower()] = (tokens - 1, now)
             return None

@@ -120,7 +120,12 @@ def _augment(finding, item_scope, resource_id, cluster, status):
     return {"scope": scope, "resourceId": resource_id, "name": finding.get("name"), "cluster": cluster,
             "status": status if scope == item_scope else None, "severity": finding.get("severity"),
             "reasonCode": finding.get("reasonCode"), "reason": finding.get("reason"),
-            "action": finding.get("action"), "command": finding.get("command")}
+            "action": finding.get("action"), "command": finding.get("command"),
+            **{key: finding[key] for key in _PROVENANCE if key in finding}}
+
+
+# Where host facts collected through Run Command came from, kept on their findings.
+_PROVENANCE = ("source", "collectedAt")
 
 
 def _server_finding(server):

@@ -41,10 +41,10 @@ def fleet(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _fresh(fleet):
     fleet.emulator.clear_faults()
-    fleet.emulator.set_run_commands(modes={}, delayMs=200, writesPerSecond=None)
+    fleet.emulator.set_run_commands(modes={}, delayMs=200)
     yield
     fleet.emulator.clear_faults()
-    fleet.emulator.set_run_commands(modes={}, delayMs=200, writesPerSecond=None)
+    fleet.emulator.set_run_commands(modes={}, delayMs=200)
     assert nothing_left(fleet), "a run command was left on a machine"
 
 

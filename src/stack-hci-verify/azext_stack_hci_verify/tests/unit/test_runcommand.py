@@ -140,11 +140,14 @@ def test_a_failed_script_says_stderrs_first_lines():
 
 def test_writes_are_paced_per_subscription():
     clock, slept = [100.0], []
-    pacer = pipeline.WritePacer(5.0, clock=lambda: clock[0], sleep=slept.append)
-    for _ in range(3):
+    pacer = pipeline.WritePacer(5.0, burst=2, clock=lambda: clock[0], sleep=slept.append)
+    for _ in range(4):
         pacer.acquire("s1")
     pacer.acquire("s2")
-    assert slept == pytest.approx([0.2, 0.4])
+    assert slept == pytest.approx([0.2, 0.4])             # the burst at once, then 5 a second
+    clock[0] += 10.0
+    pacer.acquire("s1")
+    assert slept == pytest.approx([0.2, 0.4])             # the bucket refilled
 
 
 class FakeClient:
