@@ -9,6 +9,7 @@ every fault is a per-server result with its fix, and no run command is left on a
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -209,3 +210,21 @@ def test_bad_arguments_are_one_line_errors(fleet, args, words):
 def test_timeout_without_collect_is_refused(fleet):
     result = fleet.run("stack-hci", "vm-verification", "show", *PROD, "--timeout", "5")
     assert result.returncode != 0 and "--timeout applies to --collect only" in result.stderr
+
+
+def test_a_group_collects_every_cluster_and_names_servers_without_a_machine(fleet):
+    rows = fleet.json(*COLLECT, "-g", "rg-hci-prod-eastus")
+    clusters = {row["cluster"] for row in rows}
+    assert clusters == {"hci-prod-01", "hci-prod-02"}
+    missing = [row for row in rows if row["cluster"] == "hci-prod-02"]
+    assert missing and {row["reasonCode"] for row in missing} == {"no-arc-machine"}
+    assert all(row["command"] and row["action"] for row in missing)
+    assert {row["status"] for row in rows if row["cluster"] == "hci-prod-01"} == {"Collected"}
+
+
+def test_debug_never_prints_the_token(fleet):
+    result = fleet.run(*COLLECT, *PROD, "--debug", "-o", "json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "runCommands" in result.stderr                    # the requests are in the debug log...
+    assert "Bearer ey" not in result.stderr                  # ...their credentials are not
+    assert not re.search(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}", result.stderr)   # no JWT anywhere
