@@ -534,7 +534,8 @@ def collect_case(args, az_path, scratch):
         gets = max(methods.count("GET") for methods in runs.values())
         result = row("collect, 16 servers (2 s run each)", timings["16"], timings["1"],
                      "baseline: collect of 1 server")
-        result.update(runCommands=len(runs), maxPollsPerRun=gets,
+        result.update(runSeconds=2.0, ratioToRun=round(timings["16"]["median"] / 2.0, 2),
+                      runCommands=len(runs), maxPollsPerRun=gets,
                       requestsPerRun=max(len(methods) for methods in runs.values()),
                       everyRunDeleted=all(methods.count("DELETE") == 1 for methods in runs.values()))
         results.append(result)
@@ -648,6 +649,7 @@ def print_report(report):
         if "runCommands" in item:
             print("{:55} run commands {} ({} requests each at most, {} polls at most); every one deleted: {}".format(
                 "", item["runCommands"], item["requestsPerRun"], item["maxPollsPerRun"], item["everyRunDeleted"]))
+            print("{:55} wall / one run ({} s): {}".format("", item["runSeconds"], item["ratioToRun"]))
         if "throttledByEmulator" in item:
             print("{:55} writes the emulator throttled: {}; collection reasons: {}".format(
                 "", item["throttledByEmulator"], ", ".join(item["collectReasons"])))

@@ -396,8 +396,8 @@ class ArmApi:
                 raise ArmError(409, "MachineNotConnected",
                                f"The machine '{document.get('name')}' is not connected; run commands need a "
                                "connected machine.")
-            status, answer = self.runcommands.put(document, run_id, parts[-1], body)
-            return Reply(status, answer)
+            status, answer, *headers = self.runcommands.put(document, run_id, parts[-1], body)
+            return Reply(status, answer, headers[0] if headers else {})
         if method == "GET":
             answer, headers = self.runcommands.get(run_id)
             if answer is None:

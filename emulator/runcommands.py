@@ -132,7 +132,8 @@ class RunCommands:
             _stop(previous)
         if mode != "hang":
             threading.Thread(target=self._run, args=(job,), daemon=True).start()
-        return (200 if previous is not None else 201), self.document(job)
+        return (200 if previous is not None else 201), self.document(job), {
+            "Retry-After": f"{max(self.settings.get('delayMs', 0) / 1000.0, 0.05):.2f}"}
 
     def _run(self, job):
         machine_name = str(job["machine"].get("name") or "")

@@ -39,7 +39,7 @@ _TERMINAL = {"succeeded", "failed", "timedout", "canceled"}
 class CollectSettings:
     timeout: float = DEFAULT_TIMEOUT_SECONDS       # seconds one server's run may take, polls included
     parallel: int = DEFAULT_PARALLEL
-    poll_seconds: float = DEFAULT_POLL_SECONDS     # between polls when ARM gives no Retry-After
+    poll_seconds: float = DEFAULT_POLL_SECONDS     # the longest pause between polls when ARM gives no Retry-After
     writes_per_second: float = DEFAULT_WRITES_PER_SECOND
 
 
@@ -205,6 +205,7 @@ class _Collector:   # pylint: disable=too-many-instance-attributes
         except _ERRORS as ex:
             return self._write_failure(ex, server, machine_id, name)
         deadline = time.monotonic() + self.settings.timeout
+        polls = 0
         while True:
             view = ((answer.body or {}).get("properties") or {}).get("instanceView") or {}
             if str(view.get("executionState") or "").lower() in _TERMINAL:
@@ -218,7 +219,9 @@ class _Collector:   # pylint: disable=too-many-instance-attributes
                     "command was deleted (which stops it).", rc.ACTION_RETRY,
                     "--timeout SECONDS (a longer wait)"), name)
             pause = retry_after_seconds(answer.headers)
-            pause = self.settings.poll_seconds if pause is None else pause
+            if pause is None:       # no Retry-After: 1, 2, 4 s, then every poll_seconds
+                pause = min(self.settings.poll_seconds, 2.0 ** polls)
+            polls += 1
             if self.cancel.wait(max(0.05, min(pause, left))):
                 return self._interrupted(server, machine_id, name)
             self.count("get")
