@@ -147,6 +147,16 @@ class Verifier:
         return answers.cluster(scope=self._scope(name, resource_group), host_facts=_host_facts(host_facts),
                                **self._context())
 
+    def collect(self, name=None, resource_group=None, ids=None, timeout=None, parallel=None):
+        """`az stack-hci vm-verification collect`: the host facts of every server of the cluster (or of every
+        cluster of the group) through Arc Run Command, one row per server; nothing is left on the servers."""
+        from dataclasses import replace
+        from azext_stack_hci_verify.pipeline import answers
+        from azext_stack_hci_verify.pipeline.collect import CollectRequest, CollectSettings
+        changes = {key: value for key, value in (("timeout", timeout), ("parallel", parallel)) if value is not None}
+        request = CollectRequest(replace(CollectSettings(), **changes))
+        return answers.collected(scope=self._scope(name, resource_group, ids), collect=request, **self._context())
+
     def list(self, resource_group=None, subscriptions=None, all_subscriptions=False, management_groups=None,
              host_facts=()):
         """`list`: every cluster of a resource group, the subscription, some subscriptions or a fleet."""

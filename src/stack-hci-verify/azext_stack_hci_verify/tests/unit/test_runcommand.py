@@ -205,3 +205,34 @@ def test_a_run_command_is_deleted_whatever_happens(monkeypatch, client, status):
         facts_of = result.host_facts()[0]
         assert facts_of.cluster_resource_id.lower().endswith("/clusters/hci-dev-01")
         assert facts_of.document["collection"]["clusterResourceId"] == CLUSTER
+
+
+def test_the_api_and_the_command_collect_the_same(monkeypatch):
+    from azext_stack_hci_verify import api, custom
+    from .fake_connection import FakeConnection
+    sample = os.path.join(REPO, "emulator", "fixtures", "sample-fleet")
+    sub = "3f2b8c1e-6d4a-4e7b-9c15-2a8d0e6f7b31"
+    conn = FakeConnection(sample, subscription_id=sub)
+    client = FakeClient(output=bundle_text("ps7-expired"))
+    monkeypatch.setattr(adapter, "RunCommandClient", lambda _client: client)
+    verifier = api.Verifier(object(), subscription_id=sub, now=lambda: NOW)
+    verifier._conn = conn  # pylint: disable=protected-access
+    monkeypatch.setattr(custom, "_connection", lambda cmd, scope: conn)
+    monkeypatch.setattr(custom, "_now", lambda: NOW)
+    monkeypatch.setattr(custom, "_current_subscription", lambda cmd: sub)
+    cmd = SimpleNamespace(cli_ctx=None)
+
+    def stable(rows):
+        for row in rows:
+            row.pop("runCommands")
+            row.pop("durationMs")
+            row["hostFacts"].pop("collection")
+            for probe in row["hostFacts"]["probes"]:
+                probe.pop("durationMs")
+        return rows
+
+    from_api = stable(verifier.collect("hci-prod-01", "rg-hci-prod-eastus", parallel=2))
+    from_command = stable(custom.collect_host_facts(cmd, "hci-prod-01", "rg-hci-prod-eastus", parallel=2))
+    assert from_api == from_command
+    assert [row["server"] for row in from_api] == [f"AZL-PROD-01-N{n}" for n in range(1, 5)]
+    assert {row["status"] for row in from_api} == {"Collected"}
