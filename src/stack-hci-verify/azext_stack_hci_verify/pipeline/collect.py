@@ -348,7 +348,7 @@ def _run_all(collector, work, parallel, progress):
                 progress(done, len(work))
     except KeyboardInterrupt:
         collector.cancel.set()
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)     # servers not started are not started
         raise
     pool.shutdown(wait=True)
     return [future.result() for future in futures]
