@@ -228,3 +228,13 @@ def test_debug_never_prints_the_token(fleet):
     assert "runCommands" in result.stderr                    # the requests are in the debug log...
     assert "Bearer ey" not in result.stderr                  # ...their credentials are not
     assert not re.search(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}", result.stderr)   # no JWT anywhere
+
+
+def test_trusted_launch_collect_reads_igvmagent_on_every_server(fleet):
+    """vTPM state transfer needs IgvmAgent on every machine of the system: only the hosts can say."""
+    group = ("-g", "rg-hci-trusted")
+    before = fleet.json("stack-hci", "vm-verification", "trusted-launch", "list", *group)
+    after = fleet.json("stack-hci", "vm-verification", "trusted-launch", "list", *group, "--collect")
+    isolated = [row["name"] for row in before if row["securityType"] == "TrustedLaunch"]
+    assert isolated and {row["vtpmStateTransfer"] for row in before if row["name"] in isolated} == {"Unknown"}
+    assert {row["vtpmStateTransfer"] for row in after if row["name"] in isolated} == {"Passed"}
