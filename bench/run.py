@@ -31,10 +31,14 @@ Figures are only meaningful as ratios within one run. The scenarios:
   the host probe with one hanging script, and a whole `attest` run against a dead endpoint, each
   against its budget (the tests check the same budgets on injected clocks, never by timing).
 
+* collect: `collect` on a cluster of 16 servers whose Run Command takes 2 s, against `collect` on a cluster
+  of one server (one server's run), with the requests of each run command (create, polls, delete); then
+  `check -g --collect` over 50 clusters x 2 servers against `check -g`, under the emulator's write throttle
+  (ARM's: 200 writes, 10 a second), with the writes it refused.
 * api: 100 `show` calls of different clusters through the Python API in one process, against `az ... show`
   processes (per call), with the token requests of the whole API process.
 
-`--only` runs some of them: clusters, fleet, check-group, check-fleet, probes, api, imports.
+`--only` runs some of them: clusters, fleet, check-group, check-fleet, probes, api, imports, collect.
 """
 
 import argparse
@@ -62,7 +66,7 @@ LOAD_TIME_MODULES = ("azext_stack_hci_verify", "azext_stack_hci_verify._loader",
                      "azext_stack_hci_verify._params", "azext_stack_hci_verify._help",
                      "azext_stack_hci_verify._format", "azext_stack_hci_verify._validators")
 LOAD_BUDGET_MS = 10.0
-CASES = ("clusters", "fleet", "check-group", "check-fleet", "probes", "api", "imports", "installed-size")
+CASES = ("clusters", "fleet", "check-group", "check-fleet", "probes", "api", "imports", "installed-size", "collect")
 INSTALLED_BUDGET_BYTES = 3 * 1024 * 1024
 # Top-level packages az ships: a copy of one in the extension's folder would only be shadowed by az's.
 SHIPPED_BY_AZ = ("azure", "msrest", "msrestazure", "requests", "urllib3", "certifi", "idna", "charset_normalizer",
@@ -509,6 +513,74 @@ def installed_size(az_path, scratch):
             "budgetBytes": INSTALLED_BUDGET_BYTES, "withinBudget": size <= INSTALLED_BUDGET_BYTES}
 
 
+def run_command_log(requests):
+    """{run command name: [methods]} of the runCommands requests in an emulator request log."""
+    runs = {}
+    for entry in requests:
+        path = entry["path"].lower()
+        if "/runcommands/" in path:
+            runs.setdefault(path.rsplit("/", 1)[-1], []).append(entry["method"])
+    return runs
+
+
+def collect_case(args, az_path, scratch):
+    """collect on a 16-server cluster with a 2 s run against collect on a 1-server cluster (one server's
+    run), with the requests of each run command; then check -g --collect over 50 clusters x 2 servers
+    against check -g, under the emulator's ARM-like write throttle (200 writes, 10 a second)."""
+    directory = os.path.join(scratch, "collect-fleet")
+    wide = generate_fleet(directory, 1, 16, 1, resource_groups=1, reference_time="now", server_recordings="ps7")
+    single = generate_fleet(os.path.join(directory, "single"), 1, 1, 1, resource_groups=1, reference_time="now",
+                            server_recordings="ps7", seed=1)
+    group = generate_fleet(os.path.join(directory, "group"), args.collect_clusters, 2, 1, resource_groups=1,
+                           reference_time="now", server_recordings="ps7", seed=2)
+    machines = {}
+    for manifest in (wide, single, group):
+        machines.update(manifest["runCommand"]["machines"])
+    results = []
+    with start_emulator(directory, os.path.join(scratch, "collect-emulator"), page_size=100) as emulator:
+        emulator.set_run_commands(machines=machines, delayMs=2000)
+        env = azenv.prepare_az_home(emulator, os.path.join(scratch, "collect-home"), az_path)
+        azenv.install_extension(az_path, env, os.path.join(REPO_ROOT, "src", "stack-hci-verify"),
+                                os.path.join(REPO_ROOT, ".cache"))
+        measured = Measured(az_path, env, emulator, max(1, min(args.repeat, 3)))
+        timings = measured.compare({
+            "16": measured.az(*VM, "collect", "--ids", wide["clusters"][0]["id"], "-o", "json"),
+            "1": measured.az(*VM, "collect", "--ids", single["clusters"][0]["id"], "-o", "json"),
+        })
+        rows = json.loads(timings["16"]["run"].stdout)
+        if len(rows) != 16 or {item["status"] for item in rows} != {"Collected"}:
+            raise SystemExit("collect of 16 servers did not collect every server: {}".format(
+                sorted({item["reasonCode"] for item in rows})))
+        emulator.clear_requests()
+        run(az_path, [*VM, "collect", "--ids", wide["clusters"][0]["id"], "-o", "json"], env, emulator)
+        runs = run_command_log(emulator.requests())
+        gets = max(methods.count("GET") for methods in runs.values())
+        result = row("collect, 16 servers (2 s run each)", timings["16"], timings["1"],
+                     "baseline: collect of 1 server")
+        result.update(runSeconds=2.0, ratioToRun=round(timings["16"]["median"] / 2.0, 2),
+                      runCommands=len(runs), maxPollsPerRun=gets,
+                      requestsPerRun=max(len(methods) for methods in runs.values()),
+                      everyRunDeleted=all(methods.count("DELETE") == 1 for methods in runs.values()))
+        results.append(result)
+        emulator.set_run_commands(delayMs=200)
+        subscription = group["subscriptions"][0]["subscriptionId"]
+        scope = ("-g", "rg-fleet-s01-g01", "--subscription", subscription)
+        before = emulator.set_run_commands()["throttled"]
+        checked = Measured(az_path, env, emulator, 1).compare({
+            "collect": measured.az(*VM, "check", *scope, "--collect", "-o", "json"),
+            "plain": measured.az(*VM, "check", *scope, "-o", "json"),
+        })
+        report = json.loads(checked["collect"]["run"].stdout)
+        reasons = {finding["reasonCode"] for finding in report.get("findings") or []
+                   if finding.get("source") == "runCommand"}
+        result = row(f"check -g --collect ({args.collect_clusters} clusters x 2 servers)", checked["collect"],
+                     checked["plain"], "baseline: check -g of the same group")
+        result.update(throttledByEmulator=emulator.set_run_commands()["throttled"] - before,
+                      collectReasons=sorted(reasons))
+        results.append(result)
+    return results
+
+
 def cluster_fleet(scratch, args):
     """250 clusters x 4 nodes in one group; the first has 500 VMs; one more cluster with 20 VMs."""
     directory = os.path.join(scratch, "fleet")
@@ -536,6 +608,8 @@ def main(argv=None):
                              "e.g. --load-vms 10000 100000")
     parser.add_argument("--load-repeat", type=int, default=1, help="runs of each load size (the least CPU counts)")
     parser.add_argument("--only-load", action="store_true", help="run only the --load-vms scenario")
+    parser.add_argument("--collect-clusters", type=int, default=50,
+                        help="clusters (2 servers each) of the check -g --collect case")
     args = parser.parse_args(argv)
     cases = set(args.only or CASES)
     if args.skip_fleet:
@@ -571,6 +645,8 @@ def main(argv=None):
             results.append(fleet(args, az_path, scratch))
         if "check-fleet" in cases:
             results.append(check_fleet(args, az_path, scratch))
+        if "collect" in cases:
+            results.extend(collect_case(args, az_path, scratch))
         if args.load_vms:
             loads = load(args, az_path, scratch)
         size = installed_size(az_path, scratch) if "installed-size" in cases else None
@@ -594,6 +670,13 @@ def print_report(report):
         if "peakMemoryMiB" in item:
             print("{:55} peak memory {} MiB (baseline {} MiB)".format(
                 "", item["peakMemoryMiB"], item["baselinePeakMemoryMiB"]))
+        if "runCommands" in item:
+            print("{:55} run commands {} ({} requests each at most, {} polls at most); every one deleted: {}".format(
+                "", item["runCommands"], item["requestsPerRun"], item["maxPollsPerRun"], item["everyRunDeleted"]))
+            print("{:55} wall / one run ({} s): {}".format("", item["runSeconds"], item["ratioToRun"]))
+        if "throttledByEmulator" in item:
+            print("{:55} writes the emulator throttled: {}; collection reasons: {}".format(
+                "", item["throttledByEmulator"], ", ".join(item["collectReasons"])))
         if "expectedGraphRequests" in item:
             print("{:55} graph requests {} (pages: {}{})".format(
                 "", item["graphRequests"], item["expectedGraphRequests"],

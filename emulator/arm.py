@@ -62,6 +62,7 @@ KNOWN_PROVIDERS = {
     "microsoft.hybridcompute": ("Microsoft.HybridCompute", {
         "machines": ["2025-01-13", "2024-07-10", "2024-05-20-preview", "2022-12-27"],
         "machines/extensions": ["2025-01-13", "2024-07-10", "2022-12-27"],
+        "machines/runCommands": ["2026-07-15", "2025-01-13", "2024-07-10"],
     }),
 }
 DEFAULT_API_VERSIONS = ["2024-01-01", "2023-01-01"]
@@ -303,6 +304,7 @@ class ArmApi:
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
         self.hostile = None             # emulator.hostile.Hostile, when the server has one
+        self.runcommands = None         # emulator.runcommands.RunCommands, when the server has one
         self._graph_cache = collections.OrderedDict()  # query results kept for their $skipToken
         self._graph_lock = threading.Lock()
         self._graph_ids = itertools.count(1)
@@ -327,6 +329,8 @@ class ArmApi:
             if method != "POST":
                 raise self._method_not_allowed(method, path)
             return self.resource_graph(body)
+        if "runcommands" in low[-2:] and self.runcommands is not None:
+            return self._run_commands(method, path, parts, low, body)
         if method != "GET":
             raise self._method_not_allowed(method, path)
         if low == ["tenants"]:
@@ -361,6 +365,47 @@ class ArmApi:
         elif low[2] == "providers" and len(low) == 4:
             return Reply(200, self.provider(sub_id, parts[3]))
         return self.resource_path(path, query)
+
+    def _run_commands(self, method, path, parts, low, body):
+        """machines/{m}/runCommands[/{name}]: served by emulator.runcommands."""
+        at = len(low) - 1 if low[-1] == "runcommands" else len(low) - 2
+        machine_id = "/".join(parts[:at])
+        if not machine_id.startswith("/"):
+            machine_id = "/" + machine_id
+        machine = self.store.get(machine_id)
+        if machine is None or low[at - 2:at] != ["machines", machine_id.rsplit("/", 1)[-1].lower()]:
+            raise ArmError(404, "ParentResourceNotFound",
+                           f"Can not perform requested operation on nested resource. Parent resource "
+                           f"'{machine_id.rsplit('/', 1)[-1]}' not found.")
+        document = self.runcommands.machine_view(machine.document)
+        if at == len(low) - 1:
+            if method != "GET":
+                raise self._method_not_allowed(method, path)
+            return Reply(200, {"value": self.runcommands.list(document["id"])})
+        run_id = f"{document['id']}/runCommands/{parts[-1]}"
+        if method in ("PUT", "DELETE"):
+            wait = self.runcommands.throttled(parts[1] if len(parts) > 1 else "")
+            if wait is not None:
+                raise ArmError(429, "SubscriptionRequestsThrottled",
+                               f"Number of 'write' requests for subscription '{parts[1]}' actor "
+                               f"'{PRINCIPAL_OBJECT_ID}' exceeded. Please try again after '{wait:.2f}' seconds.",
+                               headers={"Retry-After": f"{max(wait, 0.01):.2f}"})
+        if method == "PUT":
+            properties = document.get("properties") or {}
+            if str(properties.get("status") or "").lower() != "connected":
+                raise ArmError(409, "MachineNotConnected",
+                               f"The machine '{document.get('name')}' is not connected; run commands need a "
+                               "connected machine.")
+            status, answer, *headers = self.runcommands.put(document, run_id, parts[-1], body)
+            return Reply(status, answer, headers[0] if headers else {})
+        if method == "GET":
+            answer, headers = self.runcommands.get(run_id)
+            if answer is None:
+                raise resource_not_found(run_id)
+            return Reply(200, answer, headers)
+        if method == "DELETE":
+            return Reply(200 if self.runcommands.delete(run_id) else 204, None)
+        raise self._method_not_allowed(method, path)
 
     @staticmethod
     def _method_not_allowed(method, path):
@@ -443,6 +488,8 @@ class ArmApi:
         if parsed.kind == "resource":
             resource = self.store.get(path)
             if resource is not None:
+                if self.runcommands is not None and resource.type_key == "microsoft.hybridcompute/machines":
+                    return Reply(200, self.runcommands.machine_view(resource.document))
                 return Reply(200, resource.document)
             self._require_parent(parsed)
             raise resource_not_found(path)

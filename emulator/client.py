@@ -160,6 +160,18 @@ class EmulatorHandle:
         return self.set_graph(forbiddenSubscriptions=[], forbiddenManagementGroups=[],
                               unindexedTypes=[], truncate=False)
 
+    def set_run_commands(self, **settings):
+        """Change the Run Command settings (emulator/runcommands.py: delayMs, outputLimit, modes, machines,
+        writesPerSecond, writeBurst); returns them all."""
+        return self._control("POST", "/runcommands", body=settings)
+
+    def run_commands(self, machine_id):
+        """The run commands left on an Arc machine (what an ARM list of them answers)."""
+        status, _, body = self.request("GET", f"{machine_id}/runCommands?api-version=2026-07-15")
+        if status != 200:
+            raise EmulatorError(f"listing the run commands of {machine_id} failed: HTTP {status} {body}")
+        return body["value"]
+
     def put_resources(self, *documents):
         """Add or replace resources (ARM documents) while the emulator runs."""
         return self._control("POST", "/resources", body=list(documents))["value"]

@@ -323,12 +323,24 @@ def write_document(directory, relative_path, document):
     return path
 
 
+def server_machine(cluster, name):
+    """The Arc machine of one of the cluster's servers, connected, with an agent that has Run Command."""
+    subscription_id, resource_group = cluster["id"].split("/")[2], cluster["id"].split("/")[4]
+    return {"id": machine_id(subscription_id, resource_group, name), "name": name,
+            "type": "Microsoft.HybridCompute/machines", "kind": "AzureStackHCI", "location": cluster.get("location"),
+            "properties": {"provisioningState": "Succeeded", "status": "Connected", "agentVersion": "1.58.03228.2572",
+                           "displayName": name, "osName": "windows", "osType": "windows", "osSku": "Azure Local",
+                           "parentClusterResourceId": cluster["id"], "osProfile": {"computerName": name}}}
+
+
 def generate_fleet(out, clusters, nodes, subscriptions, *, seed=0,
                    reference_time=DEFAULT_REFERENCE_TIME, resource_groups=3,
-                   tenant_id=DEFAULT_TENANT_ID, vms=0, vm_clusters=0, arc_servers=0):
+                   tenant_id=DEFAULT_TENANT_ID, vms=0, vm_clusters=0, arc_servers=0, server_recordings=None):
     """Write the fleet into ``out``; return the manifest (also written to ``_emulator.json``):
     ``{"referenceTime", "tenantId", "subscriptions": [...], "clusters": [{"id", "state", "vms"}]}``.
-    The first ``vm_clusters`` clusters get ``vms`` Azure Local VMs each.
+    The first ``vm_clusters`` clusters get ``vms`` Azure Local VMs each. ``server_recordings``: also write
+    each server's Arc machine (connected, agent 1.58) and assign it that fake PowerShell scenario for Run
+    Command, renamed to the server and without VMs (``runCommand.machines`` of the manifest).
     """
     if clusters < 0 or nodes < 1 or subscriptions < 1 or resource_groups < 1 or vms < 0:
         raise ValueError("need clusters >= 0, nodes >= 1, subscriptions >= 1, "
@@ -374,6 +386,12 @@ def generate_fleet(out, clusters, nodes, subscriptions, *, seed=0,
             server = arc_server_document(document, server_index)
             write_document(out, os.path.join(group, "machines", server["name"] + ".json"), server)
         manifest["clusters"].append({"id": document["id"], "state": state, "vms": count, "arcServers": servers})
+        if server_recordings:
+            for node in (document["properties"].get("reportedProperties") or {}).get("nodes") or []:
+                write_document(out, os.path.join(group, "machines", node["name"] + ".json"),
+                               server_machine(document, node["name"]))
+                machines = manifest.setdefault("runCommand", {"machines": {}})["machines"]
+                machines[node["name"]] = {"recordings": server_recordings, "computerName": node["name"], "vms": False}
     write_document(out, "_emulator.json", manifest)
     return manifest
 
@@ -395,13 +413,17 @@ def main(argv=None):
                         help="how many clusters (the first ones) get --vms VMs (default 0)")
     parser.add_argument("--arc-servers", type=int, default=0,
                         help="Arc-enabled servers (not Azure Local VMs) per cluster of --vm-clusters (default 0)")
+    parser.add_argument("--server-recordings", default=None,
+                        help="also write each server's Arc machine, assigned this fake PowerShell scenario "
+                             "(e.g. ps7) for Run Command")
     parser.add_argument("--reference-time", default=DEFAULT_REFERENCE_TIME,
                         help=f"ISO 8601 time or 'now' (default {DEFAULT_REFERENCE_TIME})")
     args = parser.parse_args(argv)
     manifest = generate_fleet(args.out, args.clusters, args.nodes, args.subscriptions,
                               seed=args.seed, reference_time=args.reference_time,
                               resource_groups=args.resource_groups, vms=args.vms,
-                              vm_clusters=args.vm_clusters, arc_servers=args.arc_servers)
+                              vm_clusters=args.vm_clusters, arc_servers=args.arc_servers,
+                              server_recordings=args.server_recordings)
     print(json.dumps({"out": os.path.abspath(args.out), "clusters": len(manifest["clusters"]),
                       "subscriptions": [s["subscriptionId"] for s in manifest["subscriptions"]],
                       "referenceTime": manifest["referenceTime"]}))

@@ -43,7 +43,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import arm, faults as faults_module, hostile as hostile_module
+from . import arm, faults as faults_module, hostile as hostile_module, runcommands as runcommands_module
 
 TOKEN_PATH = "/msi/token"
 # Microsoft Entra's client-credentials flow, as MSAL (and so azure-identity's ClientSecretCredential with
@@ -114,6 +114,8 @@ class EmulatorServer(ThreadingHTTPServer):
         self.api = arm.ArmApi(store, self.base_url, page_size=page_size)
         self.hostile = hostile_module.Hostile(self.base_url)
         self.api.hostile = self.hostile
+        self.runcommands = runcommands_module.RunCommands(getattr(store, "run_command", None))
+        self.api.runcommands = self.runcommands
         self.foreign = hostile_module.ForeignListener(tls_files)
         self.hostile.foreign_url, self.hostile.foreign_http_url = self.foreign.urls
 
@@ -416,6 +418,10 @@ class _Handler(BaseHTTPRequestHandler):
             elif route == ("DELETE", CONTROL_PREFIX + "/foreign"):
                 server.foreign.clear()
                 self._send(200, {"value": []})
+            elif route == ("GET", CONTROL_PREFIX + "/runcommands"):
+                self._send(200, server.runcommands.get_settings())
+            elif route == ("POST", CONTROL_PREFIX + "/runcommands"):
+                self._send(200, server.runcommands.set(body))
             elif route == ("GET", CONTROL_PREFIX + "/graph"):
                 self._send(200, server.api.graph_settings())
             elif route == ("POST", CONTROL_PREFIX + "/graph"):

@@ -151,6 +151,7 @@ class ResourceStore:
         self._subscription_names = {}  # lower sub -> (subscriptionId, displayName)
         self._sorted = None  # cache: resources sorted by lower id
         self.management_groups = {}  # name -> [subscription id] (Resource Graph scope)
+        self.run_command = {}  # runCommand settings of _emulator.json (emulator.runcommands)
 
     # ---- loading
 
@@ -171,6 +172,7 @@ class ResourceStore:
         for entry in metadata.get("subscriptions") or []:
             store.add_subscription(entry["subscriptionId"], entry.get("displayName"))
         store.management_groups = dict(metadata.get("managementGroups") or {})
+        store.run_command = dict(metadata.get("runCommand") or {})
         for path in _json_files(directory):
             if os.path.abspath(path) == metadata_path:
                 continue

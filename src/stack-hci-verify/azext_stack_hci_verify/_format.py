@@ -255,3 +255,14 @@ def transform_check(result):
     return [OrderedDict((("Findings", 0),) + tuple(
         (key[:1].upper() + key[1:], (totals.get(key) or {}).get("total", 0))
         for key in ("clusters", "servers", "vms", "trustedLaunch")))]
+
+
+_COLLECT_COLUMNS = (
+    ("Cluster", "cluster"), ("Server", "server"), ("Status", "status"), ("Probes", "probeStatus"),
+    ("CollectedAt", "collectedAt"), ("ReasonCode", "reasonCode"), ("Action", "action"), ("Command", "command"),
+)
+
+
+def transform_collect(result):
+    """`collect`: one row per server, the documents themselves left to -o json."""
+    return [_row(row, _COLLECT_COLUMNS) for row in result or []]

@@ -55,6 +55,8 @@ examples:
     text: az stack-hci vm-verification show -n LocalCluster -g local-rg --host-facts node1.json --host-facts node2.json
   - name: How many VMs get each benefit of the benefits table.
     text: az stack-hci vm-verification show -n LocalCluster -g local-rg --query "vmSummary.benefits[].{benefit:benefit, offer:offer, active:active, inactive:inactive, unknown:unknown}" -o table
+  - name: Collect host facts from every server through Run Command first, then show the cluster.
+    text: az stack-hci vm-verification show -n LocalCluster -g local-rg --collect
 """
 
 helps['stack-hci vm-verification list'] = """
@@ -192,6 +194,8 @@ examples:
     text: az stack-hci vm-verification check -n LocalCluster -g local-rg --host-facts node1.json node2.json --fail-on unknown
   - name: Gate on benefits that are not active (SQL Server ESU, Update Manager, Machine Configuration), listing each.
     text: az stack-hci vm-verification check -g local-rg --fail-on benefit-inactive --query "findings[?scope=='benefit'].{vm:name, benefit:benefit, action:action, command:command}" -o table
+  - name: Check every cluster of a group with host facts collected through Run Command first.
+    text: az stack-hci vm-verification check -g local-rg --collect --fail-on inactive
 """
 
 helps['stack-hci vm-verification vm'] = """
@@ -239,6 +243,8 @@ examples:
     text: az stack-hci vm-verification vm list -g local-rg --query "[?benefits[?offer=='sql-server-esu' && eligible]].{vm:name, status:benefits[?offer=='sql-server-esu'] | [0].status}" -o table
   - name: Every VM of the fleet without active benefits, with its cluster.
     text: az stack-hci vm-verification vm list --all-subscriptions --status inactive-benefits unknown --query "[].{vm:name, cluster:cluster, status:benefitStatus, action:action}" -o table
+  - name: The VMs with host facts collected from every server first (Guest Service Interface, legacy NIC, guest OS).
+    text: az stack-hci vm-verification vm list -n LocalCluster -g local-rg --collect -o table
 """
 
 helps['stack-hci vm-verification vm show'] = """
@@ -335,4 +341,29 @@ examples:
     text: az stack-hci vm-verification trusted-launch show -n vm01 --cluster-name LocalCluster -g local-rg
   - name: Only the checks that are not Passed, with the command or the page that fixes each.
     text: az stack-hci vm-verification trusted-launch show -n vm01 --cluster-name LocalCluster -g local-rg --host-facts node1.json --query "checks[?status!='Passed'].{check:check, status:status, command:command, runOn:runOn, learnMore:learnMore}"
+"""
+
+helps['stack-hci vm-verification collect'] = """
+type: command
+short-summary: Collect the host facts of every server of a cluster through Arc Run Command, from anywhere.
+long-summary: >
+    Runs the same PowerShell probe that `probe` runs on a server, on every server of the cluster (or of
+    every cluster of a resource group) through Azure Arc Run Command (Microsoft.HybridCompute/machines/runCommands,
+    Connected Machine agent 1.33 or later), several servers at once, and returns one row per server with its
+    host-facts document (hostFacts, the schema `probe` writes, with source runCommand and collectedAt). Each
+    run command gets a unique name and is deleted afterwards, also on failure, timeout or Ctrl+C. The script is
+    fixed by this extension and carries nothing secret. Run Command returns only the last 4,096 bytes of a
+    script's output: the probe's output is compressed, the largest parts come first, and parts that come back
+    cut are run again on their own; what still does not fit is Unknown, never judged. A server that cannot be
+    collected (disconnected, agent too old, no runCommands/write permission, script error, timeout,
+    throttling) is a row of its own saying why and what to do; the others still count. Writes are paced per
+    subscription to stay under ARM's write limit. Needs Microsoft.HybridCompute/machines/runCommands/write
+    (the built-in role Azure Connected Machine Resource Administrator grants it).
+examples:
+  - name: Collect the host facts of every server of a cluster.
+    text: az stack-hci vm-verification collect -n LocalCluster -g local-rg -o table
+  - name: A nightly collection, written as one file per server for later --host-facts.
+    text: az stack-hci vm-verification collect -g local-rg --output-dir ./host-facts --timeout 900
+  - name: Only the servers that could not be collected, with why.
+    text: az stack-hci vm-verification collect -n LocalCluster -g local-rg --query "[?status!='Collected'].{server:server, reason:reason, command:command}"
 """

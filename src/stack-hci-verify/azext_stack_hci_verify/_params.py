@@ -5,7 +5,7 @@
 # pylint: disable=line-too-long
 
 
-def load_arguments(self, _):
+def load_arguments(self, _):  # pylint: disable=too-many-statements
     from knack.arguments import CLIArgumentType
     from azure.cli.core.commands.parameters import get_resource_name_completion_list, resource_group_name_type
 
@@ -149,3 +149,29 @@ def load_arguments(self, _):
         c.argument('guest_facts', options_list=['--guest-facts'], nargs='+', action='append',
                    help='Guest-facts file written by `az stack-hci vm-verification probe --guest -o json` inside a '
                         'VM. Repeatable, one file per VM; matched to VMs by SMBIOS UUID, else by computer name.')
+
+    _load_collect_arguments(self, CLIArgumentType, resource_group_name_type)
+
+
+def _load_collect_arguments(self, argument_type, resource_group_name_type):
+    collect_timeout_type = argument_type(
+        options_list=['--timeout'], type=float, arg_group='Collect (Run Command)',
+        help='Seconds one server\'s run command may take, its polls included; then it is deleted (which stops it) '
+             'and that server is reported as timed out. Default: 600.')
+    for command in ('show', 'server list', 'vm list', 'vm show', 'trusted-launch list', 'trusted-launch show', 'check'):
+        with self.argument_context('stack-hci vm-verification ' + command) as c:
+            c.argument('collect', options_list=['--collect'], action='store_true', arg_group='Collect (Run Command)',
+                       help='First collect the host facts of every server of the clusters through Arc Run Command '
+                            '(as `collect` does, nothing left on the servers), then judge with them and any '
+                            '--host-facts. Needs Microsoft.HybridCompute/machines/runCommands/write.')
+            c.argument('timeout', collect_timeout_type)
+
+    with self.argument_context('stack-hci vm-verification collect') as c:
+        c.argument('resource_group_name', resource_group_name_type, required=False,
+                   help='Name of resource group. With --cluster-name, that cluster; alone, every cluster of the group.')
+        c.argument('timeout', collect_timeout_type)
+        c.argument('output_dir', options_list=['--output-dir'],
+                   help='Also write each server\'s host-facts document to this directory, as '
+                        '<cluster>-<server>.json, for later --host-facts.')
+        c.argument('parallel', options_list=['--parallel'], type=int,
+                   help='Servers collected at once. Default: 16.')

@@ -279,3 +279,31 @@ def _fleet_options(namespace):
                                              ("--all-subscriptions", "all_subscriptions"),
                                              ("--management-groups", "management_groups"))
             if getattr(namespace, attribute, None)]
+
+
+def validate_collect(cmd, namespace):
+    """--timeout is a positive number of seconds (at most a day), --parallel 1 to 64, and --output-dir a
+    folder (made when missing); checked before anything is read or created."""
+    from azure.cli.core.azclierror import InvalidArgumentValueError, RequiredArgumentMissingError
+    del cmd
+    timeout = getattr(namespace, "timeout", None)
+    if timeout is not None and not 0 < timeout <= 86400:
+        raise InvalidArgumentValueError(f"--timeout {timeout:g} is out of range: give 1 to 86400 seconds.")
+    parallel = getattr(namespace, "parallel", None)
+    if parallel is not None and not 1 <= parallel <= 64:
+        raise InvalidArgumentValueError(f"--parallel {parallel} is out of range: give 1 to 64 servers at once.")
+    if timeout is not None and hasattr(namespace, "collect") and not namespace.collect:
+        raise RequiredArgumentMissingError("--timeout applies to --collect only.",
+                                           recommendation="Add --collect, or leave --timeout out.")
+    directory = getattr(namespace, "output_dir", None)
+    if directory:
+        import os
+        path = os.path.expanduser(directory)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as ex:
+            raise InvalidArgumentValueError(f"--output-dir '{directory}' cannot be used: {ex.strerror or ex}.",
+                                            recommendation="Give a folder you can write to.") from None
+        if not os.access(path, os.W_OK):
+            raise InvalidArgumentValueError(f"--output-dir '{directory}' is not writable.",
+                                            recommendation="Give a folder you can write to.")

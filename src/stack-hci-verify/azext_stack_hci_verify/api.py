@@ -149,6 +149,17 @@ class Verifier:
                                host_facts=_host_facts(host_facts),
                                **self._context())
 
+    def collect(self, name=None, resource_group=None, ids=None, timeout=None, parallel=None):
+        """`az stack-hci vm-verification collect`: the host facts of every server of the cluster (or of every
+        cluster of the group) through Arc Run Command, one row per server; nothing is left on the servers."""
+        from dataclasses import replace
+        from azext_stack_hci_verify.pipeline import answers
+        from azext_stack_hci_verify.pipeline.collect import CollectRequest, CollectSettings
+        changes = {key: value for key, value in (("timeout", timeout), ("parallel", parallel)) if value is not None}
+        request = CollectRequest(replace(CollectSettings(), **changes))
+        scope = self._scope(name=name, resource_group=resource_group, ids=ids)
+        return answers.collected(scope=scope, collect=request, **self._context())
+
     def list(self, resource_group=None, subscriptions=None, all_subscriptions=False, management_groups=None,
              host_facts=()):
         """`list`: every cluster of a resource group, the subscription, some subscriptions or a fleet."""

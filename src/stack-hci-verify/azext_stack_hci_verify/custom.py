@@ -106,15 +106,76 @@ def _context(cmd, scope):
     return {"conn": _connection(cmd, scope), "now": _now(), "warn": lambda text: logger.warning("%s", text)}
 
 
+def _collect(cmd, collect, timeout, parallel=None):
+    """The pipeline's CollectRequest for --collect (None without it), with progress on a terminal."""
+    if not collect:
+        return None
+    from azext_stack_hci_verify.pipeline.collect import CollectRequest, CollectSettings
+    settings = CollectSettings()
+    changes = {key: value for key, value in (("timeout", timeout), ("parallel", parallel)) if value is not None}
+    if changes:
+        from dataclasses import replace
+        settings = replace(settings, **changes)
+    return CollectRequest(settings, _CollectProgress(cmd.cli_ctx).report)
+
+
+class _CollectProgress:  # pylint: disable=too-few-public-methods
+    """Servers done / total on stderr, only when stderr is a terminal and --only-show-errors is not set."""
+
+    def __init__(self, cli_ctx):
+        import sys
+        self.controller = None
+        if cli_ctx is not None and not getattr(cli_ctx, "only_show_errors", False) and sys.stderr.isatty():
+            self.controller = cli_ctx.get_progress_controller(det=True)
+
+    def report(self, done, total):
+        if self.controller is None:
+            return
+        self.controller.add(message=f"Collecting host facts through Run Command: {done}/{total} servers",
+                            value=done, total_val=max(total, 1))
+        if done >= total:
+            self.controller.end()
+
+
+@_az_errors
+def collect_host_facts(cmd, cluster_name=None, resource_group_name=None, *, ids=None, timeout=None, output_dir=None,
+                       parallel=None):
+    """Run the host probe on every server of the cluster (or of every cluster of the group) through Arc Run
+    Command and return one row per server with its host-facts document; --output-dir also writes each
+    document as <cluster>-<server>.json."""
+    from azext_stack_hci_verify.pipeline import answers
+    scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids)
+    rows = answers.collected(scope=scope, collect=_collect(cmd, True, timeout, parallel), **_context(cmd, scope))
+    if output_dir:
+        _write_collected(rows, output_dir)
+    return rows
+
+
+def _write_collected(rows, output_dir):
+    import json
+    import os
+    import re
+    from azext_stack_hci_verify.adapters.files import write_text_file
+    for row in rows:
+        if row.get("hostFacts") is None:
+            continue
+        stem = re.sub(r"[^A-Za-z0-9._-]", "_", f"{row['cluster']}-{row['server']}")
+        path = os.path.join(os.path.expanduser(output_dir), f"{stem}.json")
+        write_text_file(path, json.dumps(row["hostFacts"], indent=2, sort_keys=True) + "\n", "Host-facts file")
+        row["file"] = path
+
+
 # ----------------------------------------------------------------------------------- clusters and servers
 
 @_az_errors
-def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
+def show_cluster_verification(cmd, cluster_name=None, resource_group_name=None, *, ids=None, host_facts=None,
+                              collect=False, timeout=None):
     """One cluster (or, with several --ids, each): host status, legacy OS support, servers, VM summary
     and findings. The same view as its row of `list`."""
     from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids)
-    return answers.cluster(scope=scope, host_facts=host_facts or (), **_context(cmd, scope))
+    return answers.cluster(scope=scope, host_facts=host_facts or (), collect=_collect(cmd, collect, timeout),
+                           **_context(cmd, scope))
 
 
 @_az_errors
@@ -132,32 +193,35 @@ def list_cluster_verification(cmd, *, resource_group_name=None, subscriptions=No
 
 @_az_errors
 def list_server_verification(cmd, *, cluster_name=None, resource_group_name=None, cluster_ids=None, host_facts=None,
-                             subscriptions=None, all_subscriptions=False, management_groups=None):
+                             subscriptions=None, all_subscriptions=False, management_groups=None, collect=False,
+                             timeout=None):
     """Each server of the scope's clusters: status and the command that fixes it."""
     from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=cluster_ids,
                    subscriptions=subscriptions, all_subscriptions=all_subscriptions,
                    management_groups=management_groups)
     return answers.servers(scope=scope, host_facts=host_facts or (), progress=_Progress(cmd.cli_ctx),
-                           **_context(cmd, scope))
+                           collect=_collect(cmd, collect, timeout), **_context(cmd, scope))
 
 
 # ----------------------------------------------------------------------------------- VMs
 
 @_az_errors
 def list_vm_verification(cmd, *, cluster_name=None, resource_group_name=None, cluster_ids=None, host_facts=None,
-                         status=None, subscriptions=None, all_subscriptions=False, management_groups=None):
+                         status=None, subscriptions=None, all_subscriptions=False, management_groups=None,
+                         collect=False, timeout=None):
     """One row per VM of the scope's clusters: eligible benefit, benefit status, action and command."""
     from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=cluster_ids,
                    subscriptions=subscriptions, all_subscriptions=all_subscriptions,
                    management_groups=management_groups)
     return answers.vms(scope=scope, host_facts=host_facts or (), status=status, progress=_Progress(cmd.cli_ctx),
-                       **_context(cmd, scope))
+                       collect=_collect(cmd, collect, timeout), **_context(cmd, scope))
 
 
 @_az_errors
-def show_vm_verification(cmd, *, vm_name=None, cluster_name=None, resource_group_name=None, ids=None, host_facts=None):
+def show_vm_verification(cmd, *, vm_name=None, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
+                         collect=False, timeout=None):
     """One VM, with the facts it was judged on, where each came from, and its Trusted launch row. --ids
     may name the VM's Arc machine instead of its cluster."""
     from azext_stack_hci_verify.pipeline import answers
@@ -169,14 +233,15 @@ def show_vm_verification(cmd, *, vm_name=None, cluster_name=None, resource_group
         scope = answers.parent_cluster(_connection(cmd, Scope.of_subscriptions([machine_id.split("/")[2]])),
                                        machine_id)
     return answers.vm(scope=scope, vm_name=vm_name, machine_id=machine_id, host_facts=host_facts or (),
-                      **_context(cmd, scope))
+                      collect=_collect(cmd, collect, timeout), **_context(cmd, scope))
 
 
 # ----------------------------------------------------------------------------------- Trusted launch
 
 @_az_errors
 def list_trusted_launch(cmd, *, cluster_name=None, resource_group_name=None, cluster_ids=None, host_facts=None,
-                        guest_facts=None, subscriptions=None, all_subscriptions=False, management_groups=None):
+                        guest_facts=None, subscriptions=None, all_subscriptions=False, management_groups=None,
+                        collect=False, timeout=None):
     """One row per Azure Local VM: security type, secure boot, vTPM, state transfer, attestation, image,
     the status made from its checks, its reasonCode, action and command, and its findings."""
     from azext_stack_hci_verify.pipeline import answers
@@ -184,17 +249,19 @@ def list_trusted_launch(cmd, *, cluster_name=None, resource_group_name=None, clu
                    subscriptions=subscriptions, all_subscriptions=all_subscriptions,
                    management_groups=management_groups)
     return answers.trusted_launch(scope=scope, host_facts=host_facts or (), guest_facts=guest_facts or (),
-                                  progress=_Progress(cmd.cli_ctx), **_context(cmd, scope))
+                                  progress=_Progress(cmd.cli_ctx), collect=_collect(cmd, collect, timeout),
+                                  **_context(cmd, scope))
 
 
 @_az_errors
 def show_trusted_launch(cmd, vm_name=None, *, cluster_name=None, resource_group_name=None, ids=None, host_facts=None,
-                        guest_facts=None):
+                        guest_facts=None, collect=False, timeout=None):
     """One VM with every check, and the cluster-level checks it depends on."""
     from azext_stack_hci_verify.pipeline import answers
     scope = _scope(cmd, cluster_name=cluster_name, resource_group_name=resource_group_name, ids=ids)
     return answers.trusted_launch_vm(scope=scope, vm_name=vm_name, host_facts=host_facts or (),
-                                     guest_facts=guest_facts or (), **_context(cmd, scope))
+                                     guest_facts=guest_facts or (), collect=_collect(cmd, collect, timeout),
+                                     **_context(cmd, scope))
 
 
 # ----------------------------------------------------------------------------------- check
@@ -202,7 +269,7 @@ def show_trusted_launch(cmd, vm_name=None, *, cluster_name=None, resource_group_
 @_az_errors
 def check_verification(cmd, *, cluster_name=None, resource_group_name=None, ids=None, subscriptions=None,
                        all_subscriptions=False, management_groups=None, host_facts=None, guest_facts=None,
-                       fail_on=None, junit=None, summary=None):
+                       fail_on=None, junit=None, summary=None, collect=False, timeout=None):
     """Judge every cluster, server and VM of the scope (and each VM's Trusted launch posture) and
     return one report. Exits 1 after printing it when a finding matches --fail-on; else 0."""
     from azext_stack_hci_verify.pipeline import answers
@@ -210,7 +277,8 @@ def check_verification(cmd, *, cluster_name=None, resource_group_name=None, ids=
                    subscriptions=subscriptions, all_subscriptions=all_subscriptions,
                    management_groups=management_groups)
     report = answers.check(scope=scope, host_facts=host_facts or (), guest_facts=guest_facts or (),
-                           fail_on=fail_on or (), progress=_Progress(cmd.cli_ctx), **_context(cmd, scope))
+                           fail_on=fail_on or (), progress=_Progress(cmd.cli_ctx),
+                           collect=_collect(cmd, collect, timeout), **_context(cmd, scope))
     return _finish_check(cmd, report, junit, summary)
 
 

@@ -128,10 +128,14 @@ def _augment(finding, item_scope, resource_id, cluster, status):
                  "severity": finding.get("severity"), "reasonCode": finding.get("reasonCode"),
                  "reason": finding.get("reason"), "action": finding.get("action"), "command": finding.get("command"),
                  "runOn": finding.get("runOn"), "learnMore": finding.get("learnMore")}
-    for key in ("benefit", "offer", "bulkCommand", "server"):
+    for key in ("benefit", "offer", "bulkCommand", "server") + _PROVENANCE:
         if finding.get(key) is not None:
             augmented[key] = finding[key]
     return augmented
+
+
+# Where host facts collected through Run Command came from, kept on their findings.
+_PROVENANCE = ("source", "collectedAt")
 
 
 def _server_finding(server):

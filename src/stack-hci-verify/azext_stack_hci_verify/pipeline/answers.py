@@ -17,10 +17,10 @@ from . import projections as views
 from .scope import CLUSTERS, Scope
 
 
-def _model(conn, scope, now, *, host_facts=(), guest_facts=(), reads_trusted_launch=False, progress=None, warn=None):
+def _model(conn, scope, now, *, host_facts=(), guest_facts=(), reads_trusted_launch=False, progress=None, warn=None,
+           collect=None):
     model = evaluate(conn, scope, host_facts=host_facts or (), guest_facts=guest_facts or (), now=now,
-                     trusted_launch=reads_trusted_launch,
-                     progress=progress)
+                     trusted_launch=reads_trusted_launch, progress=progress, collect=collect)
     if warn is not None:
         for finding in model.ignored_files:
             warn(finding["reason"])
@@ -29,26 +29,28 @@ def _model(conn, scope, now, *, host_facts=(), guest_facts=(), reads_trusted_lau
     return model
 
 
-def clusters(conn, scope, now, *, host_facts=(), progress=None, warn=None):
+def clusters(conn, scope, now, *, host_facts=(), progress=None, warn=None, collect=None):
     """`list` (and `show`): every cluster's view, then a row for each that could not be read."""
-    return views.cluster_rows(_model(conn, scope, now, host_facts=host_facts, progress=progress, warn=warn))
+    return views.cluster_rows(_model(conn, scope, now, host_facts=host_facts, progress=progress, warn=warn,
+                                     collect=collect))
 
 
-def cluster(conn, scope, now, *, host_facts=(), progress=None, warn=None):
+def cluster(conn, scope, now, *, host_facts=(), progress=None, warn=None, collect=None):
     """`show`: the view of the one cluster named (a list when several were)."""
-    rows = clusters(conn, scope, now, host_facts=host_facts, progress=progress, warn=warn)
+    rows = clusters(conn, scope, now, host_facts=host_facts, progress=progress, warn=warn, collect=collect)
     return rows[0] if len(rows) == 1 else rows
 
 
-def servers(conn, scope, now, *, host_facts=(), progress=None, warn=None):
+def servers(conn, scope, now, *, host_facts=(), progress=None, warn=None, collect=None):
     """`server list`: each server of the scope's clusters."""
-    return views.server_rows(_model(conn, scope, now, host_facts=host_facts, progress=progress, warn=warn))
+    return views.server_rows(_model(conn, scope, now, host_facts=host_facts, progress=progress, warn=warn,
+                                    collect=collect))
 
 
-def vms(conn, scope, now, *, host_facts=(), status=None, progress=None, warn=None):
+def vms(conn, scope, now, *, host_facts=(), status=None, progress=None, warn=None, collect=None):
     """`vm list`: one row per VM, only those whose benefit status is in `status` when given. One cluster
     whose VM list could not be read, with no host facts to show instead: its read error."""
-    model = _model(conn, scope, now, host_facts=host_facts, progress=progress, warn=warn)
+    model = _model(conn, scope, now, host_facts=host_facts, progress=progress, warn=warn, collect=collect)
     for judged in model.clusters:
         if judged.vms_failure is not None and warn is not None:
             warn(f"Cluster '{judged.name}': {judged.vms_failure.reason}")
@@ -58,7 +60,7 @@ def vms(conn, scope, now, *, host_facts=(), status=None, progress=None, warn=Non
     return [view for judged, view in rows if not status or judged.verdict.benefit_status in status]
 
 
-def vm(conn, scope, now, *, vm_name=None, machine_id=None, host_facts=(), warn=None):
+def vm(conn, scope, now, *, vm_name=None, machine_id=None, host_facts=(), warn=None, collect=None):
     """`vm show`: one VM, by name or by Arc machine ID, with its facts and its Trusted launch row (read
     for this VM only)."""
     def this_vm(machine):
@@ -66,7 +68,7 @@ def vm(conn, scope, now, *, vm_name=None, machine_id=None, host_facts=(), warn=N
             return str(machine.get("id", "")).lower() == machine_id.lower()
         return str(machine.get("name", "")).lower() == (vm_name or "").lower()
 
-    model = _model(conn, scope, now, host_facts=host_facts, reads_trusted_launch=this_vm, warn=warn)
+    model = _model(conn, scope, now, host_facts=host_facts, reads_trusted_launch=this_vm, warn=warn, collect=collect)
     found = pick_vm(views.vm_rows(model, detail=True), vm_name, machine_id,
                     lambda item: (item[0].facts.name, item[0].machine_id))
     if found is not None:
@@ -75,19 +77,19 @@ def vm(conn, scope, now, *, vm_name=None, machine_id=None, host_facts=(), warn=N
     raise no_such_vm(vm_name or machine_id, scope, "vm list")
 
 
-def trusted_launch(conn, scope, now, *, host_facts=(), guest_facts=(), progress=None, warn=None):
+def trusted_launch(conn, scope, now, *, host_facts=(), guest_facts=(), progress=None, warn=None, collect=None):
     """`trusted-launch list`: each Azure Local VM's Trusted launch row."""
     model = _model(conn, scope, now, host_facts=host_facts, guest_facts=guest_facts, reads_trusted_launch=True,
-                   progress=progress, warn=warn)
+                   progress=progress, warn=warn, collect=collect)
     if scope.kind == CLUSTERS and len(model.clusters) == 1:
         _raise_if_unread(model)
     return [row for _, row in views.trusted_launch_rows(model)]
 
 
-def trusted_launch_vm(conn, scope, now, vm_name, *, host_facts=(), guest_facts=(), warn=None):
+def trusted_launch_vm(conn, scope, now, vm_name, *, host_facts=(), guest_facts=(), warn=None, collect=None):
     """`trusted-launch show`: one VM with every check and its cluster's checks."""
     model = _model(conn, scope, now, host_facts=host_facts, guest_facts=guest_facts, reads_trusted_launch=True,
-                   warn=warn)
+                   warn=warn, collect=collect)
     if len(model.clusters) == 1:
         _raise_if_unread(model)
     found = pick_vm(views.trusted_launch_rows(model), vm_name, None,
@@ -97,11 +99,27 @@ def trusted_launch_vm(conn, scope, now, vm_name, *, host_facts=(), guest_facts=(
     return views.trusted_launch_detail(model, found[0])
 
 
-def check(conn, scope, now, *, host_facts=(), guest_facts=(), fail_on=(), progress=None, warn=None):
+def check(conn, scope, now, *, host_facts=(), guest_facts=(), fail_on=(), progress=None, warn=None, collect=None):
     """`check`: the core.report.CheckReport of everything in the scope for the --fail-on levels."""
     model = _model(conn, scope, now, host_facts=host_facts, guest_facts=guest_facts, reads_trusted_launch=True,
-                   progress=progress, warn=warn)
+                   progress=progress, warn=warn, collect=collect)
     return views.check_report(model, tuple(fail_on or ()))
+
+
+def collected(conn, scope, now, collect, warn=None):
+    """`collect`: one row per server of the scope's clusters, with its host-facts document (the schema
+    `probe` writes) when it could be collected, else why not and what to do."""
+    from .collect import collect as run_collection
+    from .read import read_scope
+    snapshot = read_scope(conn, scope)
+    if warn is not None:
+        for _, failure in snapshot.unreadable_clusters:
+            warn(failure.reason)
+    if scope.kind == CLUSTERS and not snapshot.clusters and snapshot.unreadable_clusters:
+        raise snapshot.unreadable_clusters[0][1].error
+    collection = run_collection(conn, [read.facts for read in snapshot.clusters], now=now, settings=collect.settings,
+                                progress=collect.progress)
+    return views.collection_rows(collection)
 
 
 def parent_cluster(conn, machine_id):

@@ -81,16 +81,19 @@ class JudgedModel:  # pylint: disable=too-many-instance-attributes
     trusted_launch_read: bool
     graph_requests: int = 0
     notes: tuple = field(default_factory=tuple)
+    collection: object = None           # pipeline.collect.Collection, when host facts were collected
 
     def cluster(self, resource_id):
         key = (resource_id or "").lower()
         return next((item for item in self.clusters if (item.resource_id or "").lower() == key), None)
 
 
-def judge(snapshot, host_facts=(), guest_facts=(), now=None):
-    """The JudgedModel of a Snapshot at the reference time `now`."""
+def judge(snapshot, host_facts=(), guest_facts=(), now=None, collection=None):
+    """The JudgedModel of a Snapshot at the reference time `now`. `collection`: the host facts collected
+    through Run Command (pipeline.collect.Collection): each server's outcome is a finding of its cluster."""
     binding = bind_host_facts([read.facts for read in snapshot.clusters], host_facts or (), now)
-    clusters = tuple(_judge_cluster(read, evidence, snapshot, guest_facts or (), now)
+    clusters = tuple(_judge_cluster(read, evidence, snapshot, guest_facts or (), now,
+                                    collected=collection.findings(read.facts.id) if collection is not None else ())
                      for read, evidence in zip(snapshot.clusters, binding.evidence))
     unreadable = tuple(_unreadable_cluster(ref, failure) for ref, failure in snapshot.unreadable_clusters)
     unreadable += tuple(_unreadable_scope(failure) for failure in snapshot.unreadable_scopes)
@@ -99,10 +102,10 @@ def judge(snapshot, host_facts=(), guest_facts=(), now=None):
         all_vms = [vm.vm for cluster in clusters for vm in cluster.trusted_launch]
         ignored += tuple(unmatched_guests(all_vms, guest_facts))
     return JudgedModel(snapshot.scope, clusters, unreadable, ignored, now, snapshot.trusted_launch_read,
-                       snapshot.graph_requests)
+                       snapshot.graph_requests, collection=collection)
 
 
-def _judge_cluster(read, evidence, snapshot, guest_facts, now):
+def _judge_cluster(read, evidence, snapshot, guest_facts, now, *, collected=()):
     verdict = evaluate_cluster(read.facts, None, now, evidence=evidence)
     judged = tuple(judge_vms(verdict, list(read.vms), now))
     context, trusted = None, ()
@@ -110,8 +113,9 @@ def _judge_cluster(read, evidence, snapshot, guest_facts, now):
         context = evaluate_trusted_launch_cluster(read.facts, evidence.fresh())
         vms = [vm_facts_from_arm(vm.machine, vm.instance, vm.error) for vm in read.vms]
         trusted = tuple(judge_trusted_launch(vms, snapshot.attestations, snapshot.images, context, guest_facts))
-    return JudgedCluster(verdict, judged, read.machines_failure is None, read.vms_source, _read_findings(read),
-                         context, trusted, read.from_graph, read.machines_failure)
+    return JudgedCluster(verdict, judged, read.machines_failure is None, read.vms_source,
+                         _read_findings(read) + tuple(collected), context, trusted, read.from_graph,
+                         read.machines_failure)
 
 
 def _read_findings(read):

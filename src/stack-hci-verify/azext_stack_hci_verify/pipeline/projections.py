@@ -89,8 +89,33 @@ def vm_rows(model, detail=False):
             if detail:
                 found = trusted.get((item.machine_id or "").lower())
                 view["trustedLaunch"] = vm_row(found) if found is not None else None
+                view["hostFacts"] = _host_facts_sources(judged)
             rows.append((item, view))
     return rows
+
+
+def collection_rows(collection):
+    """`collect`: one row per server, cluster by cluster, with its host-facts document (or null)."""
+    rows = []
+    for key, outcomes in collection.outcomes.items():
+        facts = collection.clusters[key]
+        for outcome in outcomes:
+            row = {"cluster": facts.name, "resourceGroup": facts.resource_group,
+                   "subscriptionId": facts.subscription_id, "clusterResourceId": facts.id}
+            row.update(outcome.to_dict())
+            row["source"] = "runCommand"
+            row["hostFacts"] = outcome.document
+            rows.append(row)
+    return rows
+
+
+def _host_facts_sources(judged):
+    """Where the host facts a cluster was judged on came from: each document's source, how it was
+    collected (`runCommand` or `probe`) and when."""
+    return [{"source": document.source, "computerName": document.computer_name,
+             "collectedBy": (document.document or {}).get("source") or "probe",
+             "collectedAt": (document.document or {}).get("collectedAt")}
+            for document in judged.verdict.evidence.documents] if judged.verdict.evidence is not None else []
 
 
 def _read_from(judged, item):

@@ -89,7 +89,7 @@ def test_sql_server_esu_by_release(fleet, prod):
     item = benefit(store["esu-2008r2-01"], "sql-server-esu")
     assert (item["status"], item["eligible"], item["reasonCode"], item["action"]) == (
         "Inactive", False, "sql-esu-ended", "Upgrade SQL Server")
-    assert item["command"].startswith("https://learn.microsoft.com/")
+    assert item["command"] is None and item["learnMore"].startswith("https://learn.microsoft.com/")
 
 
 def test_a_windows_server_2016_arc_enabled_server_with_sql_server_2014(prod):
@@ -98,7 +98,7 @@ def test_a_windows_server_2016_arc_enabled_server_with_sql_server_2014(prod):
     item = benefit(row, "sql-server-esu")
     assert item["eligible"] is True and item["accessMethod"] == "v2"
     # Not an Azure Local VM: its server is not known and Guest Service Interface only a probe can see.
-    assert item["status"] in ("Unknown", "Inactive") and item["action"] and item["command"]
+    assert item["status"] in ("Unknown", "Inactive") and item["action"] and (item["command"] or item["learnMore"])
     update = benefit(row, "update-manager")
     assert (update["status"], update["reasonCode"], update["action"]) == (
         "Inactive", "software-assurance-not-attested", "Activate Azure benefits")
