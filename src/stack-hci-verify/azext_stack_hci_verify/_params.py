@@ -77,7 +77,7 @@ def load_arguments(self, _):  # pylint: disable=too-many-statements
                    help='Which endpoint to ask: the host\'s (127.0.0.1 port 42542, run on an Azure Local server) or '
                         'the legacy-OS VM address (169.254.169.253 port 80, run inside a VM), both over plain HTTP. '
                         'Settings STACK_HCI_VERIFY_HOST_IMDS_URL and STACK_HCI_VERIFY_VM_IMDS_URL override them.')
-        c.argument('endpoint', help='Base URL of the attested-document endpoint (http://<address>:<port>), instead '
+        c.argument('endpoint', help='Base URL of the attested-document endpoint (`http://<address>:<port>`), instead '
                                     'of the --target default.')
         c.argument('nonce', help='Nonce to send and expect echoed back. Default: 10 random digits. With --document, '
                                  'the nonce the document must carry.')
@@ -172,6 +172,6 @@ def _load_collect_arguments(self, argument_type, resource_group_name_type):
         c.argument('timeout', collect_timeout_type)
         c.argument('output_dir', options_list=['--output-dir'],
                    help='Also write each server\'s host-facts document to this directory, as '
-                        '<cluster>-<server>.json, for later --host-facts.')
+                        '`<cluster>-<server>.json`, for later --host-facts.')
         c.argument('parallel', options_list=['--parallel'], type=int,
                    help='Servers collected at once. Default: 16.')
