@@ -42,8 +42,11 @@ API_DEPENDENCIES = [
     'certifi',
 ]
 
+# The package's description is the README's opening (what it is, how to install it) and the history:
+# pip keeps it in the installed METADATA and az keeps the wheel, and the whole README (the manual, 60 KB)
+# would count twice against the installed-size budget. The manual is the README itself.
 with open('README.md', 'r', encoding='utf-8') as f:
-    README = f.read()
+    README = f.read().split('\n## Commands', 1)[0].rstrip()
 with open('HISTORY.rst', 'r', encoding='utf-8') as f:
     HISTORY = f.read()
 

@@ -38,11 +38,6 @@ def arm_timeout(cli_ctx):
     return value
 
 
-def list_timeout(cli_ctx):
-    """Seconds one paged list may take from its first page to its last."""
-    return LIST_TIMEOUT_FACTOR * arm_timeout(cli_ctx)
-
-
 def _arm_client(cli_ctx, client_type, subscription_id, credential=None, **kwargs):
     """A client from the CLI's factory. `credential`: the command's shared credential
     (adapters.credential.CommandCredential), so that every client of a command uses one token.

@@ -12,7 +12,7 @@ runs again without it; a truncated result is an error, never a partial answer. A
 VMs Resource Graph cannot serve falls back to ARM (`read_cluster_vms`), and says so."""
 
 import re
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
@@ -62,14 +62,6 @@ class GraphRows(NamedTuple):
     rows: list
     unreadable: List[ScopeFailure]
     requests: int
-
-
-class VmRead(NamedTuple):
-    """A cluster's VMs (arm.ClusterVms), where they were read from, and why ARM was asked."""
-    vms: object
-    source: str                 # resourceGraph, arm, or resourceGraph+arm (instances Resource Graph lacked)
-    fallback_reason: Optional[str] = None
-    from_graph: frozenset = frozenset()     # lower-case ids of the machines whose instance Resource Graph gave
 
 
 # ----------------------------------------------------------------------------------- queries

@@ -360,18 +360,6 @@ def cluster_view(verdict, vm_summary=None, extra_findings=()):
     }
 
 
-def unreadable_cluster_view(subscription_id, resource_group, name, cluster_finding, now):
-    """The row of a cluster whose ARM document could not be read, among others that could: hostStatus
-    Unknown, with its `cluster-not-readable` finding (reason, action and command of the read's error)."""
-    resource_id = (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
-                   f"/providers/Microsoft.AzureStackHCI/clusters/{name}")
-    view = {"name": name, "id": resource_id, "resourceGroup": resource_group, "subscriptionId": subscription_id,
-            "hostStatus": v.UNKNOWN, "legacyOsSupport": v.UNKNOWN, "reasonCode": cluster_finding["reasonCode"],
-            "reason": cluster_finding["reason"], "servers": [], "findings": [dict(cluster_finding)],
-            "conflicts": [], "hostFacts": [], "evaluatedAt": format_timestamp(now)}
-    return {key: view.get(key) for key in _VIEW_KEYS}
-
-
 _VIEW_KEYS = ("name", "id", "resourceGroup", "subscriptionId", "hostStatus", "imdsAttestation", "legacyOsSupport",
               "supportedCapabilities", "registrationStatus", "connectivityStatus", "lastSync", "attestationExpiresOn",
               "daysUntilExpiry", "reasonCode", "reason", "servers", "vmSummary", "findings", "conflicts", "hostFacts",

@@ -11,14 +11,13 @@ for live migration) come from a ClusterTrustedLaunch (trusted_launch/hosts.py).
 """
 
 import dataclasses
-import re
 
 from .. import vocabulary as v
 from ..fixes import COMMAND_UPDATE_EXTENSION
 from ..guestfacts import match_guest
 from . import (
     ACTION_COLLECT_GUEST_FACTS, COMMAND_GUEST_PROBE, DOC_DEPLOY, DOC_OVERVIEW, FAILED, NOT_APPLICABLE, NOT_AVAILABLE,
-    PASSED, RULE_BOTH_ON, UNKNOWN, WARNING, CheckResult, VmVerdict, derive_status, vm_facts_from_arm)
+    PASSED, RULE_BOTH_ON, UNKNOWN, WARNING, CheckResult, VmVerdict, derive_status)
 from .images import check_image, image_summary
 from ..values import get_path as _get, text_value as _text
 
@@ -262,31 +261,3 @@ def judge_vms(vms, attestations, images, cluster, guests=()):
     verdicts = [evaluate_vm(vm, attestations.get(vm.machine_id), images.get(vm.image_id), cluster,
                             match_guest(vm, guests)) for vm in vms]
     return sorted(verdicts, key=lambda verdict: (verdict.vm.name or "").lower())
-
-
-def _shell_word(text):
-    text = str(text)
-    return text if re.fullmatch(r"[A-Za-z0-9._-]+", text) else "'" + text.replace("'", "'\\''") + "'"
-
-
-def configuration_summary(machine, instance, cluster=None, resource_group=None):
-    """The Trusted launch checks ARM's VM instance alone decides (security type, secure boot, vTPM),
-    for `vm show` and `show.findings`, which read no attestation or image. None without an instance.
-    `failed` holds only Failed checks: a setting that contradicts the VM's own security type."""
-    if not isinstance(instance, dict):
-        return None
-    vm = vm_facts_from_arm(machine, instance)
-    results = (check_security_type(vm), check_secure_boot(vm), check_vtpm(vm))
-    vm_word, cluster_word, group_word = (_shell_word(part) for part in
-                                         (vm.name or "<vm>", cluster or "<cluster>", resource_group or "<group>"))
-    command = (f"az stack-hci vm-verification trusted-launch show -n {vm_word} --cluster-name {cluster_word} "
-               f"-g {group_word}")
-    return {
-        "securityType": vm.security_type,
-        "secureBoot": vm.secure_boot,
-        "vtpm": vm.vtpm,
-        "configurationStatus": derive_status(results),
-        "checks": [result.to_dict() for result in results],
-        "failed": [result.to_dict() for result in results if result.status == FAILED],
-        "allChecks": command,
-    }
