@@ -44,8 +44,7 @@ def _arm_client(cli_ctx, client_type, subscription_id, credential=None, **kwargs
     Every client sends only to the cloud's ARM endpoint, over HTTPS (arm_pipeline.TrustedHostPolicy)."""
     from azure.cli.core.commands.client_factory import get_mgmt_service_client
     from azext_stack_hci_verify.adapters.arm_pipeline import (
-        DeadlinePolicy, DeadlineRetryPolicy, TrustedHostPolicy, quiet_failsafe_warnings)
-    quiet_failsafe_warnings()
+        DeadlinePolicy, DeadlineRetryPolicy, TrustedHostPolicy)
     timeout = arm_timeout(cli_ctx)
     connect = min(CONNECT_TIMEOUT, timeout)
     if credential is None:      # a credential of its own, so that sign-in errors are said in words too

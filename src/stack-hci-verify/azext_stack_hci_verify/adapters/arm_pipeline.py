@@ -17,7 +17,6 @@ are cut to the time left, and every attempt's connect and read timeouts are too.
 is neither a number nor an HTTP date is ignored (the default backoff applies)."""
 
 import email.utils
-import logging
 import math
 import time
 from datetime import datetime, timezone
@@ -184,27 +183,3 @@ class DeadlinePolicy(SansIOHTTPPolicy):
         options = request.context.options
         options["connection_timeout"] = min(self.connection_timeout, left)
         options["read_timeout"] = min(self.read_timeout, left)
-
-
-# The SDKs log a traceback as a warning when an error body is not ARM's JSON (a gateway's HTML
-# page): the error itself is reported, so that warning is shown with --debug only.
-_FAILSAFE_LOGGERS = tuple(f"azure.mgmt.{package}._utils.{module}"
-                          for package in ("azurestackhci", "azurestackhcivm", "hybridcompute", "resourcegraph")
-                          for module in ("model_base", "serialization"))
-
-
-class _FailsafeToDebug(logging.Filter):  # pylint: disable=too-few-public-methods
-    def filter(self, record):
-        if record.levelno == logging.WARNING and "failsafe deserialization" in str(record.msg):
-            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return True
-
-
-_FAILSAFE_FILTER = _FailsafeToDebug()
-
-
-def quiet_failsafe_warnings():
-    for name in _FAILSAFE_LOGGERS:
-        logger = logging.getLogger(name)
-        if _FAILSAFE_FILTER not in logger.filters:
-            logger.addFilter(_FAILSAFE_FILTER)

@@ -30,8 +30,7 @@ class ArmConnection:  # pylint: disable=too-few-public-methods
 
     def _build(self, client_type, **kwargs):
         from azext_stack_hci_verify.adapters.arm_pipeline import (
-            DeadlinePolicy, DeadlineRetryPolicy, TrustedHostPolicy, quiet_failsafe_warnings)
-        quiet_failsafe_warnings()
+            DeadlinePolicy, DeadlineRetryPolicy, TrustedHostPolicy)
         connect = min(CONNECT_TIMEOUT, self.timeout)
         client = client_type(
             credential=self.credential, base_url=self.arm_endpoint, credential_scopes=[self.audience + "/.default"],
